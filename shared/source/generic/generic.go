@@ -1,0 +1,128 @@
+// Package generic is the source for platforms without an adapter of their
+// own: our documented contract, signed both ways with Standard Webhooks.
+// Inbound events arrive at POST /sources/generic/{account}; bot output,
+// handovers, team checks and actions go to the account's callback URL as
+// signed events.
+package generic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
+)
+
+// Name is the source name in URLs and items.
+const Name = "generic"
+
+// Settings is the account item's settings map.
+type Settings struct {
+	CallbackURL    string `json:"callbackUrl"`
+	TimeoutSeconds int    `json:"timeoutSeconds,omitempty"` // per callback attempt; default 10
+}
+
+// Credentials is the account's secret: the key the tenant signs inbound
+// events with (two during a rotation) and the key we sign callbacks with.
+type Credentials struct {
+	InboundSecret         string `json:"inboundSecret"`
+	PreviousInboundSecret string `json:"previousInboundSecret,omitempty"`
+	CallbackSecret        string `json:"callbackSecret"`
+}
+
+// Adapter implements the generic source.
+type Adapter struct {
+	HTTP *http.Client
+	Now  func() time.Time
+	// Tolerance for webhook-timestamp; default ±5 minutes.
+	Tolerance time.Duration
+}
+
+// New returns the adapter.
+func New(hc *http.Client) *Adapter { return &Adapter{HTTP: hc} }
+
+// Name implements source.Adapter.
+func (a *Adapter) Name() string { return Name }
+
+// Budget: Standard Webhooks senders wait 15-30 s; we answer well inside.
+func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
+
+func (a *Adapter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// ValidateSettings implements source.Adapter.
+func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
+	_, err := parseSettings(raw)
+	return err
+}
+
+func parseSettings(raw json.RawMessage) (*Settings, error) {
+	var s Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	if s.CallbackURL == "" {
+		return nil, errors.New("callbackUrl: required")
+	}
+	if !tenant.AllowedURL(s.CallbackURL) {
+		return nil, errors.New("callbackUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+	}
+	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 25 {
+		return nil, errors.New("timeoutSeconds: must be between 1 and 25")
+	}
+	if s.TimeoutSeconds == 0 {
+		s.TimeoutSeconds = 10
+	}
+	return &s, nil
+}
+
+// ValidateCredentials implements source.Adapter.
+func (a *Adapter) ValidateCredentials(raw []byte) error {
+	_, err := parseCredentials(raw)
+	return err
+}
+
+type keys struct {
+	inbound  []stdwebhook.Secret
+	callback stdwebhook.Secret
+}
+
+func parseCredentials(raw []byte) (*keys, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("no credentials: set credentialsSecret on the account")
+	}
+	var c Credentials
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, errors.New("credentials: not a JSON object with inboundSecret and callbackSecret")
+	}
+	k := &keys{}
+	for _, f := range []struct{ name, val string }{{"inboundSecret", c.InboundSecret}, {"previousInboundSecret", c.PreviousInboundSecret}} {
+		if f.val == "" {
+			continue
+		}
+		s, err := stdwebhook.ParseSecret(f.val)
+		if err != nil {
+			return nil, fmt.Errorf("credentials %s: %w", f.name, err)
+		}
+		k.inbound = append(k.inbound, s)
+	}
+	if len(k.inbound) == 0 {
+		return nil, errors.New("credentials inboundSecret: required")
+	}
+	if c.CallbackSecret == "" {
+		return nil, errors.New("credentials callbackSecret: required")
+	}
+	s, err := stdwebhook.ParseSecret(c.CallbackSecret)
+	if err != nil {
+		return nil, fmt.Errorf("credentials callbackSecret: %w", err)
+	}
+	k.callback = s
+	return k, nil
+}

@@ -1,0 +1,282 @@
+package generic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+)
+
+// Inbound event types of the contract.
+const (
+	TypeConversationStarted = "conversation.started"
+	TypeMessage             = "message"
+	TypeConversationEnded   = "conversation.ended"
+	TypeMetadata            = "metadata"
+	TypeHandedBack          = "conversation.handedBack"
+	TypeAgentQueue          = "agent.queueUpdate"
+	TypeAgentJoined         = "agent.joined"
+	TypeAgentMessage        = "agent.message"
+	TypeAgentLeft           = "agent.left"
+	TypeAgentFailed         = "agent.failed"
+)
+
+var kinds = map[string]source.EventKind{
+	TypeConversationStarted: source.Started,
+	TypeMessage:             source.Message,
+	TypeConversationEnded:   source.Ended,
+	TypeMetadata:            source.Metadata,
+	TypeHandedBack:          source.HandedBack,
+	TypeAgentQueue:          source.AgentQueue,
+	TypeAgentJoined:         source.AgentJoined,
+	TypeAgentMessage:        source.AgentMessage,
+	TypeAgentLeft:           source.AgentLeft,
+	TypeAgentFailed:         source.AgentFailed,
+}
+
+// Limits on what a visitor can send; generous for chat, small enough to keep
+// a malicious tenant from filling the AI agent.
+const (
+	maxConversationID = 200
+	maxText           = 4096
+	maxFields         = 50
+	maxFieldValue     = 1024
+)
+
+// Authenticate verifies the Standard Webhooks signature over the raw body.
+func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now time.Time) error {
+	k, err := parseCredentials(acct.Credentials)
+	if err != nil {
+		return apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's credentials are missing or invalid; see logs")
+	}
+	err = stdwebhook.Verify(k.inbound,
+		req.HeaderValue(stdwebhook.HeaderID), req.HeaderValue(stdwebhook.HeaderTimestamp), req.HeaderValue(stdwebhook.HeaderSignature),
+		req.Body, now, a.Tolerance)
+	if err == nil {
+		return nil
+	}
+	code := "bad_signature"
+	switch {
+	case errors.Is(err, stdwebhook.ErrMissingHeader):
+		code = "missing_signature"
+	case errors.Is(err, stdwebhook.ErrTooOld), errors.Is(err, stdwebhook.ErrTooNew), errors.Is(err, stdwebhook.ErrBadTimestamp):
+		code = "bad_timestamp"
+	}
+	return apigw.Wrap(err, http.StatusUnauthorized, code, err.Error())
+}
+
+type envelope struct {
+	Type      string          `json:"type"`
+	Timestamp string          `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+type eventData struct {
+	ConversationID json.RawMessage `json:"conversationId"`
+	Text           json.RawMessage `json:"text"`
+	CardIndex      json.RawMessage `json:"cardIndex"`
+	User           json.RawMessage `json:"user"`
+	Parameters     json.RawMessage `json:"parameters"`
+	Agent          json.RawMessage `json:"agent"`
+	QueuePosition  json.RawMessage `json:"queuePosition"`
+	WaitMinutes    json.RawMessage `json:"waitMinutes"`
+}
+
+// Parse implements source.Inbound. The webhook-id header is the event ID.
+func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
+	var env envelope
+	if err := json.Unmarshal(req.Body, &env); err != nil {
+		return nil, bad("body", "must be a JSON object: "+syntax(err))
+	}
+	kind, ok := kinds[env.Type]
+	if !ok {
+		if env.Type == "" {
+			return nil, bad("type", "required")
+		}
+		return nil, bad("type", fmt.Sprintf("unknown event type %q", env.Type))
+	}
+	if len(bytes.TrimSpace(env.Data)) == 0 || env.Data[0] != '{' {
+		return nil, bad("data", "required, must be an object")
+	}
+	var d eventData
+	if err := json.Unmarshal(env.Data, &d); err != nil {
+		return nil, bad("data", "must be an object: "+syntax(err))
+	}
+	ev := source.Event{ID: req.HeaderValue(stdwebhook.HeaderID), Kind: kind}
+	var err error
+	if ev.Conversation, err = reqString("data.conversationId", d.ConversationID, maxConversationID); err != nil {
+		return nil, err
+	}
+	if !printable(ev.Conversation) {
+		return nil, bad("data.conversationId", "must be printable text without control characters")
+	}
+	switch kind {
+	case source.Started, source.Metadata:
+		if ev.User, err = stringMap("data.user", d.User); err != nil {
+			return nil, err
+		}
+		if ev.Params, err = stringMap("data.parameters", d.Parameters); err != nil {
+			return nil, err
+		}
+		if kind == source.Metadata && len(ev.User)+len(ev.Params) == 0 {
+			return nil, bad("data", "metadata needs user or parameters")
+		}
+		if kind == source.Started {
+			if ev.LastMessage, err = optString("data.text", d.Text, maxText); err != nil {
+				return nil, err
+			}
+		}
+	case source.Message, source.AgentMessage:
+		if ev.Text, err = reqString("data.text", d.Text, maxText); err != nil {
+			return nil, err
+		}
+		if kind == source.Message {
+			if ev.CardIndex, err = cardIndex(d.CardIndex); err != nil {
+				return nil, err
+			}
+		}
+	case source.AgentJoined:
+		var ag struct {
+			Name      json.RawMessage `json:"name"`
+			AvatarURL json.RawMessage `json:"avatarUrl"`
+		}
+		if len(d.Agent) == 0 || json.Unmarshal(d.Agent, &ag) != nil {
+			return nil, bad("data.agent", "required, an object with name and optional avatarUrl")
+		}
+		if ev.Agent.Name, err = reqString("data.agent.name", ag.Name, 200); err != nil {
+			return nil, err
+		}
+		if ev.Agent.AvatarURL, err = optString("data.agent.avatarUrl", ag.AvatarURL, 2048); err != nil {
+			return nil, err
+		}
+	case source.AgentQueue:
+		if ev.Queue.Position, err = numberOrString("data.queuePosition", d.QueuePosition); err != nil {
+			return nil, err
+		}
+		if ev.Queue.WaitMinutes, err = numberOrString("data.waitMinutes", d.WaitMinutes); err != nil {
+			return nil, err
+		}
+	}
+	return &source.Batch{Events: []source.Event{ev}}, nil
+}
+
+func bad(field, problem string) error {
+	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)
+}
+
+func syntax(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "wrong type"
+	}
+	return "invalid JSON"
+}
+
+func reqString(field string, raw json.RawMessage, maxLen int) (string, error) {
+	s, err := optString(field, raw, maxLen)
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", bad(field, "required")
+	}
+	return s, nil
+}
+
+func optString(field string, raw json.RawMessage, maxLen int) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", bad(field, "must be a string")
+	}
+	if utf8.RuneCountInString(s) > maxLen {
+		return "", bad(field, fmt.Sprintf("longer than %d characters", maxLen))
+	}
+	return s, nil
+}
+
+func cardIndex(raw json.RawMessage) (*int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > 100 {
+		return nil, bad("data.cardIndex", "must be an integer from 0 to 100")
+	}
+	return &n, nil
+}
+
+func numberOrString(field string, raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), nil
+	}
+	return optString(field, raw, 64)
+}
+
+// stringMap reads an object of scalar values as strings (the AI agent takes
+// string session parameters only). Nested objects and arrays are refused.
+func stringMap(field string, raw json.RawMessage) (map[string]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, bad(field, "must be an object of string values")
+	}
+	if len(m) > maxFields {
+		return nil, bad(field, fmt.Sprintf("more than %d fields", maxFields))
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		f := field + "." + k
+		v = bytes.TrimSpace(v)
+		switch {
+		case len(v) == 0 || string(v) == "null":
+			continue
+		case v[0] == '"':
+			s, err := optString(f, v, maxFieldValue)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = s
+		case string(v) == "true" || string(v) == "false":
+			out[k] = string(v)
+		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
+			if _, err := strconv.ParseFloat(string(v), 64); err != nil {
+				return nil, bad(f, "must be a string, number or boolean")
+			}
+			out[k] = string(v)
+		default:
+			return nil, bad(f, "must be a string, number or boolean")
+		}
+	}
+	return out, nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

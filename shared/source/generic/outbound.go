@@ -1,0 +1,164 @@
+package generic
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/ultimate"
+)
+
+// Outbound event types of the contract.
+const (
+	OutMessage            = "message"
+	OutEscalation         = "escalation.requested"
+	OutTeamStatus         = "team.status"
+	OutAction             = "action"
+	OutWidgetEscalation   = "widget.escalation"
+	OutWidgetMessage      = "widget.message"
+	OutWidgetSessionEnded = "widget.sessionEnded"
+)
+
+// Outbound is the body of every event we send to the callback URL.
+type Outbound struct {
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	Data      any    `json:"data"`
+}
+
+// MessageData is the data of an outbound message event.
+type MessageData struct {
+	ConversationID         string           `json:"conversationId"`
+	PlatformConversationID string           `json:"platformConversationId"`
+	Message                ultimate.Message `json:"message"`
+}
+
+// Send implements source.Sender: one signed message event per AI-agent
+// message, rich content passed through in our documented shape.
+func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Conversation, msg ultimate.Message, p *source.Progress) error {
+	if p != nil && p.Sent > 0 {
+		return nil
+	}
+	if p == nil {
+		p = &source.Progress{}
+	}
+	if p.ID == "" {
+		p.ID = "msg_" + msg.MessageID
+		if msg.MessageID == "" {
+			p.ID = randomID()
+		}
+	}
+	msg = normalize(msg)
+	_, err := a.call(ctx, acct, p.ID, OutMessage, MessageData{ConversationID: conv.ID, PlatformConversationID: conv.PCID(), Message: msg})
+	if err == nil {
+		p.Sent = 1
+	}
+	return err
+}
+
+// normalize fills the link URL under one name so tenants read one field.
+func normalize(m ultimate.Message) ultimate.Message {
+	fix := func(bs []ultimate.Button) []ultimate.Button {
+		out := make([]ultimate.Button, len(bs))
+		for i, b := range bs {
+			if b.Type == "" {
+				b.Type = "button"
+			}
+			b.URL, b.Link = b.Target(), ""
+			out[i] = b
+		}
+		return out
+	}
+	m.Buttons = fix(m.Buttons)
+	cards := make([]ultimate.Card, len(m.CarouselCards))
+	for i, c := range m.CarouselCards {
+		c.Buttons = fix(c.Buttons)
+		cards[i] = c
+	}
+	m.CarouselCards = cards
+	return m
+}
+
+// call signs and POSTs one event, returning the response body of a 2xx.
+// Failures worth retrying are marked retryable; the caller retries (and keeps
+// the same webhook-id, so the tenant can dedupe).
+func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string, data any) ([]byte, error) {
+	settings, err := parseSettings(acct.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("account settings: %w", err)
+	}
+	k, err := parseCredentials(acct.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	body, err := json.Marshal(Outbound{Type: typ, Timestamp: now.UTC().Format(time.RFC3339Nano), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(settings.TimeoutSeconds)*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, settings.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build callback request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "crmbridge")
+	for h, v := range stdwebhook.Headers(k.callback, id, now, body) {
+		req.Header.Set(h, v)
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, retry.Retryable(fmt.Errorf("%s callback: %w", typ, err), 0)
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, retry.Retryable(fmt.Errorf("%s callback: read answer: %w", typ, err), 0)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return respBody, nil
+	}
+	herr := &source.HTTPError{Op: typ + " callback", Status: resp.StatusCode, Reason: reason(respBody)}
+	if source.RetryableStatus(resp.StatusCode) {
+		return nil, retry.Retryable(herr, retryAfter(resp.Header.Get("Retry-After")))
+	}
+	return nil, herr
+}
+
+func reason(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, 10*time.Second)
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "msg_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,336 @@
+package ultimate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Converse webhook event types.
+const (
+	EventSendMessage      = "sendMessage"
+	EventEscalate         = "escalate"
+	EventIsTeamOnline     = "isTeamOnline"
+	EventWidgetMessage    = "widgetMessage"
+	EventWidgetEscalate   = "widgetEscalate"
+	EventWidgetEndSession = "widgetEndSession"
+)
+
+// Kind tells the two webhook families apart.
+type Kind int
+
+const (
+	KindConverse Kind = iota + 1 // data is an object with eventType
+	KindAction                   // top-level name, data is an array
+)
+
+// Webhook is a decoded call from the AI agent. Exactly one of Converse and
+// Action is set, matching Kind.
+type Webhook struct {
+	BotID    string
+	Channel  string
+	Kind     Kind
+	Converse *ConverseEvent
+	Action   *ActionRequest
+}
+
+// ConverseEvent is the data object of a converse webhook. The contract keeps
+// all event types' fields flat in one object.
+type ConverseEvent struct {
+	PlatformConversationID string `json:"platformConversationId"`
+	ConversationID         string `json:"conversationId"`
+	EventType              string `json:"eventType"`
+
+	// sendMessage
+	Type          string   `json:"type"`
+	Text          string   `json:"text"`
+	Buttons       []Button `json:"buttons"`
+	CarouselCards []Card   `json:"carouselCards"`
+	ReplyID       string   `json:"replyId"`
+	MessageID     string   `json:"messageId"`
+	Confidence    *float64 `json:"confidence"`
+
+	// escalate, widgetEscalate
+	EscalateTo string `json:"escalateTo"`
+	// isTeamOnline
+	TeamID string `json:"teamId"`
+}
+
+// Button is a reply option. Type is "button" (the visitor's click sends its
+// text back) or "link". The field carrying a link's URL is not documented;
+// both names seen in the wild are read.
+type Button struct {
+	Text string `json:"text"`
+	Type string `json:"type"`
+	URL  string `json:"url,omitempty"`
+	Link string `json:"link,omitempty"`
+}
+
+// Target is the URL of a link button, or "".
+func (b Button) Target() string {
+	if b.URL != "" {
+		return b.URL
+	}
+	return b.Link
+}
+
+// IsLink reports a link button.
+func (b Button) IsLink() bool { return strings.EqualFold(b.Type, "link") }
+
+// Card is one carousel card.
+type Card struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	ImageURL    string   `json:"imageUrl,omitempty"`
+	Buttons     []Button `json:"buttons,omitempty"`
+}
+
+// Message is a bot message in neutral form, what adapters render.
+type Message struct {
+	Type          string   `json:"type"` // text | carousel
+	Text          string   `json:"text,omitempty"`
+	Buttons       []Button `json:"buttons,omitempty"`
+	CarouselCards []Card   `json:"carouselCards,omitempty"`
+	ReplyID       string   `json:"replyId,omitempty"`
+	MessageID     string   `json:"messageId,omitempty"`
+}
+
+// Message returns the sendMessage content. A missing type is inferred.
+func (e *ConverseEvent) Message() Message {
+	t := e.Type
+	if t == "" {
+		t = "text"
+		if len(e.CarouselCards) > 0 {
+			t = "carousel"
+		}
+	}
+	return Message{Type: t, Text: e.Text, Buttons: e.Buttons, CarouselCards: e.CarouselCards, ReplyID: e.ReplyID, MessageID: e.MessageID}
+}
+
+// ActionRequest is an action webhook.
+type ActionRequest struct {
+	BotID                  string        `json:"botId"`
+	ConversationID         string        `json:"conversationId"`
+	PlatformConversationID string        `json:"platformConversationId"`
+	Name                   string        `json:"name"`
+	Data                   []ActionParam `json:"data"`
+}
+
+// ActionParam is one input of an action. Value holds a single element in
+// practice; SaveAs renames the result stored in the session.
+type ActionParam struct {
+	Key    string   `json:"key"`
+	Value  []string `json:"value"`
+	SaveAs string   `json:"saveAs,omitempty"`
+}
+
+// ActionResult is one output of an action, stored as a session parameter.
+type ActionResult struct {
+	Key      string `json:"key"`
+	Value    any    `json:"value"`
+	Sanitize bool   `json:"sanitize,omitempty"`
+}
+
+// ActionResponse is the synchronous answer to an action webhook.
+type ActionResponse struct {
+	Results []ActionResult `json:"results"`
+}
+
+// TeamStatus is the answer to isTeamOnline.
+type TeamStatus struct {
+	IsOnline bool `json:"isOnline"`
+}
+
+// FieldError names the part of a payload that is wrong.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+// ErrUnknownEventType is wrapped by the FieldError for an eventType we do not
+// know.
+var ErrUnknownEventType = errors.New("unknown eventType")
+
+var converseTypes = map[string]bool{
+	EventSendMessage: true, EventEscalate: true, EventIsTeamOnline: true,
+	EventWidgetMessage: true, EventWidgetEscalate: true, EventWidgetEndSession: true,
+}
+
+// ParseWebhook decodes a webhook body leniently (unknown fields are ignored,
+// channel and platformConversationId may be missing) and validates what the
+// bridge needs: a botId, and either a converse event with a known eventType
+// or an action with a name.
+func ParseWebhook(body []byte) (*Webhook, error) {
+	var env struct {
+		BotID                  json.RawMessage `json:"botId"`
+		Channel                json.RawMessage `json:"channel"`
+		Name                   json.RawMessage `json:"name"`
+		Data                   json.RawMessage `json:"data"`
+		PlatformConversationID json.RawMessage `json:"platformConversationId"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
+	}
+	w := &Webhook{}
+	var err error
+	if w.BotID, err = optString("botId", env.BotID); err != nil {
+		return nil, err
+	}
+	if w.BotID == "" {
+		return nil, &FieldError{Field: "botId", Problem: "required"}
+	}
+	if w.Channel, err = optString("channel", env.Channel); err != nil {
+		return nil, err
+	}
+	data := bytes.TrimSpace(env.Data)
+	switch {
+	case len(data) == 0 || string(data) == "null":
+		return nil, &FieldError{Field: "data", Problem: "required"}
+	case data[0] == '{':
+		w.Kind = KindConverse
+		ev := &ConverseEvent{}
+		if err := json.Unmarshal(data, ev); err != nil {
+			return nil, typeError("data", err)
+		}
+		if ev.EventType == "" {
+			return nil, &FieldError{Field: "data.eventType", Problem: "required"}
+		}
+		if !converseTypes[ev.EventType] {
+			return nil, fmt.Errorf("%w", &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", ev.EventType)})
+		}
+		w.Converse = ev
+	case data[0] == '[':
+		w.Kind = KindAction
+		act := &ActionRequest{}
+		if err := json.Unmarshal(body, act); err != nil {
+			return nil, typeError("", err)
+		}
+		if act.Name == "" {
+			return nil, &FieldError{Field: "name", Problem: "required for an action"}
+		}
+		for i, p := range act.Data {
+			if p.Key == "" {
+				return nil, &FieldError{Field: fmt.Sprintf("data[%d].key", i), Problem: "required"}
+			}
+		}
+		w.Action = act
+	default:
+		return nil, &FieldError{Field: "data", Problem: "must be an object (converse event) or an array (action)"}
+	}
+	return w, nil
+}
+
+// IsUnknownEventType reports whether err came from an eventType we do not know.
+func IsUnknownEventType(err error) bool {
+	var fe *FieldError
+	return errors.As(err, &fe) && fe.Field == "data.eventType" && strings.HasPrefix(fe.Problem, "unknown")
+}
+
+func optString(field string, raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", &FieldError{Field: field, Problem: "must be a string"}
+	}
+	return s, nil
+}
+
+func typeError(prefix string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if prefix != "" && field != "" {
+			field = prefix + "." + field
+		} else if field == "" {
+			field = prefix
+		}
+		return &FieldError{Field: field, Problem: "must be " + jsonKind(te.Type.Kind().String())}
+	}
+	return &FieldError{Field: prefix, Problem: jsonProblem(err)}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	case "ptr":
+		return "a number"
+	default:
+		return "a number"
+	}
+}
+
+// jsonProblem describes a syntax error without echoing the payload.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "wrong JSON type at " + te.Field
+	}
+	return "invalid JSON"
+}
+
+// PeekBotID reads only the botId of a webhook body, so the caller can find
+// the agent's secret and authenticate before validating the rest.
+func PeekBotID(body []byte) (string, error) {
+	var env struct {
+		BotID json.RawMessage `json:"botId"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
+	}
+	id, err := optString("botId", env.BotID)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", &FieldError{Field: "botId", Problem: "required"}
+	}
+	return id, nil
+}
+
+// PeekKind classifies a webhook body without validating it: a converse event
+// (data is an object) or an action (data is an array). The single webhook
+// URL uses it to route. The eventType of a converse event is returned too.
+func PeekKind(body []byte) (Kind, string, error) {
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return 0, "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
+	}
+	data := bytes.TrimSpace(env.Data)
+	switch {
+	case len(data) > 0 && data[0] == '{':
+		var ev struct {
+			EventType json.RawMessage `json:"eventType"`
+		}
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return 0, "", typeError("data", err)
+		}
+		t, err := optString("data.eventType", ev.EventType)
+		if err != nil {
+			return 0, "", err
+		}
+		return KindConverse, t, nil
+	case len(data) > 0 && data[0] == '[':
+		return KindAction, "", nil
+	default:
+		return 0, "", &FieldError{Field: "data", Problem: "must be an object (converse event) or an array (action)"}
+	}
+}

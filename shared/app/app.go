@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/escalation"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/obs"
@@ -25,6 +28,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 	"github.com/crmbridge/crmbridge/shared/webhook"
@@ -69,6 +73,7 @@ type Deps struct {
 	Agent   *ultimate.Client
 	Gate    *webhook.Gate
 	Now     func() time.Time
+	AWS     aws.Config // set by Main, for clients only some functions need
 }
 
 // Options override parts of Deps (tests and the local stack).
@@ -125,7 +130,10 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
 	d.Sources = Sources(hc, now)
-	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, CheckSettings: d.Sources.CheckSettings}
+	d.Tenants = &tenant.Loader{
+		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
+		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Check,
+	}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
@@ -134,17 +142,23 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	return d
 }
 
-// LoadAWS builds the SDK clients from the environment (AWS_ENDPOINT_URL
-// points them at moto_server locally). Retries are pinned: 3 attempts.
-func LoadAWS(ctx context.Context) (*dynamodb.Client, *secretsmanager.Client, error) {
+func checkTeams(raw json.RawMessage) error {
+	_, err := teams.Parse(raw)
+	return err
+}
+
+// LoadAWS reads the SDK configuration from the environment
+// (AWS_ENDPOINT_URL points the clients at moto_server locally). Retries are
+// pinned: the standard mode with 3 attempts.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
 		awsconfig.WithRetryMode(aws.RetryModeStandard),
 		awsconfig.WithRetryMaxAttempts(3),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load AWS config: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg), nil
+	return awsCfg, nil
 }
 
 // Inbound returns the source-inbound handler.
@@ -152,6 +166,22 @@ func (d *Deps) Inbound() *inbound.Handler {
 	return &inbound.Handler{
 		Tenants: d.Tenants, Secrets: d.Secrets, State: d.State, Agent: d.Agent, Sources: d.Sources,
 		Log: d.Log, Metrics: d.Metrics, Now: d.Now, Routes: Routes,
+	}
+}
+
+// Escalation returns the webhook-escalation handler.
+func (d *Deps) Escalation() *escalation.Handler {
+	return &escalation.Handler{
+		Gate: d.Gate, State: d.State, Tenants: d.Tenants, Secrets: d.Secrets, Sources: d.Sources,
+		Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
+	}
+}
+
+// Action returns the webhook-action handler.
+func (d *Deps) Action() *action.Handler {
+	return &action.Handler{
+		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Secrets, Conversations: d.State, Sources: d.Sources,
+		HTTP: d.HTTP, Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }
 
@@ -174,12 +204,13 @@ func Main(service string, handler func(ctx context.Context, d *Deps) (any, error
 		log.Error("invalid configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	db, sm, err := LoadAWS(ctx)
+	awsCfg, err := LoadAWS(ctx)
 	if err != nil {
 		log.Error("AWS setup failed", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	d := Build(cfg, db, sm, Options{Service: service})
+	d := Build(cfg, dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg), Options{Service: service})
+	d.AWS = awsCfg
 	h, err := handler(ctx, d)
 	if err != nil {
 		log.Error("handler setup failed", slog.String("error", err.Error()))

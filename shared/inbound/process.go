@@ -15,6 +15,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
@@ -40,6 +41,7 @@ func (w worker) process(ctx context.Context, ev source.Event) (string, error) {
 	pcid := conv.PCID()
 	claim := state.Claim{Lease: w.h.Lease, Conv: convChange(ev.Kind, pcid, w.target.AgentID)}
 	claim.Conv.RequireNew = ev.Kind == source.Started && ev.MustBeNew
+	claim.Conv.Attrs = ev.Attrs
 	if ev.ID != "" {
 		claim.Key = state.EventKey(conv.Source, conv.Account, ev.ID)
 		claim.Hash = eventHash(ev)
@@ -194,11 +196,11 @@ func (w worker) fail(ctx context.Context, lease *state.Lease, conv source.Conver
 
 // DeadEvent is an inbound dead letter's payload: enough to replay it.
 type DeadEvent struct {
-	PCID     string       `json:"pcid"`
-	AgentID  string       `json:"agentId"`
-	BaseURL  string       `json:"baseUrl,omitempty"`
-	Event    source.Event `json:"event"`
-	Metadata any          `json:"metadata,omitempty"`
+	PCID     string            `json:"pcid"`
+	AgentID  string            `json:"agentId"`
+	BaseURL  string            `json:"baseUrl,omitempty"`
+	Event    source.Event      `json:"event"`
+	Metadata []tenant.MetaRule `json:"metadata,omitempty"`
 }
 
 // cleanupCtx outlives the request's deadline briefly, so a lease can be

@@ -15,6 +15,10 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Server is a running moto_server.
@@ -121,4 +125,19 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Config is an SDK configuration that reaches this server with dummy
+// credentials; the clients need nothing else.
+func (s *Server) Config(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		awsconfig.WithBaseEndpoint(s.URL),
+		awsconfig.WithRetryMaxAttempts(1),
+	)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("SDK config for moto: %w", err)
+	}
+	return cfg, nil
 }

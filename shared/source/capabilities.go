@@ -31,6 +31,8 @@ type ActionRequest struct {
 	Name    string // the action's name as the AI agent calls it
 	Builtin string // which built-in action (e.g. addTags, getUserInfo)
 	Params  []ultimate.ActionParam
+	// Attrs is what the adapter kept on the conversation (Event.Attrs).
+	Attrs map[string]string
 }
 
 // Builtins serves built-in actions through the platform.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,11 +44,13 @@ func (s *Store) Conversation(ctx context.Context, pcid string) (*Conversation, e
 		Created: time.UnixMilli(getN(out.Item, "created")), Updated: time.UnixMilli(getN(out.Item, "updated")),
 		HandoverTo: getS(out.Item, "handoverTo"), DeskAgent: getS(out.Item, "deskAgent"),
 	}
-	if m, ok := out.Item["attrs"].(*types.AttributeValueMemberM); ok {
-		c.Attrs = map[string]string{}
-		for k, v := range m.Value {
+	for k, v := range out.Item {
+		if strings.HasPrefix(k, attrPrefix) {
 			if sv, ok := v.(*types.AttributeValueMemberS); ok {
-				c.Attrs[k] = sv.Value
+				if c.Attrs == nil {
+					c.Attrs = map[string]string{}
+				}
+				c.Attrs[strings.TrimPrefix(k, attrPrefix)] = sv.Value
 			}
 		}
 	}
@@ -82,24 +86,41 @@ func (s *Store) SetStatus(ctx context.Context, pcid, agentID, status, handoverTo
 	return nil
 }
 
-// SetAttrs stores adapter data on a conversation (merged, string values).
+// attrPrefix marks adapter data on a conversation item. Each value is its
+// own attribute so writes merge without reading first.
+const attrPrefix = "a_"
+
+// attrSets appends ", #a0 = :a0, ..." for attrs to an update expression.
+func attrSets(attrs map[string]string, names map[string]string, values map[string]types.AttributeValue) string {
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		n, v := fmt.Sprintf("#a%d", i), fmt.Sprintf(":a%d", i)
+		names[n] = attrPrefix + k
+		values[v] = sv(attrs[k])
+		b.WriteString(", " + n + " = " + v)
+	}
+	return b.String()
+}
+
+// SetAttrs merges adapter data onto a conversation (string values).
 func (s *Store) SetAttrs(ctx context.Context, pcid string, attrs map[string]string) error {
 	if len(attrs) == 0 {
 		return nil
 	}
 	now := s.now()
-	m := make(map[string]types.AttributeValue, len(attrs))
-	for k, v := range attrs {
-		m[k] = sv(v)
+	names := map[string]string{"#up": "updated", "#cr": "created", "#exp": "exp", "#st": "status"}
+	values := map[string]types.AttributeValue{
+		":now": nv(now.UnixMilli()), ":exp": nv(now.Add(s.convTTL()).Unix()), ":active": sv(ConvActive),
 	}
+	expr := "SET #up = :now, #cr = if_not_exists(#cr, :now), #exp = :exp, #st = if_not_exists(#st, :active)" + attrSets(attrs, names, values)
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Table), Key: key(ConvKey(pcid)),
-		UpdateExpression:         aws.String("SET #at = :attrs, #up = :now, #cr = if_not_exists(#cr, :now), #exp = :exp, #st = if_not_exists(#st, :active)"),
-		ExpressionAttributeNames: map[string]string{"#at": "attrs", "#up": "updated", "#cr": "created", "#exp": "exp", "#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":attrs": &types.AttributeValueMemberM{Value: m}, ":now": nv(now.UnixMilli()),
-			":exp": nv(now.Add(s.convTTL()).Unix()), ":active": sv(ConvActive),
-		},
+		TableName: aws.String(s.Table), Key: key(ConvKey(pcid)), UpdateExpression: aws.String(expr),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		return fmt.Errorf("store attributes of %s: %w", pcid, err)

@@ -24,6 +24,9 @@ type ConvChange struct {
 	// conversation already has this ID (platforms that create conversations
 	// explicitly and expect a conflict answer, like LivePerson).
 	RequireNew bool
+	// Attrs are adapter data merged onto the conversation (see
+	// Conversation.Attrs).
+	Attrs map[string]string
 }
 
 // Claim describes work to be done once.
@@ -157,6 +160,7 @@ func (s *Store) convUpdate(c ConvChange, now time.Time) *types.Update {
 		names["#ag"] = "agentId"
 		values[":agent"] = sv(c.AgentID)
 	}
+	expr += attrSets(c.Attrs, names, values)
 	u := &types.Update{
 		TableName:                 aws.String(s.Table),
 		Key:                       key(ConvKey(c.PCID)),

@@ -95,13 +95,33 @@ func (g *Gate) Admit(ctx context.Context, req *apigw.Request, requirePCID bool) 
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusBadRequest, "invalid_payload", "platformConversationId: not one of this bridge's conversations ({source}:{account}:{conversation})")
 	}
+	acct, err := g.account(ctx, conv, agent.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	call.Account, call.Conv = acct, conv
+	return call, nil
+}
+
+// Account loads the source account a conversation belongs to, with its
+// platform credentials. Unknown and disabled accounts are 403s.
+func (g *Gate) Account(ctx context.Context, conv source.Conversation) (*source.Account, error) {
+	return g.account(ctx, conv, "")
+}
+
+// account loads the account; a non-empty agentID must own it. Ownership is
+// checked before anything else, so a foreign agent learns nothing about the
+// account (not even whether it exists or is disabled).
+func (g *Gate) account(ctx context.Context, conv source.Conversation, agentID string) (*source.Account, error) {
 	cfg, err := g.Tenants.Source(ctx, conv.Source, conv.Account)
 	if err != nil && !errors.Is(err, tenant.ErrNotFound) {
 		return nil, configError(err)
 	}
-	if err != nil || cfg.AgentID != agent.AgentID {
-		// Same answer for "no such account" and "someone else's account".
-		return nil, apigw.Errorf(http.StatusForbidden, "not_owner", "agent %s does not own conversation %s", agent.AgentID, pcid)
+	if err != nil || (agentID != "" && cfg.AgentID != agentID) {
+		if agentID == "" {
+			return nil, apigw.Errorf(http.StatusNotFound, "unknown_account", "conversation %s does not belong to a configured account", conv.PCID())
+		}
+		return nil, apigw.Errorf(http.StatusForbidden, "not_owner", "agent %s does not own conversation %s", agentID, conv.PCID())
 	}
 	if !cfg.Enabled {
 		return nil, apigw.Errorf(http.StatusForbidden, "account_disabled", "the conversation's account is disabled")
@@ -112,8 +132,7 @@ func (g *Gate) Admit(ctx context.Context, req *apigw.Request, requirePCID bool) 
 			return nil, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the account's credentials could not be read; see logs")
 		}
 	}
-	call.Account, call.Conv = acct, conv
-	return call, nil
+	return acct, nil
 }
 
 func (g *Gate) authenticate(ctx context.Context, agent *tenant.Agent, req *apigw.Request) error {

@@ -280,3 +280,11 @@ func printable(s string) bool {
 	}
 	return true
 }
+
+// Route accepts only POST on the account URL itself.
+func (a *Adapter) Route(req *apigw.Request) error {
+	if req.Params["proxy"] != "" {
+		return apigw.Errorf(http.StatusNotFound, "route_not_found", "the generic source has no sub-paths; POST events to /sources/generic/{account}")
+	}
+	return req.RequireMethod(http.MethodPost)
+}

@@ -1,0 +1,282 @@
+package action
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/obs"
+	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/ultimate"
+	"github.com/crmbridge/crmbridge/shared/webhook"
+)
+
+// Gate admits webhook calls.
+type Gate interface {
+	Admit(ctx context.Context, req *apigw.Request, requirePCID bool) (*webhook.Call, error)
+}
+
+// Actions reads action items.
+type Actions interface {
+	Action(ctx context.Context, agentID, name string) (*tenant.Action, error)
+}
+
+// Secrets returns secret values.
+type Secrets interface {
+	Get(ctx context.Context, name string) ([]byte, error)
+}
+
+// Conversations reads what the bridge kept about a conversation (adapter
+// data such as the profile a platform sent at the start).
+type Conversations interface {
+	Conversation(ctx context.Context, pcid string) (*state.Conversation, error)
+}
+
+// Handler serves POST /webhooks/action (and forwarded calls).
+type Handler struct {
+	Gate          Gate
+	Actions       Actions
+	Secrets       Secrets
+	Conversations Conversations
+	Sources       *source.Registry
+	HTTP          *http.Client
+	Retry         retry.Policy
+	Log           *slog.Logger
+	Metrics       *obs.Metrics
+	Now           func() time.Time
+	BodyLimit     int
+	// Budget bounds an action including retries; default 10 s.
+	Budget time.Duration
+
+	mu    sync.Mutex
+	specs map[string]*HTTPSpec
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Handle is the Lambda handler.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := h.now()
+	var agentID, pcid, name, kind string
+	req, err := apigw.FromEvent(ev, h.BodyLimit)
+	var resp events.APIGatewayV2HTTPResponse
+	if err == nil {
+		resp, err = h.serve(ctx, req, &agentID, &pcid, &name, &kind)
+	}
+	if err != nil {
+		resp = apigw.Fail(err, ev.RequestContext.RequestID)
+	}
+	if h.Log != nil {
+		attrs := []slog.Attr{
+			slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey),
+			slog.String("agentId", agentID), slog.String("pcid", pcid), slog.String("action", name),
+			slog.String("kind", kind), slog.Int("status", resp.StatusCode),
+			slog.Float64("ms", float64(h.now().Sub(start).Microseconds())/1000),
+		}
+		level := slog.LevelInfo
+		if err != nil {
+			e := apigw.AsError(err)
+			attrs = append(attrs, slog.String("code", e.Code), slog.String("error", err.Error()))
+			level = slog.LevelWarn
+			if e.Status >= 500 {
+				level = slog.LevelError
+			}
+		}
+		h.Log.LogAttrs(ctx, level, "webhook-action", attrs...)
+	}
+	h.Metrics.Count("Actions", 1, map[string]string{"Kind": kind, "Status": fmt.Sprint(resp.StatusCode / 100 * 100)})
+	return resp, nil
+}
+
+func (h *Handler) serve(ctx context.Context, req *apigw.Request, agentID, pcid, name, kind *string) (events.APIGatewayV2HTTPResponse, error) {
+	if err := req.RequireMethod(http.MethodPost); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	k, et, err := ultimate.PeekKind(req.Body)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusBadRequest, "invalid_payload", err.Error())
+	}
+	if k != ultimate.KindAction {
+		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route",
+			"%s is a converse event; actions have a top-level name and a data array (converse events go to POST /webhooks/message or /webhooks/escalation)", et)
+	}
+	call, err := h.Gate.Admit(ctx, req, false)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	act := call.Hook.Action
+	*agentID, *name = call.Agent.AgentID, act.Name
+	if call.Account != nil {
+		*pcid = call.Conv.PCID()
+	}
+	def, err := h.Actions.Action(ctx, call.Agent.AgentID, act.Name)
+	if err != nil {
+		if errors.Is(err, tenant.ErrNotFound) {
+			return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusNotFound, "unknown_action",
+				fmt.Sprintf("no action %q is configured for agent %s", act.Name, call.Agent.AgentID))
+		}
+		var te *tenant.Error
+		if errors.As(err, &te) {
+			return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action's configuration is invalid; see logs")
+		}
+		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusServiceUnavailable, "config_unavailable", "configuration could not be read; retry later")
+	}
+	*kind = def.Kind
+	budget := h.Budget
+	if budget <= 0 {
+		budget = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	var results []ultimate.ActionResult
+	switch def.Kind {
+	case tenant.ActionBuiltin:
+		results, err = h.builtin(ctx, call, def)
+	case tenant.ActionHTTP:
+		results, err = h.http(ctx, call, def)
+	default:
+		err = apigw.Errorf(http.StatusInternalServerError, "config_invalid", "action %q has unknown kind %q", def.Name, def.Kind)
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, failure(err)
+	}
+	return apigw.JSON(http.StatusOK, ultimate.ActionResponse{Results: saveAs(act.Data, results)}), nil
+}
+
+func (h *Handler) builtin(ctx context.Context, call *webhook.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
+	if call.Account == nil {
+		return nil, apigw.Errorf(http.StatusBadRequest, "invalid_payload", "platformConversationId: required for built-in action %q", def.Name)
+	}
+	b, err := source.Capability[source.Builtins](h.Sources, call.Conv.Source)
+	if err != nil {
+		return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", fmt.Sprintf("source %q has no built-in actions", call.Conv.Source))
+	}
+	req := source.ActionRequest{AgentID: call.Agent.AgentID, Name: def.Name, Builtin: def.Builtin, Params: call.Hook.Action.Data}
+	if h.Conversations != nil {
+		if c, err := h.Conversations.Conversation(ctx, call.Conv.PCID()); err == nil {
+			req.Attrs = c.Attrs
+		} else if !errors.Is(err, state.ErrNoConversation) {
+			return nil, apigw.Wrap(err, http.StatusServiceUnavailable, "state_unavailable", "could not read the conversation; retry")
+		}
+	}
+	var results []ultimate.ActionResult
+	err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
+		var err error
+		results, err = b.Builtin(ctx, call.Account, call.Conv, req)
+		return err
+	})
+	if errors.Is(err, source.ErrUnsupported) {
+		return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", fmt.Sprintf("source %q does not offer built-in %q", call.Conv.Source, def.Builtin))
+	}
+	return results, err
+}
+
+func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
+	spec, err := h.spec(def)
+	if err != nil {
+		return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action's http definition is invalid; see logs")
+	}
+	vs := vars{"agent.id": call.Agent.AgentID, "action.name": def.Name}
+	if call.Account != nil {
+		vs["conversation.source"], vs["conversation.account"] = call.Conv.Source, call.Conv.Account
+		vs["conversation.id"], vs["conversation.pcid"] = call.Conv.ID, call.Conv.PCID()
+	}
+	for _, p := range call.Hook.Action.Data {
+		if len(p.Value) > 0 {
+			vs["data."+p.Key] = p.Value[0]
+		}
+	}
+	if spec.Secret != "" {
+		raw, err := h.Secrets.Get(ctx, spec.Secret)
+		if err != nil {
+			return nil, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the action's secret could not be read; see logs")
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, apigw.Errorf(http.StatusInternalServerError, "credentials_unavailable", "the action's secret %s is not a JSON object", spec.Secret)
+		}
+		for k, v := range fields {
+			vs["secret."+k] = stringify(v)
+		}
+	}
+	var results []ultimate.ActionResult
+	err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
+		var err error
+		results, err = h.callOut(ctx, spec, vs)
+		return err
+	})
+	return results, err
+}
+
+func (h *Handler) spec(def *tenant.Action) (*HTTPSpec, error) {
+	key := def.AgentID + "\x00" + def.Name + "\x00" + string(def.HTTP)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.specs[key]; ok {
+		return s, nil
+	}
+	s, err := ParseHTTP(def.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	if h.specs == nil {
+		h.specs = map[string]*HTTPSpec{}
+	}
+	h.specs[key] = s
+	return s, nil
+}
+
+// failure turns an action error into the AI agent's answer.
+func failure(err error) error {
+	var ae *apigw.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	var he *source.HTTPError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
+		return apigw.Wrap(err, http.StatusGatewayTimeout, "action_timeout", "the action did not complete in time")
+	case errors.As(err, &he):
+		return apigw.Wrap(err, http.StatusBadGateway, "action_failed", fmt.Sprintf("the action's endpoint answered %d", he.Status))
+	default:
+		return apigw.Wrap(err, http.StatusBadGateway, "action_failed", "the action failed; see logs")
+	}
+}
+
+// saveAs renames results whose key an input parameter asked to store under
+// another name.
+func saveAs(data []ultimate.ActionParam, results []ultimate.ActionResult) []ultimate.ActionResult {
+	rename := map[string]string{}
+	for _, p := range data {
+		if p.SaveAs != "" {
+			rename[p.Key] = p.SaveAs
+		}
+	}
+	if results == nil {
+		results = []ultimate.ActionResult{}
+	}
+	for i, r := range results {
+		if n, ok := rename[r.Key]; ok {
+			results[i].Key = n
+		}
+	}
+	return results
+}
+
+func msDuration(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }

@@ -1,0 +1,206 @@
+// Package action is the webhook-action function: the AI agent's named
+// actions, served by a built-in of the conversation's platform adapter or by
+// a tenant-defined HTTP call-out, answered synchronously with results the AI
+// agent stores as session parameters.
+package action
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/crmbridge/crmbridge/shared/tenant"
+)
+
+// HTTPSpec is a tenant-defined call-out (the action item's http map).
+type HTTPSpec struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	Body      json.RawMessage   `json:"body,omitempty"`   // JSON template: placeholders inside string values
+	Secret    string            `json:"secret,omitempty"` // Secrets Manager JSON object for {{secret.x}}
+	TimeoutMs int               `json:"timeoutMs,omitempty"`
+	Results   []ResultMap       `json:"results,omitempty"`
+}
+
+// ResultMap takes one value from the response JSON.
+type ResultMap struct {
+	Key      string `json:"key"`
+	Path     string `json:"path"` // dot path with [n] indexes, e.g. order.items[0].name; "" is the whole body
+	Sanitize bool   `json:"sanitize,omitempty"`
+}
+
+var (
+	placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	pathRE        = regexp.MustCompile(`^([A-Za-z0-9_$-]+(\[[0-9]+\])*)(\.[A-Za-z0-9_$-]+(\[[0-9]+\])*)*$`)
+	headerNameRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	keyRE         = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+)
+
+var methods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true}
+
+// ParseHTTP decodes and validates a call-out definition, so a bad template
+// or mapping is refused when the item is written, not at the first call.
+func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
+	var s HTTPSpec
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	s.Method = strings.ToUpper(s.Method)
+	if s.Method == "" {
+		s.Method = http.MethodPost
+	}
+	if !methods[s.Method] {
+		return nil, fmt.Errorf("http.method: must be GET, POST, PUT, PATCH or DELETE")
+	}
+	if !tenant.AllowedURL(s.URL) {
+		return nil, fmt.Errorf("http.url: must be https:// (http:// only on 127.0.0.1 or localhost)")
+	}
+	// The host must be fixed: templating it would let conversation data pick
+	// where tenant credentials are sent.
+	if host := hostPart(s.URL); strings.Contains(host, "{{") {
+		return nil, fmt.Errorf("http.url: placeholders are not allowed in the scheme or host")
+	}
+	if err := checkTemplate("http.url", s.URL, false, s.Secret != ""); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(s.Headers))
+	for k := range s.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !headerNameRE.MatchString(k) {
+			return nil, fmt.Errorf("http.headers.%s: not a valid header name", k)
+		}
+		if err := checkTemplate("http.headers."+k, s.Headers[k], true, s.Secret != ""); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.Body) > 0 {
+		if s.Method == http.MethodGet {
+			return nil, errors.New("http.body: a GET call-out has no body")
+		}
+		var v any
+		if err := json.Unmarshal(s.Body, &v); err != nil {
+			return nil, fmt.Errorf("http.body: must be JSON: %w", err)
+		}
+		if err := walkStrings(v, func(s2 string) error { return checkTemplate("http.body", s2, true, s.Secret != "") }); err != nil {
+			return nil, err
+		}
+	}
+	if s.TimeoutMs == 0 {
+		s.TimeoutMs = 5000
+	}
+	if s.TimeoutMs < 100 || s.TimeoutMs > 20000 {
+		return nil, errors.New("http.timeoutMs: must be between 100 and 20000")
+	}
+	seen := map[string]bool{}
+	for i, r := range s.Results {
+		if !keyRE.MatchString(r.Key) {
+			return nil, fmt.Errorf("http.results[%d].key: required, letters, digits, _ . - (max 64)", i)
+		}
+		if seen[r.Key] {
+			return nil, fmt.Errorf("http.results[%d].key: duplicate %q", i, r.Key)
+		}
+		seen[r.Key] = true
+		if r.Path != "" && !pathRE.MatchString(r.Path) {
+			return nil, fmt.Errorf("http.results[%d].path: %q is not a path like order.items[0].name", i, r.Path)
+		}
+	}
+	return &s, nil
+}
+
+func hostPart(u string) string {
+	rest := u[strings.Index(u, "://")+3:]
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// Placeholders the templates may use.
+var fixedNames = map[string]bool{
+	"conversation.source": true, "conversation.account": true, "conversation.id": true,
+	"conversation.pcid": true, "agent.id": true, "action.name": true,
+}
+
+func checkTemplate(field, s string, allowSecret, haveSecret bool) error {
+	if strings.Count(s, "{{") != strings.Count(s, "}}") {
+		return fmt.Errorf("%s: unbalanced {{ }}", field)
+	}
+	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+		name := m[1]
+		switch {
+		case fixedNames[name]:
+		case strings.HasPrefix(name, "data.") && keyRE.MatchString(strings.TrimPrefix(name, "data.")):
+		case strings.HasPrefix(name, "secret.") && keyRE.MatchString(strings.TrimPrefix(name, "secret.")):
+			if !allowSecret {
+				return fmt.Errorf("%s: {{%s}}: secrets may not appear in the URL (URLs end up in logs)", field, name)
+			}
+			if !haveSecret {
+				return fmt.Errorf("%s: {{%s}}: set http.secret to the secret holding it", field, name)
+			}
+		default:
+			return fmt.Errorf("%s: unknown placeholder {{%s}} (use data.<key>, secret.<field>, conversation.source|account|id|pcid, agent.id, action.name)", field, name)
+		}
+	}
+	return nil
+}
+
+func walkStrings(v any, fn func(string) error) error {
+	switch x := v.(type) {
+	case string:
+		return fn(x)
+	case []any:
+		for _, e := range x {
+			if err := walkStrings(e, fn); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if err := fn(k); err != nil {
+				return err
+			}
+			if err := walkStrings(e, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Builtin action names every adapter may implement.
+const (
+	BuiltinAddTags               = "addTags"
+	BuiltinGetUserInfo           = "getUserInfo"
+	BuiltinGetAccountInfo        = "getAccountInfo"
+	BuiltinPreviousConversations = "getPreviousConversations"
+	// BuiltinForward sends the action to the platform as is (the generic
+	// source forwards it to the tenant, which answers the results).
+	BuiltinForward = "forward"
+)
+
+var builtins = map[string]bool{BuiltinAddTags: true, BuiltinGetUserInfo: true, BuiltinGetAccountInfo: true, BuiltinPreviousConversations: true, BuiltinForward: true}
+
+// Check validates an action item's kind-specific part; it is the hook the
+// tenant loader and the CLI use.
+func Check(a *tenant.Action) error {
+	switch a.Kind {
+	case tenant.ActionBuiltin:
+		if !builtins[a.Builtin] {
+			return fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, forward)", a.Builtin)
+		}
+	case tenant.ActionHTTP:
+		if _, err := ParseHTTP(a.HTTP); err != nil {
+			return err
+		}
+	}
+	return nil
+}

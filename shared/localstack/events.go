@@ -13,10 +13,11 @@ import (
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
-// RefreshSignature re-signs a generic-source sample event with the current
-// time, so a stored event can be replayed past the ±5 minute window. Only an
-// event whose stored signature is valid for its stored timestamp is
-// refreshed: deliberately bad samples stay bad. It reports whether it
+// RefreshSignature moves a generic-source sample event to the current time,
+// so a stored event can be replayed past the ±5 minute window. An event whose
+// stored signature is valid for its stored timestamp is re-signed; one with a
+// deliberately wrong signature only gets the new timestamp, so it stays wrong
+// for the right reason (the signature, not its age). It reports whether it
 // changed anything.
 func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool, error) {
 	var ev events.APIGatewayV2HTTPRequest
@@ -47,10 +48,11 @@ func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool
 	}
 	stored := time.Unix(sec, 0)
 	if stdwebhook.Verify([]stdwebhook.Secret{secret}, id, ts, sig, []byte(ev.Body), stored, 0) != nil {
-		return raw, false, nil
-	}
-	for k, v := range stdwebhook.Headers(secret, id, now, []byte(ev.Body)) {
-		h[k] = v
+		h[stdwebhook.HeaderTimestamp] = strconv.FormatInt(now.Unix(), 10)
+	} else {
+		for k, v := range stdwebhook.Headers(secret, id, now, []byte(ev.Body)) {
+			h[k] = v
+		}
 	}
 	ev.Headers = h
 	out, err := json.MarshalIndent(ev, "", "  ")

@@ -66,6 +66,7 @@ type Stack struct {
 	DB       *dynamodb.Client
 	SM       *secretsmanager.Client
 	Opts     Options
+	Endpoint string // the AWS endpoint (moto_server) the stack uses
 
 	srv      *http.Server
 	handlers map[string]app.Handler
@@ -129,6 +130,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, fmt.Errorf("endpoint %s is not on loopback; the local stack only talks to a local emulator", endpoint)
 	}
+	st.Endpoint = endpoint
 	awsCfg, err := (&motoserver.Server{URL: endpoint}).Config(ctx)
 	if err != nil {
 		apiLn.Close()

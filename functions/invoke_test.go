@@ -1,0 +1,201 @@
+// The events test: every sample in events/ runs through the real bootstrap
+// binaries under the Lambda Runtime Interface Emulator, against moto_server,
+// the fake AI agent and the demo desk, and the answer is checked.
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/localstack"
+)
+
+type expect struct {
+	file   string
+	status int
+	code   string // error code, or a substring the body must contain
+}
+
+// The samples of each function, in the order they run (later ones build on
+// the state earlier ones leave).
+var samples = map[string][]expect{
+	"source-inbound": {
+		{"generic-conversation-started", 200, `"sent":1`},
+		{"generic-message", 200, `"sent":1`},
+		{"generic-button-click", 200, `"sent":1`},
+		{"generic-metadata", 200, `"sent":1`},
+		{"generic-conversation-ended", 200, `"sent":1`},
+		{"generic-handed-back", 200, `"sent":1`},
+		{"generic-agent-queue-update", 200, `"sent":1`},
+		{"generic-agent-joined", 200, `"sent":1`},
+		{"generic-agent-message", 200, `"sent":1`},
+		{"generic-agent-left", 200, `"sent":1`},
+		{"generic-agent-message-not-joined", 409, "agent_not_joined"},
+		{"generic-bad-signature", 401, "bad_signature"},
+		{"generic-missing-signature", 401, "missing_signature"},
+		{"generic-malformed-json", 400, "invalid_event"},
+		{"generic-wrong-type", 400, "invalid_event"},
+		{"generic-unknown-event-type", 400, "invalid_event"},
+		{"generic-unknown-account", 404, "unknown_account"},
+		{"generic-disabled-account", 403, "account_disabled"},
+		{"generic-wrong-method", 405, "method_not_allowed"},
+		{"unknown-source", 404, "unknown_source"},
+		{"unknown-route", 404, "route_not_found"},
+	},
+	"webhook-message": {
+		{"send-text", 200, `"delivered"`},
+		{"send-text-duplicate", 200, `"duplicate"`},
+		{"send-buttons", 200, `"delivered"`},
+		{"send-link", 200, `"delivered"`},
+		{"send-carousel", 200, `"delivered"`},
+		{"send-minimal", 200, `"delivered"`},
+		{"widget-message", 200, `"delivered"`},
+		{"single-url-escalate", 200, `"escalated"`},
+		{"single-url-team-online", 200, `{"isOnline":true}`},
+		{"single-url-action", 200, `"orderStatus"`},
+		{"single-url-send-text", 200, `"delivered"`},
+		{"bad-secret", 401, "bad_credentials"},
+		{"missing-credentials", 401, "missing_credentials"},
+		{"unknown-agent", 401, "unknown_agent"},
+		{"foreign-conversation", 403, "not_owner"},
+		{"not-our-conversation", 400, "invalid_payload"},
+		{"action-at-message-route", 400, "wrong_route"},
+		{"unknown-event-type", 400, "invalid_payload"},
+		{"malformed-json", 400, "invalid_payload"},
+	},
+	"webhook-escalation": {
+		{"escalate", 200, `"escalated"`},
+		{"escalate-again", 200, `"already_escalated"`},
+		{"team-online-callback", 200, `{"isOnline":true}`},
+		{"team-online-fixed", 200, `{"isOnline":true}`},
+		{"team-online-schedule", 200, `"isOnline"`},
+		{"widget-escalate", 200, `"escalated"`},
+		{"send-message-at-escalation-route", 400, "wrong_route"},
+		{"escalate-without-conversation", 400, "invalid_payload"},
+	},
+	"webhook-action": {
+		{"lookup-order", 200, `"key":"lastOrderStatus","value":"shipped"`},
+		{"lookup-order-not-found", 502, "action_failed"},
+		{"get-user-info", 200, `"userTier"`},
+		{"add-tags", 200, `{"results":[]}`},
+		{"unknown-action", 404, "unknown_action"},
+		{"converse-event-at-action-route", 400, "wrong_route"},
+	},
+}
+
+func TestEventsUnderEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the bootstraps and starts moto_server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	root, _ := filepath.Abs("..")
+	build := t.TempDir()
+	if err := localstack.BuildBootstraps(ctx, root, build); err != nil {
+		t.Fatal(err)
+	}
+	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", EventsDir: filepath.Join(root, "events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	emu, err := localstack.StartEmulated(ctx, st, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Stop()
+
+	for _, fn := range localstack.Functions {
+		checkEveryFileListed(t, filepath.Join(root, "events", fn), samples[fn])
+		for _, s := range samples[fn] {
+			t.Run(fn+"/"+s.file, func(t *testing.T) {
+				raw, err := os.ReadFile(filepath.Join(root, "events", fn, s.file+".json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := emu.Invoke(ctx, fn, raw)
+				if err != nil {
+					t.Fatalf("invoke: %v\n%s", err, emu.RIEs[fn].Output())
+				}
+				if resp.StatusCode != s.status || !strings.Contains(resp.Body, s.code) {
+					t.Fatalf("got %d %s, want %d containing %s", resp.StatusCode, resp.Body, s.status, s.code)
+				}
+				if resp.StatusCode >= 400 {
+					var body struct {
+						Error struct{ Code, Message string }
+					}
+					if json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error.Code != s.code || body.Error.Message == "" {
+						t.Fatalf("error body %s is not {\"error\":{\"code\":%q,\"message\":...}}", resp.Body, s.code)
+					}
+				}
+			})
+		}
+	}
+
+	// The answers are backed by real effects: what the fake AI agent got and
+	// what reached the demo desk.
+	if err := st.Agent.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var startedWithParams, clicked bool
+	for _, r := range st.Agent.Received() {
+		if r.Chat == nil || r.Chat.PlatformConversationID != "generic:demo:c-sample" {
+			continue
+		}
+		if r.Chat.EventType == "startSession" {
+			for _, m := range r.Chat.MetaData {
+				if m.Key == "email" && m.Sanitize && m.Value == "ann@example.com" {
+					startedWithParams = true
+				}
+			}
+		}
+		if r.Chat.EventType == "message" && r.Chat.Text == "Choose Pro" && r.Chat.CardIndex != nil && *r.Chat.CardIndex == 1 {
+			clicked = true
+		}
+	}
+	if !startedWithParams || !clicked {
+		t.Errorf("the AI agent did not get startSession with sanitized email (%v) or the card click (%v)", startedWithParams, clicked)
+	}
+	var carousel, link int
+	for _, e := range st.Desk.Inbox("c-sample") {
+		if strings.Contains(string(e.Data), `"carouselCards":[{"title":"Starter"`) {
+			carousel++
+		}
+		if strings.Contains(string(e.Data), `"url":"https://example.com/track/123"`) {
+			link++
+		}
+	}
+	if carousel != 1 || link != 1 {
+		t.Errorf("demo desk got %d carousels and %d link messages, want 1 each (the duplicate must not arrive)", carousel, link)
+	}
+}
+
+func checkEveryFileListed(t *testing.T, dir string, list []expect) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	listed := map[string]bool{}
+	for _, e := range list {
+		listed[e.file] = true
+	}
+	var missing []string
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if !listed[name] {
+			missing = append(missing, name)
+		}
+		delete(listed, name)
+	}
+	for name := range listed {
+		missing = append(missing, name+" (listed, no file)")
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("%s: samples without an expectation: %v", dir, missing)
+	}
+}

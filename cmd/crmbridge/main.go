@@ -26,6 +26,8 @@ Usage:
   crmbridge deadletters replay KEY        deliver it again; marks it done on success
   crmbridge deadletters discard KEY       delete it without delivering
   crmbridge events sign FILE              refresh the signature of a generic sample event (stdout)
+  crmbridge invoke FUNCTION EVENT_FILE    run an event through the real bootstrap under the
+                                          Lambda emulator against a throwaway local stack
 
 AWS access uses the standard SDK environment (AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL for moto_server). Tables come from TENANTS_TABLE and
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDeadLetters(ctx, args[1:], stdout)
 	case "events":
 		return runEvents(args[1:], stdout)
+	case "invoke":
+		return runInvoke(ctx, args[1:], stdout)
 	default:
 		return fmt.Errorf("unknown command %q (see crmbridge --help)", args[0])
 	}

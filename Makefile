@@ -1,0 +1,114 @@
+# crmbridge — build, test and run. `make help` lists the targets.
+#
+# `make test` and `make run` install what they need on a fresh machine:
+# Go tools come from go.mod's tool lines (go tool ...), moto_server and
+# cfn-lint from pip, pip itself from Debian's packages.
+
+SHELL        := /usr/bin/env bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+FUNCTIONS    := source-inbound webhook-message webhook-escalation webhook-action
+BUILD_DIR    := .build
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
+PYTHON       ?= python3
+FUZZTIME     ?= 20s
+# AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
+# without it so figures are comparable (the functions never need it on AWS).
+TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
+
+.PHONY: help deps build build-host test test-race lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
+	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
+	@command -v go >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
+	@if ! command -v moto_server >/dev/null || ! command -v cfn-lint >/dev/null; then \
+		if ! $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+			echo "installing pip (Debian package python3-pip)"; \
+			sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+			$$sudo apt-get update -qq && $$sudo apt-get install -y -qq python3-pip; \
+		fi; \
+		echo "installing moto[server] and cfn-lint with pip"; \
+		$(PYTHON) -m pip install --quiet --user 'moto[server]>=5' 'cfn-lint>=1' || \
+			$(PYTHON) -m pip install --quiet --user --break-system-packages 'moto[server]>=5' 'cfn-lint>=1'; \
+	fi
+	@command -v moto_server >/dev/null || { echo "moto_server is still not on PATH (add ~/.local/bin to PATH)"; exit 1; }
+	@go mod download
+
+build: ## build the four bootstraps for AWS (linux/arm64) into .build/<function>/bootstrap
+	@for fn in $(FUNCTIONS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$fn/bootstrap ./functions/$$fn; \
+		printf '%-20s %s bytes\n' $$fn $$(stat -c %s $(BUILD_DIR)/$$fn/bootstrap); \
+	done
+
+build-host: ## build the bootstraps and the Lambda emulator for this machine into .build/host
+	@for fn in $(FUNCTIONS); do \
+		CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/host/$$fn/bootstrap ./functions/$$fn; \
+	done
+	@go build -o $(BUILD_DIR)/host/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
+# sam build calls these (Metadata: BuildMethod: makefile); same recipe as `make build`.
+build-SourceInboundFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/source-inbound
+build-WebhookMessageFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-message
+build-WebhookEscalationFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-escalation
+build-WebhookActionFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-action
+
+test: deps lint ## everything: lint, unit, moto_server integration, emulator invokes of events/
+	$(TEST_ENV) go test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory build >/dev/null && echo "arm64 build ok"
+
+test-race: deps ## the tests under the race detector (slower)
+	$(TEST_ENV) go test -count=1 -race -timeout 20m ./...
+
+lint: fmt vet staticcheck cfn-lint ## gofmt, go vet, staticcheck, cfn-lint
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+staticcheck:
+	go tool staticcheck ./...
+
+cfn-lint: deps
+	cfn-lint template.yaml
+
+run: deps ## the local stack: moto_server, demo tenant, fake AI agent, HTTP API on 127.0.0.1:3000
+	go run ./cmd/crmbridge local
+
+invoke: ## run one event through a real bootstrap: make invoke FN=source-inbound EVENT=events/source-inbound/generic-message.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 1; }
+	@if command -v sam >/dev/null && docker info >/dev/null 2>&1; then \
+		logical=$$(echo $(FN) | sed -E 's/(^|-)([a-z])/\U\2/g')Function; \
+		go run ./cmd/crmbridge events sign $(EVENT) > $(BUILD_DIR)/event.json; \
+		sam build && sam local invoke $$logical -e $(BUILD_DIR)/event.json; \
+	else \
+		$(MAKE) --no-print-directory deps build-host >/dev/null; \
+		$(TEST_ENV) go run ./cmd/crmbridge invoke --build $(BUILD_DIR)/host $(FN) $(EVENT); \
+	fi
+
+deploy: ## sam build && sam deploy (first time: sam deploy --guided)
+	sam build
+	sam deploy
+
+bench: deps ## benchmarks of the hot paths (figures, no assertions)
+	$(TEST_ENV) go test -run '^$$' -bench . -benchmem -count 3 ./shared/... | tee $(BUILD_DIR)/bench.txt
+
+fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
+	@for pkg in $$(go list ./...); do \
+		for t in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t"; go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean: ## remove build output
+	rm -rf $(BUILD_DIR) .aws-sam .local

@@ -64,6 +64,7 @@ type Stack struct {
 	Desk     *Desk
 	Deps     *app.Deps
 	DB       *dynamodb.Client
+	Serial   *SerialDB // DB with the write isolation moto lacks; the handlers use it
 	SM       *secretsmanager.Client
 	Opts     Options
 	Endpoint string // the AWS endpoint (moto_server) the stack uses
@@ -137,6 +138,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	st.DB, st.SM = dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg)
+	st.Serial = NewSerialDB(st.DB)
 	if err := CreateTables(ctx, st.DB, opts.TenantsTable, opts.StateTable); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -179,7 +181,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		LogLevel: opts.LogLevel, Stage: "local", SecretsPrefix: "crmbridge/",
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
 	}
-	st.Deps = app.Build(cfg, st.DB, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
+	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
 	esc, act := st.Deps.Escalation(), st.Deps.Action()
 	fwd := app.LocalForwarder{message.FunctionEscalation: esc.Handle, message.FunctionAction: act.Handle}
 	st.handlers = map[string]app.Handler{

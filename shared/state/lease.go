@@ -43,7 +43,7 @@ type Lease struct {
 	token string
 }
 
-// Begin claims c in one DynamoDB call: a conditional put of the lease and,
+// Begin claims c in one DynamoDB call: a conditional write of the lease and,
 // when c.Conv is set, a conditional update of the conversation, in one
 // transaction. It returns a *DuplicateError when the event was seen, ErrHeld
 // when the conversation is with a human.
@@ -77,36 +77,35 @@ func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
 	if lease <= 0 {
 		lease = 30 * time.Second
 	}
-	item := map[string]types.AttributeValue{
-		"pk":     sv(c.Key),
-		"status": sv(StatusInProgress),
-		"token":  sv(l.token),
-		"lease":  nv(now.Add(lease).UnixMilli()),
-		"exp":    nv(now.Add(s.doneTTL()).Unix()),
+	// An update, not a put: a retried dead letter keeps its attempts count
+	// and payload until the work succeeds.
+	names := map[string]string{"#st": "status", "#token": "token", "#lease": "lease", "#exp": "exp", "#dlq": "dlq"}
+	values := map[string]types.AttributeValue{
+		":inp": sv(StatusInProgress), ":token": sv(l.token), ":lease": nv(now.Add(lease).UnixMilli()),
+		":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":nowms": nv(now.UnixMilli()), ":dead": sv(StatusDead),
 	}
+	expr := "SET #st = :inp, #token = :token, #lease = :lease, #exp = :exp"
 	if c.Hash != "" {
-		item["hash"] = sv(c.Hash)
+		expr += ", #hash = :hash"
+		names["#hash"] = "hash"
+		values[":hash"] = sv(c.Hash)
 	}
-	put := &types.Put{
-		TableName: aws.String(s.Table),
-		Item:      item,
+	claim := &types.Update{
+		TableName:        aws.String(s.Table),
+		Key:              key(c.Key),
+		UpdateExpression: aws.String(expr + " REMOVE #dlq"),
 		// New, expired (TTL not yet run), an abandoned lease, or a dead letter
 		// being retried.
-		ConditionExpression: aws.String("attribute_not_exists(pk) OR #exp < :now OR (#st = :inp AND #lease < :nowms) OR #st = :dead"),
-		ExpressionAttributeNames: map[string]string{
-			"#exp": "exp", "#st": "status", "#lease": "lease",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": nv(now.Unix()), ":nowms": nv(now.UnixMilli()),
-			":inp": sv(StatusInProgress), ":dead": sv(StatusDead),
-		},
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #exp < :now OR (#st = :inp AND #lease < :nowms) OR #st = :dead"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	if c.Conv == nil {
-		_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
-			ReturnValuesOnConditionCheckFailure: put.ReturnValuesOnConditionCheckFailure,
+		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: claim.TableName, Key: claim.Key, UpdateExpression: claim.UpdateExpression,
+			ConditionExpression: claim.ConditionExpression, ExpressionAttributeNames: claim.ExpressionAttributeNames,
+			ExpressionAttributeValues: claim.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: claim.ReturnValuesOnConditionCheckFailure,
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
@@ -120,7 +119,7 @@ func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
 
 	upd := s.convUpdate(*c.Conv, now)
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Put: put}, {Update: upd}},
+		TransactItems: []types.TransactWriteItem{{Update: claim}, {Update: upd}},
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
@@ -249,23 +248,25 @@ func (s *Store) Release(ctx context.Context, l *Lease) error {
 	return nil
 }
 
-// MarkOnce records key as done in a single conditional put, before the work
+// MarkOnce records key as done in a single conditional write, before the work
 // is done: the outbound path's budget is one DynamoDB call. A failure
 // afterwards must Bury the key, which keeps the payload and lets a retry
 // claim it again. replacedDead reports that a dead letter was superseded.
 func (s *Store) MarkOnce(ctx context.Context, k string) (l *Lease, replacedDead bool, err error) {
 	now := s.now()
 	l = &Lease{Key: k, token: newToken()}
-	out, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.Table),
-		Item: map[string]types.AttributeValue{
-			"pk": sv(k), "status": sv(StatusDone), "token": sv(l.token),
-			"doneAt": nv(now.UnixMilli()), "exp": nv(now.Add(s.doneTTL()).Unix()),
+	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.Table),
+		Key:                 key(k),
+		UpdateExpression:    aws.String("SET #st = :done, #token = :token, #at = :nowms, #exp = :exp REMOVE #dlq, #payload, #reason"),
+		ConditionExpression: aws.String("attribute_not_exists(pk) OR #exp < :now OR #st = :dead"),
+		ExpressionAttributeNames: map[string]string{
+			"#st": "status", "#token": "token", "#at": "doneAt", "#exp": "exp", "#dlq": "dlq",
+			"#payload": "payload", "#reason": "reason",
 		},
-		ConditionExpression:      aws.String("attribute_not_exists(pk) OR #exp < :now OR #st = :dead"),
-		ExpressionAttributeNames: map[string]string{"#exp": "exp", "#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": nv(now.Unix()), ":dead": sv(StatusDead),
+			":done": sv(StatusDone), ":token": sv(l.token), ":nowms": nv(now.UnixMilli()),
+			":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":dead": sv(StatusDead),
 		},
 		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

@@ -17,7 +17,10 @@ import (
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
-var db *dynamodb.Client
+var (
+	raw *dynamodb.Client
+	db  state.DB
+)
 
 // The store's conditions are DynamoDB semantics: they are tested against
 // moto_server, not a fake.
@@ -34,7 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	db = dynamodb.NewFromConfig(cfg)
+	// moto does not isolate transactions from other writes; SerialDB does.
+	raw = dynamodb.NewFromConfig(cfg)
+	db = localstack.NewSerialDB(raw)
 	code := m.Run()
 	srv.Stop()
 	os.Exit(code)
@@ -51,7 +56,7 @@ func ctx(t *testing.T) context.Context { return context.Background() }
 func newStore(t *testing.T) (*state.Store, *clock) {
 	t.Helper()
 	name := tableName(t)
-	if err := localstack.CreateTables(ctx(t), db, name+"-tenants", name); err != nil {
+	if err := localstack.CreateTables(ctx(t), raw, name+"-tenants", name); err != nil {
 		t.Fatal(err)
 	}
 	c := newClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))

@@ -1,0 +1,713 @@
+package localstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
+	"github.com/crmbridge/crmbridge/shared/webhookauth"
+)
+
+func TestConversationEndToEnd(t *testing.T) {
+	conv := newConv("e2e")
+	status, body := send(t, "evt-"+conv+"-start", generic.TypeConversationStarted, generic.InboundData{
+		ConversationID: conv,
+		User:           map[string]string{"name": "Ann Example", "email": "ann@example.com", "locale": "de-DE", "plan": "gold", "favouriteColour": "teal"},
+	})
+	if status != 200 {
+		t.Fatalf("started: %d %s", status, body)
+	}
+	words := []string{"one", "two", "three", "four", "five"}
+	for i, w := range words {
+		if status, body := send(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: w}); status != 200 {
+			t.Fatalf("message %s: %d %s", w, status, body)
+		}
+	}
+	two := 1
+	send(t, "evt-"+conv+"-click", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "Choose Pro", CardIndex: &two})
+	send(t, "evt-"+conv+"-end", generic.TypeConversationEnded, generic.InboundData{ConversationID: conv})
+	idle(t)
+
+	got := chats(pcid(conv))
+	var kinds []string
+	for _, r := range got {
+		kinds = append(kinds, r.Chat.EventType)
+	}
+	want := []string{"startSession", "message", "message", "message", "message", "message", "message", "endSession"}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("AI agent got %v, want %v", kinds, want)
+	}
+	// Session parameters follow the account's metadata rules: listed fields
+	// only, personal ones sanitized, plan renamed.
+	meta := map[string]string{}
+	for _, m := range got[0].Chat.MetaData {
+		meta[m.Key] = fmt.Sprintf("%s/%v", m.Value, m.Sanitize)
+	}
+	wantMeta := map[string]string{"name": "Ann Example/true", "email": "ann@example.com/true", "locale": "de-DE/false", "customerPlan": "gold/false"}
+	if fmt.Sprint(meta) != fmt.Sprint(wantMeta) {
+		t.Fatalf("metaData = %v, want %v", meta, wantMeta)
+	}
+	click := got[6].Chat
+	if click.Text != "Choose Pro" || click.CardIndex == nil || *click.CardIndex != 1 {
+		t.Fatalf("button click = %+v", click)
+	}
+	// The replies reach the tenant's callback signed and in the order sent.
+	wantTexts := []string{ultimatetest.WelcomeText}
+	for _, w := range words {
+		wantTexts = append(wantTexts, "You said: "+w)
+	}
+	wantTexts = append(wantTexts, "You chose: Choose Pro (card 1)")
+	if got := texts(conv); !slices.Equal(got, wantTexts) {
+		t.Fatalf("desk got %q,\nwant %q", got, wantTexts)
+	}
+}
+
+func TestRichContentReachesTheTenantInOurShape(t *testing.T) {
+	conv := newConv("rich")
+	for i, w := range []string{"buttons", "link", "carousel"} {
+		send(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: w})
+	}
+	idle(t)
+	var msgs []generic.MessageData
+	for _, e := range stack.Desk.Inbox(conv) {
+		var d generic.MessageData
+		_ = json.Unmarshal(e.Data, &d)
+		msgs = append(msgs, d)
+	}
+	if len(msgs) != 4 {
+		t.Fatalf("desk got %d messages, want welcome + 3", len(msgs))
+	}
+	if b := msgs[1].Message.Buttons; len(b) != 2 || b[0].Type != "button" || b[0].Text != "Yes" {
+		t.Errorf("buttons = %+v", b)
+	}
+	if b := msgs[2].Message.Buttons; len(b) != 1 || b[0].Type != "link" || b[0].URL != "https://example.com/docs" {
+		t.Errorf("link button = %+v", b)
+	}
+	if c := msgs[3].Message; c.Type != "carousel" || len(c.CarouselCards) != 2 || c.CarouselCards[1].Buttons[1].URL == "" {
+		t.Errorf("carousel = %+v", c)
+	}
+	for _, m := range msgs {
+		if m.PlatformConversationID != pcid(conv) || m.Message.MessageID == "" {
+			t.Errorf("message lacks ids: %+v", m)
+		}
+	}
+}
+
+func TestInboundDuplicatesReachTheAgentOnce(t *testing.T) {
+	conv := newConv("dup")
+	id := "evt-" + conv
+	for i := 0; i < 2; i++ {
+		status, body := send(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hello"})
+		if status != 200 {
+			t.Fatalf("delivery %d: %d %s", i, status, body)
+		}
+		if i == 1 && !strings.Contains(body, `"duplicate":1`) {
+			t.Fatalf("second delivery not reported as a duplicate: %s", body)
+		}
+	}
+	// Concurrent redeliveries of another event: exactly one goes through; the
+	// others are duplicates or asked to retry, never a second send.
+	id2 := "evt-" + conv + "-concurrent"
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[string]int{}
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body := send(t, id2, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "again"})
+			key := fmt.Sprint(status)
+			switch {
+			case strings.Contains(body, `"sent":1`):
+				key = "sent"
+			case strings.Contains(body, `"duplicate":1`):
+				key = "duplicate"
+			case status == 503 && errorCode(t, body) == "in_progress":
+				key = "in_progress"
+			}
+			mu.Lock()
+			answers[key]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if answers["sent"] != 1 || answers["sent"]+answers["duplicate"]+answers["in_progress"] != 8 {
+		t.Fatalf("answers = %v, want exactly one sent and the rest duplicate/in_progress", answers)
+	}
+	// A retry after an in_progress answer is a duplicate.
+	if status, body := send(t, id2, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "again"}); status != 200 || !strings.Contains(body, "duplicate") {
+		t.Fatalf("retry: %d %s", status, body)
+	}
+	idle(t)
+	var n int
+	for _, r := range chats(pcid(conv)) {
+		if r.Chat.EventType == "message" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("AI agent got %d messages, want 2 (one per event ID)", n)
+	}
+}
+
+func TestOutboundDuplicateReachesTheTenantOnce(t *testing.T) {
+	conv := newConv("outdup")
+	msg := converse(map[string]any{"platformConversationId": pcid(conv), "eventType": "sendMessage", "type": "text", "text": "only once", "messageId": "m-" + conv})
+	for i, want := range []string{`"delivered"`, `"duplicate"`} {
+		status, body := webhook(t, "/webhooks/message", msg)
+		if status != 200 || !strings.Contains(body, want) {
+			t.Fatalf("delivery %d: %d %s, want %s", i, status, body, want)
+		}
+	}
+	if got := texts(conv); !slices.Equal(got, []string{"only once"}) {
+		t.Fatalf("desk got %q", got)
+	}
+}
+
+// The warm path's AWS budget: a message on a known conversation costs at
+// most 2 DynamoDB calls and no Secrets Manager call; a bot message 1 and 0.
+func TestWarmPathAWSCalls(t *testing.T) {
+	td := newDeps(t, nil)
+	in, out := td.d.Inbound(), td.d.Message(nil)
+	conv := newConv("budget")
+	ctx := context.Background()
+	call := func(name string, fn func() int) (ddb, sm int64) {
+		t.Helper()
+		d0, s0 := td.db.n.Load(), td.sm.n.Load()
+		if status := fn(); status != 200 {
+			t.Fatalf("%s: status %d", name, status)
+		}
+		return td.db.n.Load() - d0, td.sm.n.Load() - s0
+	}
+	inb := func(i int) func() int {
+		return func() int {
+			resp, _ := in.Handle(ctx, inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hi"}))
+			return resp.StatusCode
+		}
+	}
+	coldD, coldS := call("first message", inb(0))
+	warmD, warmS := call("second message", inb(1))
+	t.Logf("inbound: cold %d DynamoDB + %d Secrets Manager calls, warm %d + %d", coldD, coldS, warmD, warmS)
+	if warmD > 2 || warmS != 0 {
+		t.Fatalf("warm inbound message: %d DynamoDB and %d Secrets Manager calls, budget 2 and 0", warmD, warmS)
+	}
+	idle(t)
+	outb := func(i int) func() int {
+		return func() int {
+			resp, _ := out.Handle(ctx, webhookEvent("/webhooks/message", converse(map[string]any{
+				"platformConversationId": pcid(conv), "eventType": "sendMessage", "text": "reply", "messageId": fmt.Sprintf("budget-%s-%d", conv, i),
+			}), nil))
+			return resp.StatusCode
+		}
+	}
+	coldD, coldS = call("first bot message", outb(0))
+	warmD, warmS = call("second bot message", outb(1))
+	t.Logf("outbound: cold %d DynamoDB + %d Secrets Manager calls, warm %d + %d", coldD, coldS, warmD, warmS)
+	if warmD > 1 || warmS != 0 {
+		t.Fatalf("warm outbound message: %d DynamoDB and %d Secrets Manager calls, budget 1 and 0", warmD, warmS)
+	}
+}
+
+func TestAgentOutageReleasesTheEventForARetry(t *testing.T) {
+	td := newDeps(t, nil)
+	in := td.d.Inbound()
+	conv := newConv("outage")
+	ev := inboundEvent(t, "evt-"+conv, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "are you there"})
+	td.ai.fail(503, 503, 503, 503, 503, 503)
+	resp, _ := in.Handle(context.Background(), ev)
+	if resp.StatusCode != 503 || errorCode(t, resp.Body) != "agent_unavailable" || resp.Headers["Retry-After"] == "" {
+		t.Fatalf("during the outage: %d %s %v", resp.StatusCode, resp.Body, resp.Headers)
+	}
+	td.ai.fail() // recovered
+	td.ai.mu.Lock()
+	td.ai.next = nil
+	td.ai.mu.Unlock()
+	resp, _ = in.Handle(context.Background(), ev)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"sent":1`) {
+		t.Fatalf("the platform's retry: %d %s", resp.StatusCode, resp.Body)
+	}
+	idle(t)
+	if n := len(chats(pcid(conv))); n != 1 {
+		t.Fatalf("AI agent accepted %d events, want 1", n)
+	}
+}
+
+func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
+	td := newDeps(t, nil)
+	in := td.d.Inbound()
+	conv := newConv("rejected")
+	id := "evt-" + conv
+	td.ai.fail(400)
+	resp, _ := in.Handle(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
+	if resp.StatusCode != 502 || errorCode(t, resp.Body) != "agent_rejected" {
+		t.Fatalf("rejected: %d %s", resp.StatusCode, resp.Body)
+	}
+	key := state.EventKey("generic", "demo", id)
+	dl, err := td.d.State.DeadLetter(context.Background(), key)
+	if err != nil || dl.Kind != state.DeadInbound || !strings.Contains(dl.Reason, "400") {
+		t.Fatalf("dead letter = %+v, %v", dl, err)
+	}
+	if err := td.d.Inbound().Replay(context.Background(), *dl, td.d.State); err != nil {
+		t.Fatal(err)
+	}
+	idle(t)
+	if got := chats(pcid(conv)); len(got) != 1 || got[0].Chat.Text != "keep me" {
+		t.Fatalf("after replay the AI agent got %+v", got)
+	}
+	// The platform's late retry is now a duplicate, not a second send.
+	resp, _ = in.Handle(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "duplicate") {
+		t.Fatalf("late retry: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestRotatedAPIKeyIsFetchedAgainOnce(t *testing.T) {
+	td := newDeps(t, nil)
+	in := td.d.Inbound()
+	conv := newConv("rotated")
+	// Warm the caches, then make the next call a 401.
+	resp, _ := in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-0", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "a"}))
+	if resp.StatusCode != 200 {
+		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Body)
+	}
+	sm := td.sm.n.Load()
+	td.ai.fail(401)
+	resp, _ = in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-1", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "b"}))
+	if resp.StatusCode != 200 {
+		t.Fatalf("after a 401: %d %s", resp.StatusCode, resp.Body)
+	}
+	if d := td.sm.n.Load() - sm; d != 1 {
+		t.Fatalf("Secrets Manager calls after a 401 = %d, want 1 (the key is read again once)", d)
+	}
+	// A key that stays wrong is not retried forever: one refresh, then a dead letter.
+	td.ai.fail(401, 401, 401, 401)
+	resp, _ = in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-2", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "c"}))
+	if resp.StatusCode != 502 || errorCode(t, resp.Body) != "agent_rejected" {
+		t.Fatalf("a wrong key: %d %s", resp.StatusCode, resp.Body)
+	}
+	td.ai.mu.Lock()
+	left := len(td.ai.next)
+	td.ai.next = nil
+	td.ai.mu.Unlock()
+	if left != 2 {
+		t.Fatalf("calls made with a wrong key = %d, want 2 (the first and one retry)", 4-left)
+	}
+}
+
+func TestBadInboundRequests(t *testing.T) {
+	conv := newConv("bad")
+	data := generic.InboundData{ConversationID: conv, Text: "hi"}
+	tests := []struct {
+		name   string
+		do     func() (int, string)
+		status int
+		code   string
+	}{
+		{"timestamp six minutes old", func() (int, string) {
+			return sendAt(t, "demo", "evt-old", generic.TypeMessage, data, time.Now().Add(-6*time.Minute))
+		}, 401, "bad_timestamp"},
+		{"timestamp six minutes ahead", func() (int, string) {
+			return sendAt(t, "demo", "evt-new", generic.TypeMessage, data, time.Now().Add(6*time.Minute))
+		}, 401, "bad_timestamp"},
+		{"signed with another key", func() (int, string) {
+			other, _ := stdwebhook.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+			body, _ := generic.NewEvent(generic.TypeMessage, data, time.Now())
+			s, b, _ := generic.Post(context.Background(), nil, stack.API+"/sources/generic/demo", other, "evt-x", body, time.Now())
+			return s, string(b)
+		}, 401, "bad_signature"},
+		{"body over the limit", func() (int, string) {
+			return post(t, stack.API+"/sources/generic/demo", strings.Repeat("x", 300<<10), nil)
+		}, 413, "body_too_large"},
+		{"unknown account", func() (int, string) {
+			return sendAt(t, "nobody", "evt-u", generic.TypeMessage, data, time.Now())
+		}, 404, "unknown_account"},
+		{"no such route", func() (int, string) { return post(t, stack.API+"/hooks", "{}", nil) }, 404, "route_not_found"},
+		{"wrong method on a webhook route", func() (int, string) {
+			resp, err := http.Get(stack.API + "/webhooks/message")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var b strings.Builder
+			_, _ = fmt.Fprint(&b, "")
+			buf := make([]byte, 4096)
+			n, _ := resp.Body.Read(buf)
+			return resp.StatusCode, string(buf[:n])
+		}, 405, "method_not_allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := tt.do()
+			if status != tt.status || errorCode(t, body) != tt.code {
+				t.Fatalf("got %d %s, want %d %s", status, body, tt.status, tt.code)
+			}
+		})
+	}
+	if n := len(chats(pcid(conv))); n != 0 {
+		t.Fatalf("a rejected request reached the AI agent (%d events)", n)
+	}
+}
+
+// Each webhook scheme, with rotation, on an agent of its own.
+func TestWebhookAuthSchemes(t *testing.T) {
+	schemes := []webhookauth.Scheme{
+		{Kind: webhookauth.SchemeHeader, Header: "Authorization", Prefix: "Bearer "},
+		{Kind: webhookauth.SchemeHeader, Header: "X-Webhook-Secret"},
+		{Kind: webhookauth.SchemeHMAC, Header: "X-Signature", Encoding: "hex"},
+		{Kind: webhookauth.SchemeHMAC, Header: "X-Signature", Encoding: "base64"},
+		{Kind: webhookauth.SchemeToken, Param: "token"},
+	}
+	for i, sc := range schemes {
+		t.Run(fmt.Sprintf("%s-%s-%s", sc.Kind, sc.Header, sc.Encoding), func(t *testing.T) {
+			agent := fmt.Sprintf("auth%02d%d", i, time.Now().UnixNano()%1e9)
+			account := "acct-" + agent
+			scheme, _ := json.Marshal(sc)
+			putItems(t, []string{
+				fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"CONFIG"},"secret":{"S":"crmbridge/agents/%s"},"webhookAuth":{"M":%s}}`, agent, agent, ddbMap(scheme)),
+				fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/demo/callback"}}}}`, account, agent, stack.API),
+			}, map[string]string{"crmbridge/agents/" + agent: `{"apiKey":"k","webhookSecret":"new-secret","previousWebhookSecret":"old-secret"}`})
+			for _, c := range []struct {
+				secret string
+				status int
+			}{{"new-secret", 200}, {"old-secret", 200}, {"wrong-secret", 401}} {
+				body, _ := json.Marshal(map[string]any{"botId": agent, "data": map[string]any{
+					"platformConversationId": "generic:" + account + ":c", "eventType": "sendMessage", "text": "hi " + c.secret,
+				}})
+				headers, query := webhookauth.Sign(sc, c.secret, body)
+				url := stack.API + "/webhooks/message"
+				if v, ok := query[sc.Param]; ok {
+					url += "?" + sc.Param + "=" + v
+				}
+				status, resp := post(t, url, body, headers)
+				if status != c.status {
+					t.Fatalf("secret %s: %d %s, want %d", c.secret, status, resp, c.status)
+				}
+			}
+			// No credentials at all.
+			body := fmt.Sprintf(`{"botId":%q,"data":{"platformConversationId":"generic:%s:c","eventType":"sendMessage","text":"x"}}`, agent, account)
+			if status, resp := post(t, stack.API+"/webhooks/message", body, nil); status != 401 || errorCode(t, resp) != "missing_credentials" {
+				t.Fatalf("no credentials: %d %s", status, resp)
+			}
+			// The right secret cannot reach the demo agent's conversations.
+			body2, _ := json.Marshal(map[string]any{"botId": agent, "data": map[string]any{"platformConversationId": "generic:demo:c", "eventType": "sendMessage", "text": "x"}})
+			h, q := webhookauth.Sign(sc, "new-secret", body2)
+			url := stack.API + "/webhooks/message"
+			if v, ok := q[sc.Param]; ok {
+				url += "?" + sc.Param + "=" + v
+			}
+			if status, resp := post(t, url, body2, h); status != 403 || errorCode(t, resp) != "not_owner" {
+				t.Fatalf("another tenant's conversation: %d %s", status, resp)
+			}
+		})
+	}
+}
+
+// ddbMap turns a flat JSON object of strings into a DynamoDB JSON map body.
+func ddbMap(obj []byte) string {
+	var m map[string]string
+	_ = json.Unmarshal(obj, &m)
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf(`%q:{"S":%q}`, k, v))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// flakyTenant is a generic account whose callback the test controls.
+type flakyTenant struct {
+	account string
+	mu      sync.Mutex
+	status  int // next answers; 0 means 200
+	got     []string
+	srv     *httptest.Server
+}
+
+func newFlakyTenant(t *testing.T) *flakyTenant {
+	t.Helper()
+	f := &flakyTenant{account: "flaky" + fmt.Sprint(time.Now().UnixNano()%1e9)}
+	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	var c generic.Credentials
+	_ = json.Unmarshal([]byte(sf.SecretString), &c)
+	cb, _ := stdwebhook.ParseSecret(c.CallbackSecret)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		buf := make([]byte, 1<<16)
+		n, _ := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err := stdwebhook.Verify([]stdwebhook.Secret{cb}, r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), buf[:n], time.Now(), 0); err != nil {
+			w.WriteHeader(401)
+			return
+		}
+		f.mu.Lock()
+		status := f.status
+		if status == 0 {
+			f.got = append(f.got, b.String())
+		}
+		f.mu.Unlock()
+		if status != 0 {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"error":"injected"}`))
+			return
+		}
+		if strings.Contains(b.String(), `"type":"team.status"`) {
+			_, _ = w.Write([]byte(`{"isOnline":false}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(f.srv.Close)
+	putItems(t, []string{fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/cb"},"timeoutSeconds":{"N":"2"}}}}`,
+		f.account, localstack.DemoAgentID, f.srv.URL)}, nil)
+	return f
+}
+
+func (f *flakyTenant) answer(status int) { f.mu.Lock(); f.status = status; f.mu.Unlock() }
+
+func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
+	f := newFlakyTenant(t)
+	td := newDeps(t, nil)
+	pc := "generic:" + f.account + ":c1"
+	msg := converse(map[string]any{"platformConversationId": pc, "eventType": "sendMessage", "text": "kept", "messageId": "kept-" + f.account})
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{{500, "delivery_failed"}, {400, "delivery_failed"}} {
+		f.answer(tc.status)
+		resp, _ := td.d.Message(nil).Handle(context.Background(), webhookEvent("/webhooks/message", msg, nil))
+		if resp.StatusCode != 502 || errorCode(t, resp.Body) != tc.want || !strings.Contains(resp.Body, fmt.Sprint(tc.status)) {
+			t.Fatalf("tenant answering %d: %d %s", tc.status, resp.StatusCode, resp.Body)
+		}
+	}
+	key := state.BotMessageKey(localstack.DemoAgentID, "kept-"+f.account)
+	dl, err := td.d.State.DeadLetter(context.Background(), key)
+	if err != nil || dl.Attempts != 2 {
+		t.Fatalf("dead letter = %+v, %v (two failed attempts)", dl, err)
+	}
+	list, _ := td.d.State.DeadLetters(context.Background(), state.DeadOutbound, 100)
+	if !slices.ContainsFunc(list, func(d state.DeadLetter) bool { return d.Key == key }) {
+		t.Fatal("the dead letter is not listed")
+	}
+	f.answer(0)
+	if err := td.d.Message(nil).Replay(context.Background(), *dl, td.d.Gate); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.got) != 1 || !strings.Contains(f.got[0], `"text":"kept"`) {
+		t.Fatalf("tenant got %q after replay", f.got)
+	}
+	// The AI agent's late retry of the same message is a duplicate.
+	resp, _ := td.d.Message(nil).Handle(context.Background(), webhookEvent("/webhooks/message", msg, nil))
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "duplicate") || len(f.got) != 1 {
+		t.Fatalf("late retry: %d %s, tenant got %d", resp.StatusCode, resp.Body, len(f.got))
+	}
+}
+
+func TestEscalationOutcomesAndHumanHold(t *testing.T) {
+	f := newFlakyTenant(t)
+	td := newDeps(t, nil)
+	esc := td.d.Escalation()
+	pc := "generic:" + f.account + ":c2"
+	escalate := webhookEvent("/webhooks/escalation", converse(map[string]any{"platformConversationId": pc, "eventType": "escalate", "escalateTo": "billing"}), nil)
+	for _, tc := range []struct {
+		tenant int
+		status int
+		code   string
+	}{{500, 503, "handover_unavailable"}, {422, 409, "handover_rejected"}} {
+		f.answer(tc.tenant)
+		resp, _ := esc.Handle(context.Background(), escalate)
+		if resp.StatusCode != tc.status || errorCode(t, resp.Body) != tc.code {
+			t.Fatalf("tenant %d: %d %s", tc.tenant, resp.StatusCode, resp.Body)
+		}
+	}
+	f.answer(0)
+	resp, _ := esc.Handle(context.Background(), escalate)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"escalated"`) {
+		t.Fatalf("handover: %d %s", resp.StatusCode, resp.Body)
+	}
+	if !strings.Contains(f.got[0], `"type":"escalation.requested"`) || !strings.Contains(f.got[0], `"escalateTo":"billing"`) {
+		t.Fatalf("tenant got %q", f.got)
+	}
+	cv, err := td.d.State.Conversation(context.Background(), pc)
+	if err != nil || cv.Status != state.ConvEscalated || cv.HandoverTo != "billing" {
+		t.Fatalf("conversation = %+v, %v", cv, err)
+	}
+	if resp, _ := esc.Handle(context.Background(), escalate); !strings.Contains(resp.Body, "already_escalated") || len(f.got) != 1 {
+		t.Fatalf("second escalate: %s (tenant got %d)", resp.Body, len(f.got))
+	}
+}
+
+func TestHeldWhileEscalatedThenHandedBack(t *testing.T) {
+	conv := newConv("hold")
+	send(t, "evt-"+conv+"-1", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "human"})
+	idle(t)
+	if got := texts(conv); !slices.Contains(got, ultimatetest.EscalatedText) {
+		t.Fatalf("the AI agent's escalation did not succeed: %q", got)
+	}
+	status, body := send(t, "evt-"+conv+"-2", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hello human"})
+	if status != 200 || !strings.Contains(body, `"held":1`) {
+		t.Fatalf("message while with a human: %d %s", status, body)
+	}
+	send(t, "evt-"+conv+"-3", generic.TypeHandedBack, generic.InboundData{ConversationID: conv})
+	send(t, "evt-"+conv+"-4", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "bot again"})
+	idle(t)
+	var seq []string
+	for _, r := range chats(pcid(conv)) {
+		seq = append(seq, r.Chat.EventType+":"+r.Chat.Text)
+	}
+	want := []string{"message:human", "endSession:", "message:bot again"}
+	if !slices.Equal(seq, want) {
+		t.Fatalf("AI agent got %q, want %q (nothing while held)", seq, want)
+	}
+	if got := texts(conv); got[len(got)-1] != "You said: bot again" || got[len(got)-2] != ultimatetest.WelcomeText {
+		t.Fatalf("after hand-back the AI agent did not start afresh: %q", got)
+	}
+}
+
+func TestTeamStatusSchedule(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, tc := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{time.Date(2026, 11, 23, 10, 0, 0, 0, berlin), true},  // Monday 10:00
+		{time.Date(2026, 11, 23, 8, 59, 0, 0, berlin), false}, // before opening
+		{time.Date(2026, 11, 22, 12, 0, 0, 0, berlin), false}, // Sunday
+		{time.Date(2026, 12, 24, 11, 0, 0, 0, berlin), false}, // a holiday
+	} {
+		at := tc.at
+		td := newDeps(t, func() time.Time { return at })
+		resp, _ := td.d.Escalation().Handle(context.Background(), webhookEvent("/webhooks/escalation", converse(map[string]any{"eventType": "isTeamOnline"}), nil))
+		want := fmt.Sprintf(`{"isOnline":%v}`, tc.want)
+		if resp.StatusCode != 200 || resp.Body != want {
+			t.Errorf("%s: %d %s, want %s", at, resp.StatusCode, resp.Body, want)
+		}
+	}
+}
+
+func TestSingleURLForwardsAndAnswersLikeTheOwner(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		route string
+		body  func(conv string) any
+		want  string
+	}{
+		{"escalate", "escalation", func(c string) any {
+			return converse(map[string]any{"platformConversationId": pcid(c), "eventType": "escalate"})
+		}, `"escalated"`},
+		{"team", "escalation", func(string) any {
+			return converse(map[string]any{"eventType": "isTeamOnline", "teamId": "always"})
+		}, `{"isOnline":true}`},
+		{"action", "action", func(c string) any {
+			return map[string]any{"botId": localstack.DemoAgentID, "platformConversationId": pcid(c), "name": "lookupOrder", "data": []map[string]any{{"key": "orderId", "value": []string{"7"}}}}
+		}, `"orderStatus"`},
+		{"unknown action", "action", func(c string) any {
+			return map[string]any{"botId": localstack.DemoAgentID, "platformConversationId": pcid(c), "name": "nope", "data": []any{}}
+		}, `unknown_action`},
+	} {
+		dStatus, dBody := webhook(t, "/webhooks/"+tc.route, tc.body(newConv("direct")))
+		status, body := webhook(t, "/webhooks", tc.body(newConv("single")))
+		if status != dStatus || withoutRequestID(body) != withoutRequestID(dBody) || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: single URL %d %s, direct %d %s, want %s", tc.name, status, body, dStatus, dBody, tc.want)
+		}
+	}
+}
+
+func TestHTTPActionWithSecretHeaderAndTimeout(t *testing.T) {
+	var gotAuth, gotConv string
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotConv = r.Header.Get("Authorization"), r.Header.Get("X-Conversation")
+		if strings.HasSuffix(r.URL.Path, "/slow") {
+			time.Sleep(400 * time.Millisecond)
+		}
+		_, _ = w.Write([]byte(`{"balance":{"amount":12.5,"currency":"EUR"},"vip":true}`))
+	}))
+	defer slow.Close()
+	name := fmt.Sprintf("balance%d", time.Now().UnixNano()%1e9)
+	putItems(t, []string{
+		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"POST"},"url":{"S":"%s/accounts/{{data.account}}"},"headers":{"M":{"Authorization":{"S":"Token {{secret.token}}"},"X-Conversation":{"S":"{{conversation.id}}"}}},"secret":{"S":"crmbridge/actions/test/%s"},"body":{"M":{"account":{"S":"{{data.account}}"}}},"timeoutMs":{"N":"200"},"results":{"L":[{"M":{"key":{"S":"balance"},"path":{"S":"balance.amount"}}},{"M":{"key":{"S":"vip"},"path":{"S":"vip"}}}]}}}}`, localstack.DemoAgentID, name, slow.URL, name),
+		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s-slow"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"GET"},"url":{"S":"%s/slow"},"timeoutMs":{"N":"100"}}}}`, localstack.DemoAgentID, name, slow.URL),
+	}, map[string]string{"crmbridge/actions/test/" + name: `{"token":"s3cret"}`})
+	td := newDeps(t, nil)
+	act := td.d.Action()
+	conv := newConv("act")
+	resp, _ := act.Handle(context.Background(), webhookEvent("/webhooks/action", map[string]any{
+		"botId": localstack.DemoAgentID, "platformConversationId": pcid(conv), "name": name,
+		"data": []map[string]any{{"key": "account", "value": []string{"A-1"}}, {"key": "balance", "value": []string{""}, "saveAs": "accountBalance"}},
+	}, nil))
+	if resp.StatusCode != 200 || resp.Body != `{"results":[{"key":"accountBalance","value":"12.5"},{"key":"vip","value":"true"}]}` {
+		t.Fatalf("action: %d %s", resp.StatusCode, resp.Body)
+	}
+	if gotAuth != "Token s3cret" || gotConv != conv {
+		t.Fatalf("call-out headers: %q %q", gotAuth, gotConv)
+	}
+	resp, _ = act.Handle(context.Background(), webhookEvent("/webhooks/action", map[string]any{
+		"botId": localstack.DemoAgentID, "platformConversationId": pcid(conv), "name": name + "-slow", "data": []any{},
+	}, nil))
+	if resp.StatusCode != 504 || errorCode(t, resp.Body) != "action_timeout" {
+		t.Fatalf("slow action: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestWidgetEscalationFlow(t *testing.T) {
+	conv := newConv("widget")
+	p := pcid(conv)
+	status, body := webhook(t, "/webhooks/escalation", converse(map[string]any{"platformConversationId": p, "eventType": "widgetEscalate", "escalateTo": "support"}))
+	if status != 200 {
+		t.Fatalf("widgetEscalate: %d %s", status, body)
+	}
+	pos := 3
+	wait := 2
+	steps := []struct {
+		typ    string
+		data   generic.InboundData
+		status int
+	}{
+		{generic.TypeAgentMessage, generic.InboundData{ConversationID: conv, Text: "too early"}, 409},
+		{generic.TypeAgentQueue, generic.InboundData{ConversationID: conv, QueuePosition: &pos, WaitMinutes: &wait}, 200},
+		{generic.TypeAgentJoined, generic.InboundData{ConversationID: conv, Agent: &generic.AgentInfo{Name: "Sam", AvatarURL: "https://example.com/sam.png"}}, 200},
+		{generic.TypeAgentMessage, generic.InboundData{ConversationID: conv, Text: "Hi, Sam here"}, 200},
+		{generic.TypeAgentLeft, generic.InboundData{ConversationID: conv}, 200},
+	}
+	for i, s := range steps {
+		if status, body := send(t, fmt.Sprintf("evt-%s-%d", conv, i), s.typ, s.data); status != s.status {
+			t.Fatalf("%s: %d %s, want %d", s.typ, status, body, s.status)
+		}
+	}
+	// The visitor's widget messages reach the desk.
+	if status, body := webhook(t, "/webhooks/message", converse(map[string]any{"platformConversationId": p, "eventType": "widgetMessage", "text": "thanks"})); status != 200 {
+		t.Fatalf("widgetMessage: %d %s", status, body)
+	}
+	var widget []string
+	for _, r := range chats(p) {
+		if r.Widget != nil {
+			widget = append(widget, r.Widget.EventType+":"+r.Widget.QueuePosition+r.Widget.WaitingTime+r.Widget.Agent+r.Widget.Text)
+		}
+	}
+	want := []string{"escalationQueueUpdate:32", "escalationSuccess:Sam", "message:Hi, Sam here", "agentDisconnect:"}
+	if !slices.Equal(widget, want) {
+		t.Fatalf("widget API got %q, want %q", widget, want)
+	}
+	var deskTypes []string
+	for _, e := range stack.Desk.Inbox(conv) {
+		deskTypes = append(deskTypes, e.Type)
+	}
+	if !slices.Equal(deskTypes, []string{generic.OutWidgetEscalation, generic.OutWidgetMessage}) {
+		t.Fatalf("desk got %q", deskTypes)
+	}
+}
+
+var requestIDRE = regexp.MustCompile(`,"requestId":"[^"]*"`)
+
+func withoutRequestID(body string) string { return requestIDRE.ReplaceAllString(body, "") }

@@ -1,0 +1,325 @@
+package localstack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
+)
+
+// One local stack for the package: moto_server, the demo tenant, the fake
+// AI agent and the demo desk. Tests use their own conversation IDs.
+var (
+	stack       *localstack.Stack
+	inbound     stdwebhook.Secret // the demo account's signing key
+	agentSecret tenant.AgentSecret
+	convSeq     atomic.Int64
+)
+
+var fast = retry.Policy{Attempts: 3, Base: time.Millisecond, Cap: 5 * time.Millisecond, Reserve: 100 * time.Millisecond}
+
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	var err error
+	stack, err = localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", EventsDir: "../../events", Retry: &fast})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	var c generic.Credentials
+	_ = json.Unmarshal([]byte(sf.SecretString), &c)
+	inbound, _ = stdwebhook.ParseSecret(c.InboundSecret)
+	af, _ := localstack.ReadSecretFile("../../events/tenant/secret-agent-demo.json")
+	_ = json.Unmarshal([]byte(af.SecretString), &agentSecret)
+	code := m.Run()
+	stack.Close()
+	os.Exit(code)
+}
+
+func newConv(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, convSeq.Add(1))
+}
+
+func pcid(conv string) string { return "generic:demo:" + conv }
+
+// send posts a signed generic event through the local HTTP API.
+func send(t *testing.T, id, typ string, data generic.InboundData) (int, string) {
+	t.Helper()
+	return sendAt(t, "demo", id, typ, data, time.Now())
+}
+
+func sendAt(t *testing.T, account, id, typ string, data generic.InboundData, at time.Time) (int, string) {
+	t.Helper()
+	body, err := generic.NewEvent(typ, data, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, resp, err := generic.Post(context.Background(), nil, stack.API+"/sources/generic/"+account, inbound, id, body, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, string(resp)
+}
+
+// webhook posts an AI-agent webhook authenticated as the demo agent.
+func webhook(t *testing.T, path string, body any) (int, string) {
+	t.Helper()
+	return post(t, stack.API+path, body, map[string]string{"Authorization": "Bearer " + agentSecret.WebhookSecret})
+}
+
+func post(t *testing.T, url string, body any, headers map[string]string) (int, string) {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		b, _ = json.Marshal(v)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(rb)
+}
+
+func converse(data map[string]any) map[string]any {
+	return map[string]any{"botId": localstack.DemoAgentID, "channel": "chat", "data": data}
+}
+
+func idle(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stack.Agent.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// chats returns what the fake AI agent accepted for a conversation.
+func chats(p string) []ultimatetest.Received {
+	var out []ultimatetest.Received
+	for _, r := range stack.Agent.Received() {
+		if (r.Chat != nil && r.Chat.PlatformConversationID == p) || (r.Widget != nil && r.Widget.PlatformConversationID == p) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// texts returns the texts of the messages the demo desk got for conv.
+func texts(conv string) []string {
+	var out []string
+	for _, e := range stack.Desk.Inbox(conv) {
+		if e.Type != generic.OutMessage {
+			continue
+		}
+		var d generic.MessageData
+		_ = json.Unmarshal(e.Data, &d)
+		out = append(out, d.Message.Text)
+	}
+	return out
+}
+
+func errorCode(t *testing.T, body string) string {
+	t.Helper()
+	var b struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
+		t.Fatalf("not a JSON error body: %s", body)
+	}
+	return b.Error.Code
+}
+
+// countingDB and countingSM count the AWS calls a handler makes.
+type countingDB struct {
+	app.DynamoDB
+	n atomic.Int64
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.GetItem(ctx, in, o...)
+}
+func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.PutItem(ctx, in, o...)
+}
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.UpdateItem(ctx, in, o...)
+}
+func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.DeleteItem(ctx, in, o...)
+}
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.TransactWriteItems(ctx, in, o...)
+}
+func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDB.Query(ctx, in, o...)
+}
+
+type countingSM struct {
+	*secretsmanager.Client
+	n atomic.Int64
+}
+
+func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.n.Add(1)
+	return c.Client.GetSecretValue(ctx, in, o...)
+}
+
+// faults fails requests to one host as told, then passes them through.
+type faults struct {
+	host string
+	mu   sync.Mutex
+	next []int // statuses to answer, one per request, before passing through
+	seen atomic.Int64
+}
+
+func (f *faults) fail(statuses ...int) {
+	f.mu.Lock()
+	f.next = append(f.next, statuses...)
+	f.mu.Unlock()
+}
+
+func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == f.host {
+		f.seen.Add(1)
+		f.mu.Lock()
+		var status int
+		if len(f.next) > 0 {
+			status, f.next = f.next[0], f.next[1:]
+		}
+		f.mu.Unlock()
+		if status != 0 {
+			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected"}`)), Header: http.Header{}, Request: r}, nil
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// deps builds a second set of handlers over the stack's moto_server with
+// counted AWS calls and injectable faults towards the AI agent.
+type testDeps struct {
+	d   *app.Deps
+	db  *countingDB
+	sm  *countingSM
+	ai  *faults
+	now func() time.Time
+}
+
+func newDeps(t *testing.T, now func() time.Time) *testDeps {
+	t.Helper()
+	cfg, err := stack.Moto.Config(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := &testDeps{
+		// Share the stack's write lock: both sets of handlers write the same tables.
+		db: &countingDB{DynamoDB: stack.Serial},
+		sm: &countingSM{Client: secretsmanager.NewFromConfig(cfg)},
+		ai: &faults{host: strings.TrimPrefix(stack.AgentURL, "http://")},
+	}
+	c := app.Config{
+		TenantsTable: stack.Opts.TenantsTable, StateTable: stack.Opts.StateTable, UltimateBaseURL: stack.AgentURL,
+		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
+	}
+	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", HTTP: &http.Client{Transport: td.ai, Timeout: 5 * time.Second}, Retry: &fast, Now: now})
+	return td
+}
+
+// inboundEvent is the HTTP API event for a signed generic event.
+func inboundEvent(t *testing.T, id, typ string, data generic.InboundData) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	now := time.Now()
+	body, err := generic.NewEvent(typ, data, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string]string{"content-type": "application/json"}
+	for k, v := range stdwebhook.Headers(inbound, id, now, body) {
+		h[k] = v
+	}
+	return events.APIGatewayV2HTTPRequest{
+		RouteKey: "ANY /sources/{source}/{account}", RawPath: "/sources/generic/demo", Headers: h, Body: string(body),
+		PathParameters: map[string]string{"source": "generic", "account": "demo"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: id, HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/sources/generic/demo"}},
+	}
+}
+
+func webhookEvent(path string, body any, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	b, _ := json.Marshal(body)
+	h := map[string]string{"content-type": "application/json", "authorization": "Bearer " + agentSecret.WebhookSecret}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	return events.APIGatewayV2HTTPRequest{
+		RouteKey: "POST " + path, RawPath: path, Headers: h, Body: string(b),
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "wh", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path}},
+	}
+}
+
+// putItems writes tenant items (DynamoDB JSON) and secrets for a test.
+func putItems(t *testing.T, items []string, secrets map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, raw := range items {
+		it, err := tenant.DecodeItemJSON([]byte(raw))
+		if err != nil {
+			t.Fatalf("%v: %s", err, raw)
+		}
+		if _, err := stack.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &stack.Opts.TenantsTable, Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	i := 0
+	for name, value := range secrets {
+		i++
+		b, _ := json.Marshal(localstack.SecretFile{Name: name, SecretString: value})
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%d.json", i)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(secrets) > 0 {
+		if err := localstack.Seed(ctx, stack.DB, stack.SM, dir, stack.Opts.TenantsTable, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

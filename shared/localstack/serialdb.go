@@ -1,0 +1,54 @@
+package localstack
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/crmbridge/crmbridge/shared/state"
+)
+
+// SerialDB serializes writes to moto_server. DynamoDB isolates
+// TransactWriteItems from other writes; moto does not: it snapshots the
+// whole table before a transaction and restores that snapshot when the
+// transaction is cancelled, erasing any write that landed in between (see
+// moto/dynamodb/models transact_write_items). Holding one lock around every
+// write gives the emulator the isolation the real service has, so
+// concurrent-delivery tests and the local stack behave like production.
+// Conditions are still evaluated by moto.
+type SerialDB struct {
+	state.DB
+	mu sync.Mutex
+}
+
+// NewSerialDB wraps db.
+func NewSerialDB(db state.DB) *SerialDB { return &SerialDB{DB: db} }
+
+// PutItem implements state.DB.
+func (s *SerialDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.DB.PutItem(ctx, in, o...)
+}
+
+// UpdateItem implements state.DB.
+func (s *SerialDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.DB.UpdateItem(ctx, in, o...)
+}
+
+// DeleteItem implements state.DB.
+func (s *SerialDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.DB.DeleteItem(ctx, in, o...)
+}
+
+// TransactWriteItems implements state.DB.
+func (s *SerialDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.DB.TransactWriteItems(ctx, in, o...)
+}

@@ -4,7 +4,8 @@
 // status codes and {"errors":[{"code","title"}]} bodies, records every call,
 // can be told to fail (429 with Retry-After, 5xx, 404...), and can play the
 // other side: deliver spec-shaped webhooks to a URL as a Zendesk messaging
-// visitor would cause them.
+// visitor would cause them, from Go (Deliver and the event builders) or by
+// hand through its loopback control routes (ControlPrefix).
 //
 // Where the spec is silent the fake picks one behaviour and says so:
 // conversation metadata PATCH replaces the whole object, a passControl to an
@@ -37,6 +38,11 @@ type Options struct {
 	MaxActions int
 	// IncludeFullUser puts user profiles into delivered webhooks.
 	IncludeFullUser bool
+	// WebhookTarget and WebhookSecret are where the control routes (see
+	// ControlPrefix) deliver webhooks: the bridge's
+	// /sources/sunshine/{appId} URL and the webhook's shared secret.
+	WebhookTarget string
+	WebhookSecret string
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 }
@@ -125,8 +131,19 @@ func (s *Server) AgentWorkspace() SwitchboardIntegration { return s.switchboard[
 func (s *Server) AppID() string { return s.opts.AppID }
 
 // Start serves on a free port of 127.0.0.1 and returns the base URL.
-func (s *Server) Start() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func (s *Server) Start() (string, error) { return s.StartAt("127.0.0.1:0") }
+
+// StartAt serves on addr, which must be a loopback address (the fake has
+// unauthenticated control routes), and returns the base URL.
+func (s *Server) StartAt(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("sunshinetest: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("sunshinetest: %s is not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("sunshinetest: listen: %w", err)
 	}
@@ -209,6 +226,10 @@ const maxBody = 100 << 10
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.control(w, r)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	op, status, answer := s.serve(r, body)
 	s.mu.Lock()

@@ -27,6 +27,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/secrets"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -105,7 +106,7 @@ func NewHTTPClient() *http.Client {
 func Sources(hc *http.Client, now func() time.Time) *source.Registry {
 	g := generic.New(hc)
 	g.Now = now
-	return source.NewRegistry(g)
+	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now})
 }
 
 // Build wires Deps over the given AWS clients.

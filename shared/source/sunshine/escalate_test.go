@@ -1,0 +1,158 @@
+package sunshine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
+	"github.com/crmbridge/crmbridge/shared/ultimate"
+)
+
+func passControlBodies(t *testing.T, f *sunshinetest.Server) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, c := range f.Calls("PassControl") {
+		var m map[string]any
+		if err := json.Unmarshal(c.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestEscalate(t *testing.T) {
+	tests := []struct {
+		name       string
+		settings   map[string]any
+		escalateTo string
+		metadata   map[string]any // conversation metadata before the handover
+		agentFirst bool           // a human agent spoke before this bot episode
+		wantTarget string
+		wantActive string
+		wantTags   string // "" means no tags key
+	}{
+		{name: "default target", wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "account target", settings: map[string]any{"handoverTarget": "next"}, wantTarget: "next", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "escalateTo wins", settings: map[string]any{"handoverTarget": "next"}, escalateTo: " zd-agentWorkspace ", wantTarget: "zd-agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "tags", metadata: map[string]any{"tags": "refund vip", "lang": "en"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund vip"},
+		{name: "tags with comma separator", settings: map[string]any{"tagSeparator": ","}, metadata: map[string]any{"tags": "refund vip"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund,vip"},
+		{name: "after an earlier human episode", agentFirst: true, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fakeAPI(t)
+			f.AddConversation(testConv, testUser)
+			if tc.agentFirst {
+				f.UserText(testConv, testUser, "old question")
+				f.AddHistory(testConv, map[string]any{"type": "business", "subtypes": []any{"agent"}, "displayName": "Sam"}, map[string]any{"type": "text", "text": "old answer"})
+			}
+			first := f.UserText(testConv, testUser, "I want a refund").Payload["message"].(map[string]any)["id"]
+			if tc.metadata != nil {
+				f.SetMetadata(testConv, tc.metadata)
+			}
+			a := testAdapter()
+			acct := account(t, f.URL(), tc.settings)
+			if err := a.Send(context.Background(), acct, testConversation(), ultimate.Message{Type: "text", Text: "Let me get someone."}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Escalate(context.Background(), acct, testConversation(), source.HandoverRequest{AgentID: "a1", EscalateTo: tc.escalateTo}); err != nil {
+				t.Fatalf("Escalate: %v", err)
+			}
+			bodies := passControlBodies(t, f)
+			if len(bodies) != 1 {
+				t.Fatalf("%d passControl calls", len(bodies))
+			}
+			if bodies[0]["switchboardIntegration"] != tc.wantTarget {
+				t.Errorf("target %v, want %s", bodies[0]["switchboardIntegration"], tc.wantTarget)
+			}
+			md, _ := bodies[0]["metadata"].(map[string]any)
+			if md[MetaFirstMessageID] != first {
+				t.Errorf("first_message_id %v, want %v", md[MetaFirstMessageID], first)
+			}
+			if tags, ok := md[MetaTicketTags]; (tc.wantTags == "" && ok) || (tc.wantTags != "" && tags != tc.wantTags) {
+				t.Errorf("tags %v, want %q", tags, tc.wantTags)
+			}
+			c, _ := f.Conversation(testConv)
+			if c.Active == nil || c.Active.Name != tc.wantActive {
+				t.Errorf("active %+v, want %s", c.Active, tc.wantActive)
+			}
+		})
+	}
+}
+
+func TestEscalateFailures(t *testing.T) {
+	t.Run("conversation gone", func(t *testing.T) {
+		f := fakeAPI(t)
+		err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{})
+		wantHTTPError(t, err, http.StatusNotFound, "conversation_not_found")
+		if retry.IsRetryable(err) {
+			t.Fatal("404 must not be retried")
+		}
+	})
+	t.Run("unknown target", func(t *testing.T) {
+		f := fakeAPI(t)
+		f.AddConversation(testConv, testUser)
+		err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{EscalateTo: "billing"})
+		wantHTTPError(t, err, http.StatusBadRequest, "billing")
+	})
+	t.Run("rate limited", func(t *testing.T) {
+		f := fakeAPI(t)
+		f.AddConversation(testConv, testUser)
+		f.Fail("PassControl", sunshinetest.Fault{Status: 429, RetryAfter: "2"})
+		err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{})
+		wantHTTPError(t, err, http.StatusTooManyRequests, "too_many_requests")
+		if !retry.IsRetryable(err) {
+			t.Fatal("429 must be retryable")
+		}
+	})
+}
+
+func TestEscalateContextIsBestEffort(t *testing.T) {
+	f := fakeAPI(t)
+	f.AddConversation(testConv, testUser)
+	f.SetMetadata(testConv, map[string]any{"tags": "vip"})
+	f.Fail("GetConversation", sunshinetest.Fault{Status: 500})
+	f.Fail("ListMessages", sunshinetest.Fault{Status: 503})
+	var logs bytes.Buffer
+	a := testAdapter()
+	a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	if err := a.Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{}); err != nil {
+		t.Fatalf("handover failed because its context could not be read: %v", err)
+	}
+	bodies := passControlBodies(t, f)
+	if len(bodies) != 1 || bodies[0]["metadata"] != nil {
+		t.Fatalf("bodies %+v", bodies)
+	}
+	if strings.Count(logs.String(), "handover context incomplete") != 2 {
+		t.Errorf("logs: %s", logs.String())
+	}
+}
+
+func TestEscalateTagsFitMetadataLimit(t *testing.T) {
+	f := fakeAPI(t)
+	f.AddConversation(testConv, testUser)
+	var tags []string
+	for i := 0; i < 400; i++ {
+		tags = append(tags, "tag_"+strings.Repeat("x", 5)+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	f.SetMetadata(testConv, map[string]any{"tags": strings.Join(tags, " ")})
+	if err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{}); err != nil {
+		t.Fatalf("Escalate: %v", err)
+	}
+	md := passControlBodies(t, f)[0]["metadata"].(map[string]any)
+	sent := strings.Fields(md[MetaTicketTags].(string))
+	if len(sent) == 0 || len(sent) >= len(tags) || sent[0] != tags[0] {
+		t.Fatalf("sent %d of %d tags, first %q", len(sent), len(tags), sent[0])
+	}
+	if b, _ := json.Marshal(md); len(b) > maxMetadata {
+		t.Fatalf("metadata %d bytes", len(b))
+	}
+}

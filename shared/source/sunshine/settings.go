@@ -1,0 +1,199 @@
+package sunshine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/crmbridge/crmbridge/shared/tenant"
+)
+
+// Defaults for optional settings.
+const (
+	DefaultBaseURL        = "https://api.smooch.io"
+	DefaultHandoverTarget = "zd:agentWorkspace"
+	DefaultTagSeparator   = " "
+)
+
+// Reply styles for the AI agent's buttons.
+const (
+	ReplyStyleReply    = "reply"    // quick replies; the tap comes back as a conversation:message
+	ReplyStylePostback = "postback" // buttons; the tap comes back as a conversation:postback
+)
+
+// Settings is the account item's settings map.
+type Settings struct {
+	// BaseURL is the API host: https://api.smooch.io (US, default),
+	// https://api.eu-1.smooch.io (EU) or https://{subdomain}.zendesk.com/sc.
+	BaseURL string `json:"baseUrl"`
+	// IntegrationID is our custom integration. Events are acted on only
+	// while its switchboard integration is the conversation's active one.
+	IntegrationID string `json:"integrationId"`
+	// ActWithoutSwitchboard acts on events that carry no
+	// activeSwitchboardIntegration (switchboard disabled or released).
+	ActWithoutSwitchboard bool `json:"actWithoutSwitchboard"`
+	// HandoverTarget is passControl's switchboardIntegration when the AI
+	// agent names none: an id, a name, an integrationType or "next".
+	HandoverTarget  string `json:"handoverTarget"`
+	DisplayName     string `json:"displayName"`
+	AvatarURL       string `json:"avatarUrl"`
+	TypingIndicator bool   `json:"typingIndicator"`
+	ReplyStyle      string `json:"replyStyle"`
+	// AIDisclaimer marks bot messages with author.subtypes ["AI"], so
+	// Zendesk appends its AI disclaimer.
+	AIDisclaimer bool    `json:"aiDisclaimer"`
+	TagSeparator *string `json:"tagSeparator"`
+}
+
+var (
+	idRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	targetRE = regexp.MustCompile(`^[A-Za-z0-9_:.-]{1,128}$`)
+	sepRE    = regexp.MustCompile(`^[ ,;|]{1,3}$`)
+)
+
+// ValidateSettings implements source.Adapter.
+func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
+	_, err := parseSettings(raw)
+	return err
+}
+
+// parseSettings decodes, checks and fills defaults. Unknown fields are
+// refused so a misspelt setting is caught when the item is written, not
+// when a visitor is left without an answer.
+func parseSettings(raw json.RawMessage) (*Settings, error) {
+	var s Settings
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s); err != nil {
+			return nil, settingsError(err)
+		}
+	}
+	if s.BaseURL == "" {
+		s.BaseURL = DefaultBaseURL
+	}
+	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+	if err := checkURL("baseUrl", s.BaseURL); err != nil {
+		return nil, err
+	}
+	if s.IntegrationID == "" {
+		return nil, errors.New("integrationId: required (the id of the custom integration whose webhook calls the bridge)")
+	}
+	if !idRE.MatchString(s.IntegrationID) {
+		return nil, errors.New("integrationId: 1-64 letters, digits, _ or -")
+	}
+	if s.HandoverTarget == "" {
+		s.HandoverTarget = DefaultHandoverTarget
+	}
+	if !targetRE.MatchString(s.HandoverTarget) {
+		return nil, errors.New("handoverTarget: a switchboard integration id, name or type, or next (1-128 of letters, digits, _ : . -)")
+	}
+	if utf8.RuneCountInString(s.DisplayName) > 128 || !utf8.ValidString(s.DisplayName) {
+		return nil, errors.New("displayName: at most 128 characters")
+	}
+	if s.AvatarURL != "" {
+		if err := checkURL("avatarUrl", s.AvatarURL); err != nil {
+			return nil, err
+		}
+	}
+	switch s.ReplyStyle {
+	case "":
+		s.ReplyStyle = ReplyStyleReply
+	case ReplyStyleReply, ReplyStylePostback:
+	default:
+		return nil, fmt.Errorf("replyStyle: must be %q or %q", ReplyStyleReply, ReplyStylePostback)
+	}
+	if s.TagSeparator == nil {
+		sep := DefaultTagSeparator
+		s.TagSeparator = &sep
+	}
+	if !sepRE.MatchString(*s.TagSeparator) {
+		return nil, errors.New(`tagSeparator: 1-3 of space , ; | (e.g. " " or ",")`)
+	}
+	return &s, nil
+}
+
+func (s *Settings) separator() string { return *s.TagSeparator }
+
+func checkURL(field, u string) error {
+	if !tenant.AllowedURL(u) {
+		return fmt.Errorf("%s: must be an https:// URL (http:// only on 127.0.0.1 or localhost)", field)
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {
+		return fmt.Errorf("%s: must be an absolute URL without user, query or fragment", field)
+	}
+	return nil
+}
+
+func settingsError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Errorf("%s: must be %s", te.Field, jsonKind(te.Type.Kind().String()))
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return fmt.Errorf("unknown setting %s", strings.TrimPrefix(msg, "json: unknown field "))
+	}
+	return errors.New("settings: must be a map of the documented fields")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "bool":
+		return "a boolean"
+	case "string", "ptr":
+		return "a string"
+	default:
+		return "of the documented type"
+	}
+}
+
+// Credentials is the account's secret: an API key (Basic auth) and the
+// webhook's shared secret (two during a rotation).
+type Credentials struct {
+	KeyID                 string `json:"keyId"`
+	KeySecret             string `json:"keySecret"`
+	WebhookSecret         string `json:"webhookSecret"`
+	PreviousWebhookSecret string `json:"previousWebhookSecret,omitempty"`
+}
+
+// ValidateCredentials implements source.Adapter. Errors name the field,
+// never the value.
+func (a *Adapter) ValidateCredentials(raw []byte) error {
+	_, err := parseCredentials(raw)
+	return err
+}
+
+func parseCredentials(raw []byte) (*Credentials, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, errors.New("no credentials: set credentialsSecret on the account")
+	}
+	var c Credentials
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, errors.New("credentials: not a JSON object with keyId, keySecret and webhookSecret")
+	}
+	switch {
+	case c.KeyID == "":
+		return nil, errors.New("credentials keyId: required (an app_ or int_ API key id)")
+	case strings.ContainsAny(c.KeyID, ": \t\r\n"):
+		return nil, errors.New("credentials keyId: must not contain a colon or whitespace")
+	case c.KeySecret == "":
+		return nil, errors.New("credentials keySecret: required")
+	case c.WebhookSecret == "":
+		return nil, errors.New("credentials webhookSecret: required (the custom integration webhook's shared secret)")
+	}
+	return &c, nil
+}
+
+func (c *Credentials) webhookSecrets() []string {
+	out := []string{c.WebhookSecret}
+	if c.PreviousWebhookSecret != "" {
+		out = append(out, c.PreviousWebhookSecret)
+	}
+	return out
+}

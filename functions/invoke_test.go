@@ -45,6 +45,12 @@ var samples = map[string][]expect{
 		{"generic-unknown-account", 404, "unknown_account"},
 		{"generic-disabled-account", 403, "account_disabled"},
 		{"generic-wrong-method", 405, "method_not_allowed"},
+		{"sunshine-create", 200, `"sent":1`},
+		{"sunshine-message", 200, `"sent":1`},
+		{"sunshine-postback", 200, `"sent":1`},
+		{"sunshine-business-message-ignored", 200, `"status":"ok"`},
+		{"sunshine-passcontrol-back", 200, `"sent":1`},
+		{"sunshine-bad-api-key", 401, "bad_api_key"},
 		{"unknown-source", 404, "unknown_source"},
 		{"unknown-route", 404, "route_not_found"},
 	},
@@ -100,7 +106,7 @@ func TestEventsUnderEmulator(t *testing.T) {
 	if err := localstack.BuildBootstraps(ctx, root, build); err != nil {
 		t.Fatal(err)
 	}
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", EventsDir: filepath.Join(root, "events")})
+	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", EventsDir: filepath.Join(root, "events")})
 	if err != nil {
 		t.Fatal(err)
 	}

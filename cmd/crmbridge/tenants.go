@@ -112,7 +112,7 @@ type fileItem struct {
 // validateFiles checks items with exactly the rules the functions apply at
 // read time, and secret files with the adapters' credential checks.
 func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
-	reg := app.Sources(http.DefaultClient, nil)
+	reg := app.Sources(http.DefaultClient, nil, nil)
 	var items []fileItem
 	var errs []error
 	sourcesBySecret := map[string]string{}

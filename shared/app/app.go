@@ -102,11 +102,11 @@ func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: tr, Timeout: 25 * time.Second}
 }
 
-// Sources registers every platform adapter.
-func Sources(hc *http.Client, now func() time.Time) *source.Registry {
+// Sources registers every platform adapter. log may be nil.
+func Sources(hc *http.Client, now func() time.Time, log *slog.Logger) *source.Registry {
 	g := generic.New(hc)
 	g.Now = now
-	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now})
+	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now, Log: log})
 }
 
 // Build wires Deps over the given AWS clients.
@@ -130,7 +130,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d := &Deps{Config: cfg, DB: db, HTTP: hc, Now: now}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
-	d.Sources = Sources(hc, now)
+	d.Sources = Sources(hc, now, d.Log)
 	d.Tenants = &tenant.Loader{
 		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
 		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Check,

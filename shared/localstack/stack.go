@@ -23,6 +23,8 @@ import (
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/sunshine"
+	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
@@ -38,6 +40,7 @@ const (
 type Options struct {
 	Addr         string // local HTTP API; default 127.0.0.1:3000 (":0" picks a free port)
 	AgentAddr    string // fake AI agent; default 127.0.0.1:3001
+	SunshineAddr string // fake Sunshine Conversations API; default 127.0.0.1:3100
 	EventsDir    string // default "events"
 	TenantsTable string // default crmbridge-tenants
 	StateTable   string // default crmbridge-state
@@ -61,6 +64,7 @@ type Stack struct {
 	AgentURL string // base URL of the fake AI agent ("" with a real one)
 	Moto     *motoserver.Server
 	Agent    *ultimatetest.Server
+	Sunshine *sunshinetest.Server // the demo Sunshine app's API
 	Desk     *Desk
 	Deps     *app.Deps
 	DB       *dynamodb.Client
@@ -79,6 +83,9 @@ func (o *Options) defaults() {
 	}
 	if o.AgentAddr == "" {
 		o.AgentAddr = "127.0.0.1:3001"
+	}
+	if o.SunshineAddr == "" {
+		o.SunshineAddr = "127.0.0.1:3100"
 	}
 	if o.EventsDir == "" {
 		o.EventsDir = "events"
@@ -144,6 +151,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	tenantDir := filepath.Join(opts.EventsDir, "tenant")
+	if err := st.startSunshine(tenantDir); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -196,11 +207,43 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 }
 
 // patch points the demo items' local URLs (the generic account's callback,
-// the demo http action) at this stack's address.
+// the demo http action, the Sunshine app's API) at this stack's addresses.
 func (st *Stack) patch(it tenant.Item) {
 	rewriteStrings(it, func(s string) string {
-		return strings.ReplaceAll(s, "http://127.0.0.1:3000", st.API)
+		s = strings.ReplaceAll(s, "http://127.0.0.1:3000", st.API)
+		if st.Sunshine != nil {
+			s = strings.ReplaceAll(s, "http://127.0.0.1:3100", st.Sunshine.URL())
+		}
+		return s
 	})
+}
+
+// Demo Sunshine Conversations app (its items are in events/tenant).
+const (
+	DemoSunshineApp         = "64f1c0ffee0ddba11ad5a0a1"
+	DemoSunshineIntegration = "64f1c0ffee0ddba11ad5a1a1"
+)
+
+// startSunshine runs the fake Sunshine Conversations API for the demo app,
+// delivering its webhooks to this stack.
+func (st *Stack) startSunshine(tenantDir string) error {
+	sf, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-sunshine-demo.json"))
+	if err != nil {
+		return nil // no demo Sunshine app in this events directory
+	}
+	var creds sunshine.Credentials
+	if err := json.Unmarshal([]byte(sf.SecretString), &creds); err != nil {
+		return fmt.Errorf("demo Sunshine secret: %w", err)
+	}
+	st.Sunshine = sunshinetest.New(sunshinetest.Options{
+		AppID: DemoSunshineApp, KeyID: creds.KeyID, KeySecret: creds.KeySecret, IntegrationID: DemoSunshineIntegration,
+		IncludeFullUser: true, WebhookTarget: st.API + "/sources/sunshine/" + DemoSunshineApp, WebhookSecret: creds.WebhookSecret,
+	})
+	if _, err := st.Sunshine.StartAt(st.Opts.SunshineAddr); err != nil {
+		st.Sunshine = nil
+		return fmt.Errorf("start the fake Sunshine API on %s: %w", st.Opts.SunshineAddr, err)
+	}
+	return nil
 }
 
 func (st *Stack) startAgent(ctx context.Context, tenantDir string) error {
@@ -286,6 +329,9 @@ func (st *Stack) Close() {
 	}
 	if st.Agent != nil {
 		_ = st.Agent.Close()
+	}
+	if st.Sunshine != nil {
+		_ = st.Sunshine.Close()
 	}
 	st.Moto.Stop()
 }

@@ -15,6 +15,9 @@ import (
 const (
 	MetaFirstMessageID = "first_message_id"
 	MetaTicketTags     = "dataCapture.systemField.tags"
+	// MetaEscalateTo carries an escalateTo the account does not map to a
+	// switchboard target, for the desk's routing rules.
+	MetaEscalateTo = "escalateTo"
 )
 
 type passControlBody struct {
@@ -22,8 +25,8 @@ type passControlBody struct {
 	Metadata               map[string]any `json:"metadata,omitempty"`
 }
 
-// Escalate implements source.Escalator with passControl to the AI agent's
-// escalateTo or the account's handoverTarget. The handover metadata carries
+// Escalate implements source.Escalator with passControl to the target the
+// account maps the AI agent's escalateTo to, or the account's handoverTarget. The handover metadata carries
 // the tags added during the bot conversation (from conversation metadata)
 // and the episode's first message, so the agent's ticket is tagged and shows
 // the whole bot conversation. Both look-ups are best effort: a handover
@@ -35,8 +38,9 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 	if err != nil {
 		return err
 	}
-	target := strings.TrimSpace(req.EscalateTo)
-	if target == "" {
+	escalateTo := strings.TrimSpace(req.EscalateTo)
+	target, mapped := s.EscalationTargets[escalateTo]
+	if !mapped {
 		target = s.HandoverTarget
 	}
 
@@ -57,6 +61,9 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 	}
 
 	meta := map[string]any{}
+	if escalateTo != "" && !mapped {
+		meta[MetaEscalateTo] = escalateTo
+	}
 	if first != "" {
 		meta[MetaFirstMessageID] = first
 	}

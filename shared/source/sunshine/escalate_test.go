@@ -38,10 +38,13 @@ func TestEscalate(t *testing.T) {
 		wantTarget string
 		wantActive string
 		wantTags   string // "" means no tags key
+		// wantEscalateTo is the unmapped escalateTo expected in metadata.
+		wantEscalateTo string
 	}{
 		{name: "default target", wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
 		{name: "account target", settings: map[string]any{"handoverTarget": "next"}, wantTarget: "next", wantActive: sunshinetest.AgentSwitchboardName},
-		{name: "escalateTo wins", settings: map[string]any{"handoverTarget": "next"}, escalateTo: " zd-agentWorkspace ", wantTarget: "zd-agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "mapped escalateTo wins", settings: map[string]any{"handoverTarget": "next", "escalationTargets": map[string]any{"billing": "zd-agentWorkspace"}}, escalateTo: " billing ", wantTarget: "zd-agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "unmapped escalateTo goes to the default and travels in metadata", escalateTo: "support", wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantEscalateTo: "support"},
 		{name: "tags", metadata: map[string]any{"tags": "refund vip", "lang": "en"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund vip"},
 		{name: "tags with comma separator", settings: map[string]any{"tagSeparator": ","}, metadata: map[string]any{"tags": "refund vip"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund,vip"},
 		{name: "after an earlier human episode", agentFirst: true, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
@@ -77,6 +80,9 @@ func TestEscalate(t *testing.T) {
 			if md[MetaFirstMessageID] != first {
 				t.Errorf("first_message_id %v, want %v", md[MetaFirstMessageID], first)
 			}
+			if got, _ := md[MetaEscalateTo].(string); got != tc.wantEscalateTo {
+				t.Errorf("metadata escalateTo %q, want %q", got, tc.wantEscalateTo)
+			}
 			if tags, ok := md[MetaTicketTags]; (tc.wantTags == "" && ok) || (tc.wantTags != "" && tags != tc.wantTags) {
 				t.Errorf("tags %v, want %q", tags, tc.wantTags)
 			}
@@ -100,7 +106,8 @@ func TestEscalateFailures(t *testing.T) {
 	t.Run("unknown target", func(t *testing.T) {
 		f := fakeAPI(t)
 		f.AddConversation(testConv, testUser)
-		err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{EscalateTo: "billing"})
+		acct := account(t, f.URL(), map[string]any{"escalationTargets": map[string]any{"billing": "billing-team"}})
+		err := testAdapter().Escalate(context.Background(), acct, testConversation(), source.HandoverRequest{EscalateTo: "billing"})
 		wantHTTPError(t, err, http.StatusBadRequest, "billing")
 	})
 	t.Run("rate limited", func(t *testing.T) {

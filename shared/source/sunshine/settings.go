@@ -39,11 +39,15 @@ type Settings struct {
 	ActWithoutSwitchboard bool `json:"actWithoutSwitchboard"`
 	// HandoverTarget is passControl's switchboardIntegration when the AI
 	// agent names none: an id, a name, an integrationType or "next".
-	HandoverTarget  string `json:"handoverTarget"`
-	DisplayName     string `json:"displayName"`
-	AvatarURL       string `json:"avatarUrl"`
-	TypingIndicator bool   `json:"typingIndicator"`
-	ReplyStyle      string `json:"replyStyle"`
+	HandoverTarget string `json:"handoverTarget"`
+	// EscalationTargets maps the AI agent's escalateTo names (free text set
+	// in its dashboard) to switchboard targets. An unmapped name hands over
+	// to HandoverTarget and travels in the handover metadata as escalateTo.
+	EscalationTargets map[string]string `json:"escalationTargets"`
+	DisplayName       string            `json:"displayName"`
+	AvatarURL         string            `json:"avatarUrl"`
+	TypingIndicator   bool              `json:"typingIndicator"`
+	ReplyStyle        string            `json:"replyStyle"`
 	// AIDisclaimer marks bot messages with author.subtypes ["AI"], so
 	// Zendesk appends its AI disclaimer.
 	AIDisclaimer bool    `json:"aiDisclaimer"`
@@ -92,6 +96,11 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 	}
 	if !targetRE.MatchString(s.HandoverTarget) {
 		return nil, errors.New("handoverTarget: a switchboard integration id, name or type, or next (1-128 of letters, digits, _ : . -)")
+	}
+	for name, target := range s.EscalationTargets {
+		if name == "" || !targetRE.MatchString(target) {
+			return nil, fmt.Errorf("escalationTargets.%s: a switchboard integration id, name or type, or next", name)
+		}
 	}
 	if utf8.RuneCountInString(s.DisplayName) > 128 || !utf8.ValidString(s.DisplayName) {
 		return nil, errors.New("displayName: at most 128 characters")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
 func runEvents(args []string, stdout io.Writer) error {
@@ -36,5 +37,19 @@ func runEvents(args []string, stdout io.Writer) error {
 		fmt.Fprintln(os.Stderr, "crmbridge: left as is (not a validly signed generic event)")
 	}
 	_, err = stdout.Write(out)
+	return err
+}
+
+// runKeys prints fresh Standard Webhooks keys for a generic account's secret.
+func runKeys(stdout io.Writer) error {
+	in, err := stdwebhook.NewSecret(nil)
+	if err != nil {
+		return err
+	}
+	cb, err := stdwebhook.NewSecret(nil)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "{\"inboundSecret\":%q,\"callbackSecret\":%q}\n", in, cb)
 	return err
 }

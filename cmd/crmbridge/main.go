@@ -25,6 +25,7 @@ Usage:
   crmbridge deadletters show KEY          print one dead letter
   crmbridge deadletters replay KEY        deliver it again; marks it done on success
   crmbridge deadletters discard KEY       delete it without delivering
+  crmbridge keys                          print new inboundSecret/callbackSecret keys for a generic account
   crmbridge events sign FILE              refresh the signature of a generic sample event (stdout)
   crmbridge invoke FUNCTION EVENT_FILE    run an event through the real bootstrap under the
                                           Lambda emulator against a throwaway local stack
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDeadLetters(ctx, args[1:], stdout)
 	case "events":
 		return runEvents(args[1:], stdout)
+	case "keys":
+		return runKeys(stdout)
 	case "invoke":
 		return runInvoke(ctx, args[1:], stdout)
 	default:

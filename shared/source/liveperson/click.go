@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // How a button click maps back to the AI agent's button text and cardIndex.
@@ -44,6 +45,16 @@ func clickID(card int, text string) string {
 		id += t
 	}
 	return strings.TrimSuffix(id, ";")
+}
+
+// publishText is what a button publishes: its text, and for a carousel card
+// the " (n/N)" marker; cut to LivePerson's 256 characters.
+func publishText(text string, card, cards int, suffix bool) string {
+	if card < 0 || !suffix {
+		return truncate(text, maxPublishText)
+	}
+	mark := " (" + strconv.Itoa(card+1) + "/" + strconv.Itoa(cards) + ")"
+	return truncate(strings.TrimSpace(text), maxPublishText-utf8.RuneCountInString(mark)) + mark
 }
 
 // click is a decoded button click.
@@ -173,4 +184,13 @@ func publishAction(actions any) string {
 		}
 	}
 	return ""
+}
+
+// truncate cuts s to at most n runes, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }

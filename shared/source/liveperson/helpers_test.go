@@ -73,6 +73,7 @@ var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)
 func newAdapter() *Adapter {
 	a := New(&http.Client{Timeout: 5 * time.Second})
 	a.Now = func() time.Time { return testNow }
+	a.PollInterval = 10 * time.Millisecond
 	return a
 }
 

@@ -33,13 +33,27 @@ const Name = "liveperson"
 type Adapter struct {
 	HTTP *http.Client
 	Now  func() time.Time
+	// Conversations reads the attributes stored on a conversation item at
+	// its start (the SDES), for the getUserInfo built-in. Nil makes that
+	// built-in answer that it is not available.
+	Conversations ConversationAttrs
+	// PollInterval is the wait between command-state checks after a
+	// transfer; default 400 ms.
+	PollInterval time.Duration
 
 	once     sync.Once
 	settings *settingsCache
 	keys     *keyCache
+	sessions *sessions
 }
 
-var _ source.Inbound = (*Adapter)(nil)
+var (
+	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Sender    = (*Adapter)(nil)
+	_ source.Escalator = (*Adapter)(nil)
+	_ source.Closer    = (*Adapter)(nil)
+	_ source.Builtins  = (*Adapter)(nil)
+)
 
 // New returns the adapter.
 func New(hc *http.Client) *Adapter {
@@ -52,6 +66,7 @@ func (a *Adapter) init() {
 	a.once.Do(func() {
 		a.settings = &settingsCache{byAccount: map[string]*settingsEntry{}}
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
+		a.sessions = &sessions{byAccount: map[string]*session{}}
 	})
 }
 
@@ -62,6 +77,13 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
+
+func (a *Adapter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
 
 func (a *Adapter) client() *http.Client {
 	if a.HTTP != nil {

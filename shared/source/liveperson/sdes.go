@@ -28,6 +28,12 @@ const (
 	FieldAuthenticated  = "authenticated"
 )
 
+// personalFields are answered with sanitize by getUserInfo.
+var personalFields = map[string]bool{
+	FieldName: true, FieldFirstName: true, FieldLastName: true, FieldEmail: true,
+	FieldPhone: true, FieldCustomerID: true, FieldUserName: true,
+}
+
 // AttrPrefix marks the SDES-derived fields among a conversation's stored
 // attributes.
 const AttrPrefix = "sdes."

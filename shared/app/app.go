@@ -24,6 +24,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/secrets"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -100,7 +101,7 @@ func NewHTTPClient() *http.Client {
 func Sources(hc *http.Client, now func() time.Time) *source.Registry {
 	g := generic.New(hc)
 	g.Now = now
-	return source.NewRegistry(g)
+	return source.NewRegistry(g, liveperson.New(hc))
 }
 
 // Build wires Deps over the given AWS clients.

@@ -27,6 +27,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/secrets"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
@@ -106,7 +107,9 @@ func NewHTTPClient() *http.Client {
 func Sources(hc *http.Client, now func() time.Time, log *slog.Logger) *source.Registry {
 	g := generic.New(hc)
 	g.Now = now
-	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now, Log: log})
+	lp := liveperson.New(hc)
+	lp.Now = now
+	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now, Log: log}, lp)
 }
 
 // Build wires Deps over the given AWS clients.

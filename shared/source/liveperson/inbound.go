@@ -1,0 +1,263 @@
+package liveperson
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/source"
+)
+
+// Event types of the Custom Endpoint's POST events body.
+const (
+	EventText              = "TEXT"
+	EventRichContent       = "RICH_CONTENT"
+	EventStart             = "START"
+	EventCloseConversation = "CLOSE_CONVERSATION"
+	EventConversation      = "CONVERSATION" // a state change: STARTED, TRANSFERRED, CLOSED
+)
+
+// maxText bounds a consumer message passed to the AI agent, as for the
+// generic source.
+const maxText = 4096
+
+// emptyResponse is the answer to every event: the bot's output goes through
+// the Public API instead. Both keys are required by LivePerson's OpenAPI.
+var emptyResponse = []byte(`{"response":[],"analytics":{"intents":[]}}`)
+
+// Parse implements source.Inbound. Reaching it means the account is enabled,
+// its credentials loaded and the caller authenticated.
+func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
+	a.init()
+	t, err := parsePath(req.Method, req.Params["proxy"])
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.settings.get(acct.Account, acct.Settings)
+	if err != nil {
+		return nil, apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
+	}
+	if t.botID != st.BotID {
+		return nil, notFound("unknown_bot", "bot %s is not configured on this account", t.botID)
+	}
+	if t.env != "" && !st.hasEnv(t.env) {
+		return nil, notFound("unknown_environment", "environment %s is not configured for this bot", t.env)
+	}
+	switch t.op {
+	case opEnvironments:
+		return jsonReply(http.StatusOK, st.envs), nil
+	case opState:
+		// A bot whose Public API user is not configured cannot answer, so
+		// LivePerson's Test Connection should fail rather than start it.
+		state := "online"
+		if _, err := parseCredentials(acct.Credentials); err != nil {
+			state = "error"
+		}
+		return jsonReply(http.StatusOK, map[string]string{"state": state, "version": st.Version}), nil
+	case opConversation:
+		return parseConversation(req.Body, t.convID)
+	default:
+		return parseEvent(req.Body, t.convID, st)
+	}
+}
+
+func jsonReply(status int, v any) *source.Batch {
+	b, _ := json.Marshal(v)
+	return &source.Batch{Reply: &source.Reply{Status: status, ContentType: "application/json", Body: b}}
+}
+
+func bad(code, format string, args ...any) error {
+	return apigw.Errorf(http.StatusBadRequest, code, format, args...)
+}
+
+// object checks that body is a JSON object (an empty body counts as {}).
+func object(body []byte, what string) (json.RawMessage, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	if b[0] != '{' || !json.Valid(b) {
+		return nil, bad("invalid_body", "%s body must be a JSON object", what)
+	}
+	return b, nil
+}
+
+// parseConversation handles PUT conversation: the conversation starts, with
+// the user's engagement attributes. MustBeNew makes an existing one a 409,
+// as LivePerson's OpenAPI says. The SDES go to the AI agent as session
+// parameters and are kept on the conversation (Attrs) for getUserInfo,
+// because LivePerson sends them only here.
+//
+// The event ID is a hash of the body: LivePerson's retry of the same PUT is
+// a duplicate (answered 200), while a later PUT for the same conversation
+// (the bot taking it again after a transfer) is a new event.
+func parseConversation(body []byte, convID string) (*source.Batch, error) {
+	b, err := object(body, "conversation")
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		SDES    json.RawMessage `json:"sdes"`
+		Context json.RawMessage `json:"context"`
+	}
+	_ = json.Unmarshal(b, &in) // a valid object; fields of the wrong type are left out
+	user := sdesUser(in.SDES)
+	if user == nil {
+		user = map[string]string{}
+	}
+	params := contextParams(in.Context, user)
+	ev := source.Event{
+		ID: convID + "#created#" + bodyHash(b), Kind: source.Started, Conversation: convID, MustBeNew: true,
+		Params: params,
+	}
+	if len(user) > 0 {
+		ev.User = user
+		ev.Attrs = make(map[string]string, len(user))
+		for k, v := range user {
+			ev.Attrs[AttrPrefix+k] = v
+		}
+	}
+	return &source.Batch{Events: []source.Event{ev},
+		Reply: &source.Reply{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{}`)}}, nil
+}
+
+type eventBody struct {
+	Type    string          `json:"type"`
+	Data    json.RawMessage `json:"data"`
+	Context json.RawMessage `json:"context"`
+}
+
+type lpEvent struct {
+	Sequence            json.RawMessage `json:"sequence"`
+	Metadata            json.RawMessage `json:"metadata"`
+	LastConsumerMessage json.RawMessage `json:"lastConsumerMessage"`
+}
+
+var seqRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// parseEvent handles POST events. Unknown types are answered with the empty
+// response and no event, as LivePerson may add types.
+func parseEvent(body []byte, convID string, st *settings) (*source.Batch, error) {
+	b, err := object(body, "event")
+	if err != nil {
+		return nil, err
+	}
+	var in eventBody
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, bad("invalid_event", "type must be a string")
+	}
+	if in.Type == "" {
+		return nil, bad("invalid_event", "type: required (TEXT, RICH_CONTENT, START, ...)")
+	}
+	var ctx struct {
+		LPEvent json.RawMessage `json:"lpEvent"`
+	}
+	var lp lpEvent
+	if json.Unmarshal(in.Context, &ctx) == nil {
+		_ = json.Unmarshal(ctx.LPEvent, &lp) // optional: without it we dedupe on a hash
+	}
+	batch := &source.Batch{Reply: &source.Reply{Status: http.StatusOK, ContentType: "application/json", Body: emptyResponse}}
+	ev, ok, err := eventOf(in, lp, st)
+	if err != nil || !ok {
+		return batch, err
+	}
+	ev.Conversation = convID
+	ev.ID = eventID(convID, in.Type, lp.Sequence, b)
+	batch.Events = []source.Event{ev}
+	return batch, nil
+}
+
+func eventOf(in eventBody, lp lpEvent, st *settings) (source.Event, bool, error) {
+	switch in.Type {
+	case EventText:
+		var d struct {
+			Message *string `json:"message"`
+		}
+		if json.Unmarshal(in.Data, &d) != nil || d.Message == nil {
+			return source.Event{}, false, bad("invalid_event", "data.message: required, a string")
+		}
+		text := strings.TrimSpace(*d.Message)
+		if text == "" {
+			return source.Event{}, false, nil
+		}
+		if utf8.RuneCountInString(text) > maxText {
+			return source.Event{}, false, bad("text_too_long", "data.message: longer than %d characters", maxText)
+		}
+		ev := source.Event{Kind: source.Message, Text: text}
+		if c, ok := decodeClick(text, externalIDs(lp.Metadata)); ok {
+			ev.Text, ev.CardIndex = c.text, c.card
+		}
+		return ev, true, nil
+	case EventRichContent:
+		var d struct {
+			Content json.RawMessage `json:"content"`
+		}
+		_ = json.Unmarshal(in.Data, &d)
+		text, ids := findButtonClick(d.Content)
+		text = strings.TrimSpace(text)
+		c, ok := decodeClick(text, append(ids, externalIDs(lp.Metadata)...))
+		switch {
+		case !ok && text == "":
+			// Other rich content (a shared location, a file) has no meaning
+			// for the AI agent's text dialog.
+			return source.Event{}, false, nil
+		case !ok:
+			c = click{text: text} // a button of someone else's content
+		}
+		if utf8.RuneCountInString(c.text) > maxText {
+			return source.Event{}, false, bad("text_too_long", "button text longer than %d characters", maxText)
+		}
+		return source.Event{Kind: source.Message, Text: c.text, CardIndex: c.card}, true, nil
+	case EventStart:
+		last := scalar(lp.LastConsumerMessage)
+		if utf8.RuneCountInString(last) > maxText {
+			return source.Event{}, false, bad("text_too_long", "context.lpEvent.lastConsumerMessage: longer than %d characters", maxText)
+		}
+		if st.StartEvent == startEventMessageOnly {
+			return source.Event{Kind: source.Message, Text: last}, last != "", nil
+		}
+		return source.Event{Kind: source.Started, LastMessage: last}, true, nil
+	case EventConversation:
+		var d struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		}
+		_ = json.Unmarshal(in.Data, &d)
+		if strings.EqualFold(d.Name, "CLOSED") || strings.EqualFold(d.State, "CLOSED") {
+			return source.Event{Kind: source.Ended}, true, nil
+		}
+		return source.Event{}, false, nil
+	case EventCloseConversation:
+		return source.Event{Kind: source.Ended}, true, nil
+	default:
+		return source.Event{}, false, nil
+	}
+}
+
+// eventID is the dedupe key: LivePerson's sequence number of the event within
+// the conversation. Consumer content (TEXT, RICH_CONTENT) is keyed by the
+// sequence alone; other types add their name, since a START or CLOSED event
+// may carry the sequence of the message it follows. Without a sequence, a
+// hash of the body stands in: LivePerson resends the same body on a retry.
+func eventID(convID, typ string, seq json.RawMessage, body []byte) string {
+	s := scalar(seq)
+	if s == "" || !seqRE.MatchString(s) {
+		s = "h" + bodyHash(body)
+	}
+	if typ == EventText || typ == EventRichContent {
+		return convID + "#" + s
+	}
+	return fmt.Sprintf("%s#%s#%s", convID, strings.ToLower(typ), s)
+}
+
+func bodyHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

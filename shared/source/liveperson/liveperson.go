@@ -1,0 +1,93 @@
+// Package liveperson is the LivePerson source: the bridge acts as a
+// Third-Party Bots "Custom Endpoint" (LivePerson calls us for every consumer
+// event, authenticated with a Sentinel App-JWT) and pushes the AI agent's
+// output back asynchronously through the Third-Party Bots Public API
+// (messages, transfer, close), logged in as a dedicated bot user.
+//
+// Routes, below /sources/liveperson/{accountId}/ (the Custom Endpoint's Base
+// URL), as LivePerson's reference service and its OpenAPI file define them:
+//
+//	GET  v1/bots/{botId}/environments
+//	GET  v1/bots/{botId}/environments/{env}/state
+//	PUT  v1/bots/{botId}/environments/{env}/conversations/{convId}
+//	POST v1/bots/{botId}/environments/{env}/conversations/{convId}/events
+//
+// Every consumer event is answered at once with an empty bot response; the
+// AI agent's replies follow through the Public API.
+package liveperson
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/source"
+)
+
+// Name is the source name in URLs and items.
+const Name = "liveperson"
+
+// Adapter implements the LivePerson source. Its caches (parsed settings,
+// Sentinel keys, Public API bearers) live as long as the execution
+// environment, so the warm path makes no extra network call.
+type Adapter struct {
+	HTTP *http.Client
+	Now  func() time.Time
+	// Conversations reads the attributes stored on a conversation item at
+	// its start (the SDES), for the getUserInfo built-in. Nil makes that
+	// built-in answer that it is not available.
+	Conversations ConversationAttrs
+	// PollInterval is the wait between command-state checks after a
+	// transfer; default 400 ms.
+	PollInterval time.Duration
+
+	once     sync.Once
+	settings *settingsCache
+	keys     *keyCache
+	sessions *sessions
+}
+
+var (
+	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Sender    = (*Adapter)(nil)
+	_ source.Escalator = (*Adapter)(nil)
+	_ source.Closer    = (*Adapter)(nil)
+	_ source.Builtins  = (*Adapter)(nil)
+)
+
+// New returns the adapter.
+func New(hc *http.Client) *Adapter {
+	a := &Adapter{HTTP: hc}
+	a.init()
+	return a
+}
+
+func (a *Adapter) init() {
+	a.once.Do(func() {
+		a.settings = &settingsCache{byAccount: map[string]*settingsEntry{}}
+		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
+		a.sessions = &sessions{byAccount: map[string]*session{}}
+	})
+}
+
+// Name implements source.Adapter.
+func (a *Adapter) Name() string { return Name }
+
+// Budget: LivePerson waits up to 60 s per request, but our function's
+// timeout (20 s, under API Gateway's 30 s) is the real bound; answering
+// within 15 s leaves room to release a claim when the AI agent is slow.
+func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
+
+func (a *Adapter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Adapter) client() *http.Client {
+	if a.HTTP != nil {
+		return a.HTTP
+	}
+	return http.DefaultClient
+}

@@ -1,0 +1,377 @@
+package liveperson
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/ultimate"
+)
+
+type lpFixture struct {
+	a    *Adapter
+	api  *lptest.PublicAPI
+	acct *source.Account
+	conv source.Conversation
+}
+
+func newLP(t *testing.T, mutate func(*Settings)) *lpFixture {
+	t.Helper()
+	api := lptest.NewPublicAPI(testAccount, "crmbridge-api", "s3cret-pass")
+	base, stop, err := api.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	s := baseSettings(t)
+	s.APIBaseURL = base
+	if mutate != nil {
+		mutate(&s)
+	}
+	acct := account(t, s, userPass)
+	return &lpFixture{a: newAdapter(), api: api, acct: acct, conv: source.Conversation{Source: Name, Account: testAccount, ID: testConv}}
+}
+
+func (f *lpFixture) send(t *testing.T, m ultimate.Message) error {
+	t.Helper()
+	return f.a.Send(context.Background(), f.acct, f.conv, m, &source.Progress{})
+}
+
+func (f *lpFixture) noViolations(t *testing.T) {
+	t.Helper()
+	if v := f.api.Violations(); len(v) > 0 {
+		t.Fatalf("Public API contract violations: %v", v)
+	}
+}
+
+func TestSendDeliversAllShapes(t *testing.T) {
+	f := newLP(t, nil)
+	msgs := []ultimate.Message{
+		{Type: "text", Text: "Hello"},
+		{Type: "text", Text: "Pick", Buttons: btns("Yes", "No")},
+		{Type: "text", Text: "Docs", Buttons: []ultimate.Button{{Text: "Open", Type: "link", URL: "https://example.com/d"}}},
+		{Type: "carousel", Text: "Plans", CarouselCards: cards(3)},
+		{Type: "carousel", CarouselCards: cards(12)},
+	}
+	for _, m := range msgs {
+		if err := f.send(t, m); err != nil {
+			t.Fatalf("%+v: %v", m, err)
+		}
+	}
+	f.noViolations(t)
+	calls := f.api.CallsOf("messages")
+	if len(calls) != len(msgs) || f.api.Logins() != 1 {
+		t.Fatalf("%d messages commands, %d logins; want %d and 1", len(calls), f.api.Logins(), len(msgs))
+	}
+	for _, c := range calls {
+		if c.Conversation != testConv || c.Query.Get("ttl") != "30" || c.Bearer == "" {
+			t.Fatalf("call %+v", c)
+		}
+	}
+	if got := string(f.api.Messages()[0][0]); got != `"Hello"` {
+		t.Fatalf("text item %s", got)
+	}
+}
+
+func TestSendChannelAndTTL(t *testing.T) {
+	f := newLP(t, func(s *Settings) { s.Channel = "chat"; s.CommandTTLSeconds = 60 })
+	if err := f.send(t, ultimate.Message{Text: "Pick", Buttons: btns("Yes", "No")}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.api.CallsOf("messages")[0]
+	if c.Query.Get("ttl") != "60" || !strings.Contains(string(c.Body), `"type":"vertical"`) || strings.Contains(string(c.Body), "quickReplies") {
+		t.Fatalf("chat conversation: %s?ttl=%s", c.Body, c.Query.Get("ttl"))
+	}
+}
+
+func TestSendProgressAndEmpty(t *testing.T) {
+	f := newLP(t, nil)
+	p := &source.Progress{Sent: 1}
+	if err := f.a.Send(context.Background(), f.acct, f.conv, ultimate.Message{Text: "again"}, p); err != nil || len(f.api.Calls()) != 0 {
+		t.Fatalf("a delivered message was sent again: %v", err)
+	}
+	p = &source.Progress{}
+	if err := f.a.Send(context.Background(), f.acct, f.conv, ultimate.Message{Text: "  "}, p); err != nil || p.Sent != 1 || len(f.api.Calls()) != 0 {
+		t.Fatalf("empty message: %v %+v", err, p)
+	}
+	p = &source.Progress{}
+	if err := f.a.Send(context.Background(), f.acct, f.conv, ultimate.Message{Text: "hi"}, p); err != nil || p.Sent != 1 {
+		t.Fatalf("send: %v %+v", err, p)
+	}
+}
+
+func TestLoginCachingAndRelogin(t *testing.T) {
+	f := newLP(t, nil)
+	for range 3 {
+		if err := f.send(t, ultimate.Message{Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.api.Logins() != 1 {
+		t.Fatalf("%d logins for 3 sends", f.api.Logins())
+	}
+	// LivePerson ends the session (another login, timeout): 401, re-login
+	// once, delivered.
+	f.api.Fail("messages", http.StatusUnauthorized, 1)
+	if err := f.send(t, ultimate.Message{Text: "after 401"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.api.Logins() != 2 {
+		t.Fatalf("%d logins, want 2", f.api.Logins())
+	}
+	// 401 again after the new login: final, not retryable.
+	f.api.Fail("messages", http.StatusUnauthorized, 2)
+	err := f.send(t, ultimate.Message{Text: "still 401"})
+	var he *source.HTTPError
+	if !errors.As(err, &he) || he.Status != 401 || retry.IsRetryable(err) {
+		t.Fatalf("double 401: %v", err)
+	}
+	// Rotated credentials drop the cached bearer.
+	f.api.Username, f.api.Password = "crmbridge-api", "new-pass"
+	f.acct.Credentials = []byte(`{"username":"crmbridge-api","password":"new-pass"}`)
+	if err := f.send(t, ultimate.Message{Text: "rotated"}); err != nil {
+		t.Fatal(err)
+	}
+	if last := f.api.CallsOf("login"); last[len(last)-1].Status != 200 {
+		t.Fatalf("login with the new password: %+v", last[len(last)-1])
+	}
+	f.noViolations(t)
+}
+
+func TestLoginSingleFlight(t *testing.T) {
+	f := newLP(t, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f.send(t, ultimate.Message{Text: "concurrent"})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.api.Logins() != 1 || len(f.api.CallsOf("login")) != 1 {
+		t.Fatalf("%d logins for 20 concurrent senders", len(f.api.CallsOf("login")))
+	}
+}
+
+func TestLoginAPIKeyAndFailures(t *testing.T) {
+	f := newLP(t, nil)
+	f.api.APIKey = &lptest.APIKey{Username: "bot", AppKey: "ak", Secret: "s", AccessToken: "at", AccessTokenSecret: "ats"}
+	f.acct.Credentials = []byte(`{"username":"bot","appKey":"ak","secret":"s","accessToken":"at","accessTokenSecret":"ats"}`)
+	if err := f.send(t, ultimate.Message{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	f.noViolations(t)
+
+	tests := []struct {
+		status    int
+		retryable bool
+	}{{401, false}, {409, false}, {429, true}, {503, true}}
+	for _, tc := range tests {
+		g := newLP(t, nil)
+		g.api.Fail("login", tc.status, 1)
+		err := g.send(t, ultimate.Message{Text: "hi"})
+		var he *source.HTTPError
+		if !errors.As(err, &he) || he.Status != tc.status || retry.IsRetryable(err) != tc.retryable {
+			t.Errorf("login %d: %v (retryable %v)", tc.status, err, retry.IsRetryable(err))
+		}
+		if tc.status == 409 && !strings.Contains(he.Reason, "dedicated Public API user") {
+			t.Errorf("409 reason: %q", he.Reason)
+		}
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	tests := []struct {
+		status    int
+		retryable bool
+	}{{400, false}, {403, false}, {404, false}, {429, true}, {500, true}, {502, true}}
+	for _, tc := range tests {
+		f := newLP(t, nil)
+		f.api.Fail("messages", tc.status, 1)
+		err := f.send(t, ultimate.Message{Text: "hi"})
+		var he *source.HTTPError
+		if !errors.As(err, &he) || he.Status != tc.status || retry.IsRetryable(err) != tc.retryable {
+			t.Errorf("%d: %v (retryable %v)", tc.status, err, retry.IsRetryable(err))
+		}
+	}
+	// Transport failure: retryable.
+	f := newLP(t, func(s *Settings) { s.APIBaseURL = "http://127.0.0.1:1" })
+	if err := f.send(t, ultimate.Message{Text: "hi"}); !retry.IsRetryable(err) {
+		t.Fatalf("unreachable API: %v", err)
+	}
+	// Misconfigured credentials: permanent.
+	f = newLP(t, nil)
+	f.acct.Credentials = nil
+	if err := f.send(t, ultimate.Message{Text: "hi"}); !errors.Is(err, errMisconfigured) || retry.IsRetryable(err) {
+		t.Fatalf("no credentials: %v", err)
+	}
+}
+
+func TestSendRetriesThroughThePolicy(t *testing.T) {
+	f := newLP(t, nil)
+	f.api.Fail("messages", http.StatusTooManyRequests, 1)
+	f.api.Fail("messages", http.StatusInternalServerError, 1)
+	p := &source.Progress{}
+	pol := retry.Policy{Attempts: 3, Sleep: func(context.Context, time.Duration) error { return nil }}
+	err := pol.Do(context.Background(), func(ctx context.Context, _ int) error {
+		return f.a.Send(ctx, f.acct, f.conv, ultimate.Message{Text: "eventually"}, p)
+	})
+	if err != nil || p.Sent != 1 || len(f.api.Messages()) != 1 {
+		t.Fatalf("%v, progress %+v, delivered %d", err, p, len(f.api.Messages()))
+	}
+}
+
+func escalate(f *lpFixture, to string) error {
+	return f.a.Escalate(context.Background(), f.acct, f.conv, source.HandoverRequest{AgentID: lptest.DemoAgentID, EscalateTo: to})
+}
+
+func TestEscalate(t *testing.T) {
+	f := newLP(t, nil)
+	f.api.TransferWaiting = 2
+	if err := escalate(f, "billing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := escalate(f, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := escalate(f, "unmapped"); err != nil {
+		t.Fatal(err)
+	}
+	var skills []string
+	for _, c := range f.api.CallsOf("transfer") {
+		var b struct{ Skill string }
+		_ = json.Unmarshal(c.Body, &b)
+		skills = append(skills, b.Skill)
+	}
+	if strings.Join(skills, ",") != "Billing-Human,human,human" {
+		t.Fatalf("skills %v", skills)
+	}
+	if polls := len(f.api.CallsOf("command")); polls != 9 { // per transfer: waiting, waiting, completed
+		t.Fatalf("%d status reads", polls)
+	}
+	f.noViolations(t)
+}
+
+func TestEscalateFailures(t *testing.T) {
+	f := newLP(t, func(s *Settings) { s.DefaultSkill = "" })
+	if err := escalate(f, "unknown"); !errors.Is(err, ErrNoSkill) || len(f.api.Calls()) != 0 {
+		t.Fatalf("no skill: %v", err)
+	}
+
+	f = newLP(t, nil)
+	f.api.TransferState = "failed"
+	err := escalate(f, "billing")
+	if !errors.Is(err, ErrCommandFailed) || !strings.Contains(err.Error(), "execution-failed") {
+		t.Fatalf("failed command: %v", err)
+	}
+
+	f = newLP(t, func(s *Settings) { s.TransferWaitSeconds = ptr(1) })
+	f.api.TransferState = "waiting"
+	f.a.Now = time.Now // real clock: the wait is measured
+	start := time.Now()
+	err = escalate(f, "billing")
+	if !errors.Is(err, ErrCommandPending) || retry.IsRetryable(err) || time.Since(start) > 3*time.Second {
+		t.Fatalf("pending command: %v after %s", err, time.Since(start))
+	}
+
+	f = newLP(t, func(s *Settings) { s.TransferWaitSeconds = ptr(0) })
+	f.api.TransferState = "waiting"
+	if err := escalate(f, "billing"); err != nil || len(f.api.CallsOf("command")) != 0 {
+		t.Fatalf("no wait: %v, %d polls", err, len(f.api.CallsOf("command")))
+	}
+
+	f = newLP(t, nil)
+	f.api.Fail("transfer", http.StatusNotFound, 1)
+	var he *source.HTTPError
+	if err := escalate(f, "billing"); !errors.As(err, &he) || he.Status != 404 {
+		t.Fatalf("closed conversation: %v", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	f := newLP(t, func(s *Settings) { s.CloseOnEnd = true })
+	if err := f.a.Close(context.Background(), f.acct, f.conv); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.api.CallsOf("close"); len(c) != 1 || c[0].Status != 200 || c[0].Query.Get("ttl") != "30" {
+		t.Fatalf("close calls %+v", c)
+	}
+	// Already closed: done.
+	if err := f.a.Close(context.Background(), f.acct, f.conv); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	f.noViolations(t)
+
+	g := newLP(t, nil)
+	if err := g.a.Close(context.Background(), g.acct, g.conv); err != nil || len(g.api.Calls()) != 0 {
+		t.Fatalf("closeOnEnd off: %v, %d calls", err, len(g.api.Calls()))
+	}
+}
+
+type attrStore map[string]*state.Conversation
+
+func (s attrStore) Conversation(_ context.Context, pcid string) (*state.Conversation, error) {
+	if c, ok := s[pcid]; ok {
+		return c, nil
+	}
+	return nil, state.ErrNoConversation
+}
+
+func TestBuiltins(t *testing.T) {
+	f := newLP(t, nil)
+	ctx := context.Background()
+	res, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Name: "tagIt", Builtin: BuiltinAddTags,
+		Params: []ultimate.ActionParam{{Key: "tags", Value: []string{"vip, refund", "refund"}}, {Key: "other", Value: []string{"x"}}}})
+	if err != nil || len(res) != 0 {
+		t.Fatalf("addTags: %v %v", res, err)
+	}
+	msgs := f.api.Messages()
+	if len(msgs) != 1 || string(msgs[0][0]) != `{"text":"Tags: vip, refund","messageAudience":"AGENTS_AND_MANAGERS"}` {
+		t.Fatalf("private note %s", msgs)
+	}
+	f.noViolations(t)
+	if _, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Name: "tagIt", Builtin: BuiltinAddTags}); err == nil {
+		t.Fatal("addTags without tags accepted")
+	} else if c, status := code(t, err); c != "invalid_action" || status != 400 {
+		t.Fatalf("addTags without tags: %s/%d", c, status)
+	}
+
+	// getUserInfo: from the SDES kept on the conversation.
+	req := source.ActionRequest{Name: "who", Builtin: BuiltinGetUserInfo}
+	if _, err := f.a.Builtin(ctx, f.acct, f.conv, req); !errors.Is(err, source.ErrUnsupported) {
+		t.Fatalf("without a store: %v", err)
+	}
+	f.a.Conversations = attrStore{f.conv.PCID(): {Attrs: map[string]string{
+		"sdes.email": "ada@example.com", "sdes.customerType": "vip", "sdes.": "x", "other": "y",
+	}}}
+	res, err = f.a.Builtin(ctx, f.acct, f.conv, req)
+	want := []ultimate.ActionResult{{Key: "customerType", Value: "vip"}, {Key: "email", Value: "ada@example.com", Sanitize: true}}
+	if err != nil || len(res) != 2 || res[0] != want[0] || res[1] != want[1] {
+		t.Fatalf("getUserInfo: %+v %v", res, err)
+	}
+	other := f.conv
+	other.ID = "unknown"
+	if res, err := f.a.Builtin(ctx, f.acct, other, req); err != nil || len(res) != 0 {
+		t.Fatalf("unknown conversation: %v %v", res, err)
+	}
+	if _, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Builtin: "accountInfo"}); !errors.Is(err, source.ErrUnsupported) {
+		t.Fatalf("unknown builtin: %v", err)
+	}
+}

@@ -1,0 +1,311 @@
+package liveperson
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmbridge/crmbridge/shared/tenant"
+)
+
+// Settings is the account item's settings map.
+type Settings struct {
+	// BotID is the Bot ID entered in the Custom Endpoint vendor settings;
+	// requests for any other bot are answered 404, as the OpenAPI file says.
+	BotID string `json:"botId"`
+	// Environments besides "draft" (always offered) that the bot answers.
+	Environments []string `json:"environments,omitempty"`
+	// Version is reported by the state endpoint; default "1.0.0".
+	Version string `json:"version,omitempty"`
+
+	// Sentinel App-JWT verification: one of a static PEM public key
+	// (Sentinel v1; several PEM blocks are all accepted, for a rotation) or
+	// the JWKS URL of Sentinel v2.
+	JWTPublicKeyPEM string `json:"jwtPublicKeyPem,omitempty"`
+	JWKSURL         string `json:"jwksUrl,omitempty"`
+	// JWTIssuer is the expected iss; default "Sentinel".
+	JWTIssuer string `json:"jwtIssuer,omitempty"`
+	// AcceptDeprecatedScope also admits tokens with the older
+	// "ihub.tpb.customendpoint" scope that LivePerson's App Installation
+	// example still shows.
+	AcceptDeprecatedScope bool `json:"acceptDeprecatedScope,omitempty"`
+	// JWTLeewaySeconds tolerates clock skew on exp/nbf; default 30, max 60.
+	JWTLeewaySeconds *int `json:"jwtLeewaySeconds,omitempty"`
+	// JWKSCacheSeconds is how long fetched keys are used; default 300.
+	JWKSCacheSeconds int `json:"jwksCacheSeconds,omitempty"`
+
+	// Public API domain: zone z1|z2|z3 (from the account's
+	// botConnectorsDomain), or an explicit base URL.
+	Zone       string `json:"zone,omitempty"`
+	APIBaseURL string `json:"apiBaseUrl,omitempty"`
+	// Channel is messaging (default) or chat; chat conversations get button
+	// cards instead of quick replies, which LivePerson supports in
+	// messaging only.
+	Channel string `json:"channel,omitempty"`
+	// CommandTTLSeconds is the ttl of Public API commands, 10-120; default 30.
+	CommandTTLSeconds int `json:"commandTtlSeconds,omitempty"`
+	// CarouselClickSuffix appends " (n/N)" to the text a carousel button
+	// publishes, so a click maps back to its card even when LivePerson does
+	// not pass the click metadata on; default true.
+	CarouselClickSuffix *bool `json:"carouselClickSuffix,omitempty"`
+
+	// Skills maps the AI agent's escalateTo names to LivePerson skill names
+	// (case-sensitive); DefaultSkill serves the rest.
+	Skills       map[string]string `json:"skills,omitempty"`
+	DefaultSkill string            `json:"defaultSkill,omitempty"`
+	// TransferWaitSeconds bounds the wait for a transfer command to complete
+	// before the escalation is reported; 0 trusts the accepted request.
+	// Default 5, max 10.
+	TransferWaitSeconds *int `json:"transferWaitSeconds,omitempty"`
+	// CloseOnEnd closes the LivePerson conversation when the AI agent's
+	// session ends.
+	CloseOnEnd bool `json:"closeOnEnd,omitempty"`
+	// StartEvent says what the welcome event (START) does: "session"
+	// (default) starts an AI-agent session with lastConsumerMessage;
+	// "message" only passes lastConsumerMessage on, for bots whose PUT
+	// conversation already started the session.
+	StartEvent string `json:"startEvent,omitempty"`
+}
+
+// Zones maps a LivePerson zone (from the account's botConnectorsDomain,
+// z1.bot-connectors.liveperson.net etc.) to its Public API domain.
+var Zones = map[string]string{
+	"z1": "https://bot-platform-api.fs.liveperson.com",
+	"z2": "https://bot-platform-api.emea.fs.liveperson.com",
+	"z3": "https://bot-platform-api.apac.fs.liveperson.com",
+}
+
+// Scopes of the Sentinel App-JWT that LivePerson sends.
+const (
+	ScopeCustomEndpoint   = "thirdpartybots.customendpoint.bot"
+	ScopeDeprecated       = "ihub.tpb.customendpoint"
+	DefaultIssuer         = "Sentinel"
+	DefaultEnvironment    = "draft"
+	maxEnvironments       = 10
+	maxSkills             = 100
+	defaultCommandTTL     = 30
+	defaultLeeway         = 30
+	defaultJWKSCache      = 300
+	defaultTransferWait   = 5
+	channelMessaging      = "messaging"
+	channelChat           = "chat"
+	startEventSession     = "session"
+	startEventMessageOnly = "message"
+)
+
+var (
+	botIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,36}$`)
+	envRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// settings is the validated, defaulted form the adapter works with.
+type settings struct {
+	Settings
+	envs         []string // draft first, then the configured ones
+	staticKeys   []*rsa.PublicKey
+	leeway       time.Duration
+	jwksTTL      time.Duration
+	baseURL      string
+	transferWait time.Duration
+	clickSuffix  bool
+}
+
+func (s *settings) hasEnv(env string) bool {
+	for _, e := range s.envs {
+		if e == env {
+			return true
+		}
+	}
+	return false
+}
+
+func parseSettings(raw json.RawMessage) (*settings, error) {
+	var s Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	out := &settings{Settings: s}
+	if !botIDRE.MatchString(s.BotID) {
+		return nil, errors.New("botId: required, 1-36 letters, digits and - (the Bot ID of the Custom Endpoint vendor settings)")
+	}
+	if len(s.Environments) > maxEnvironments {
+		return nil, fmt.Errorf("environments: at most %d", maxEnvironments)
+	}
+	out.envs = []string{DefaultEnvironment}
+	for i, e := range s.Environments {
+		if !envRE.MatchString(e) {
+			return nil, fmt.Errorf("environments[%d]: letters, digits, _ and - (max 64)", i)
+		}
+		if e != DefaultEnvironment && !out.hasEnv(e) {
+			out.envs = append(out.envs, e)
+		}
+	}
+	if out.Version == "" {
+		out.Version = "1.0.0"
+	}
+	if len(out.Version) > 64 {
+		return nil, errors.New("version: at most 64 characters")
+	}
+	if err := out.keySettings(); err != nil {
+		return nil, err
+	}
+	if err := out.apiSettings(); err != nil {
+		return nil, err
+	}
+	if err := out.escalationSettings(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *settings) keySettings() error {
+	switch {
+	case s.JWTPublicKeyPEM != "" && s.JWKSURL != "":
+		return errors.New("jwtPublicKeyPem and jwksUrl: set one, not both")
+	case s.JWTPublicKeyPEM != "":
+		keys, err := parsePublicKeys(s.JWTPublicKeyPEM)
+		if err != nil {
+			return fmt.Errorf("jwtPublicKeyPem: %w", err)
+		}
+		s.staticKeys = keys
+	case s.JWKSURL != "":
+		if !tenant.AllowedURL(s.JWKSURL) {
+			return errors.New("jwksUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		}
+	default:
+		return errors.New("jwtPublicKeyPem or jwksUrl: required, to verify LivePerson's Sentinel App-JWT")
+	}
+	if s.JWTIssuer == "" {
+		s.JWTIssuer = DefaultIssuer
+	}
+	s.leeway = defaultLeeway * time.Second
+	if s.JWTLeewaySeconds != nil {
+		if *s.JWTLeewaySeconds < 0 || *s.JWTLeewaySeconds > 60 {
+			return errors.New("jwtLeewaySeconds: must be between 0 and 60")
+		}
+		s.leeway = time.Duration(*s.JWTLeewaySeconds) * time.Second
+	}
+	switch {
+	case s.JWKSCacheSeconds == 0:
+		s.jwksTTL = defaultJWKSCache * time.Second
+	case s.JWKSCacheSeconds < 60 || s.JWKSCacheSeconds > 86400:
+		return errors.New("jwksCacheSeconds: must be between 60 and 86400")
+	default:
+		s.jwksTTL = time.Duration(s.JWKSCacheSeconds) * time.Second
+	}
+	return nil
+}
+
+func (s *settings) apiSettings() error {
+	switch {
+	case s.Zone != "" && s.APIBaseURL != "":
+		return errors.New("zone and apiBaseUrl: set one, not both")
+	case s.Zone != "":
+		u, ok := Zones[s.Zone]
+		if !ok {
+			return fmt.Errorf("zone: must be one of %s (see the account's botConnectorsDomain)", strings.Join(zoneNames(), ", "))
+		}
+		s.baseURL = u
+	case s.APIBaseURL != "":
+		if !tenant.AllowedURL(s.APIBaseURL) {
+			return errors.New("apiBaseUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		}
+		s.baseURL = strings.TrimRight(s.APIBaseURL, "/")
+	default:
+		return errors.New("zone or apiBaseUrl: required, for the Third-Party Bots Public API")
+	}
+	switch s.Channel {
+	case "":
+		s.Channel = channelMessaging
+	case channelMessaging, channelChat:
+	default:
+		return errors.New("channel: must be messaging or chat")
+	}
+	switch {
+	case s.CommandTTLSeconds == 0:
+		s.CommandTTLSeconds = defaultCommandTTL
+	case s.CommandTTLSeconds < 10 || s.CommandTTLSeconds > 120:
+		return errors.New("commandTtlSeconds: must be between 10 and 120")
+	}
+	s.clickSuffix = s.CarouselClickSuffix == nil || *s.CarouselClickSuffix
+	switch s.StartEvent {
+	case "":
+		s.StartEvent = startEventSession
+	case startEventSession, startEventMessageOnly:
+	default:
+		return errors.New("startEvent: must be session or message")
+	}
+	return nil
+}
+
+func (s *settings) escalationSettings() error {
+	if len(s.Skills) > maxSkills {
+		return fmt.Errorf("skills: at most %d", maxSkills)
+	}
+	for k, v := range s.Skills {
+		if k == "" || strings.TrimSpace(v) == "" || len(v) > 256 {
+			return fmt.Errorf("skills[%q]: a non-empty LivePerson skill name (max 256)", k)
+		}
+	}
+	if len(s.DefaultSkill) > 256 {
+		return errors.New("defaultSkill: at most 256 characters")
+	}
+	s.transferWait = defaultTransferWait * time.Second
+	if s.TransferWaitSeconds != nil {
+		if *s.TransferWaitSeconds < 0 || *s.TransferWaitSeconds > 10 {
+			return errors.New("transferWaitSeconds: must be between 0 and 10")
+		}
+		s.transferWait = time.Duration(*s.TransferWaitSeconds) * time.Second
+	}
+	return nil
+}
+
+func zoneNames() []string {
+	out := make([]string, 0, len(Zones))
+	for z := range Zones {
+		out = append(out, z)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ValidateSettings implements source.Adapter.
+func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
+	_, err := parseSettings(raw)
+	return err
+}
+
+// settingsCache keeps the parsed settings per account, so a warm request
+// does not parse PEM keys again; a changed item is parsed afresh.
+type settingsCache struct {
+	mu        sync.Mutex
+	byAccount map[string]*settingsEntry
+}
+
+type settingsEntry struct {
+	raw string
+	s   *settings
+}
+
+func (c *settingsCache) get(account string, raw json.RawMessage) (*settings, error) {
+	c.mu.Lock()
+	e := c.byAccount[account]
+	c.mu.Unlock()
+	if e != nil && e.raw == string(raw) {
+		return e.s, nil
+	}
+	s, err := parseSettings(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.byAccount[account] = &settingsEntry{raw: string(raw), s: s}
+	c.mu.Unlock()
+	return s, nil
+}

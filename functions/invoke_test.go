@@ -51,6 +51,14 @@ var samples = map[string][]expect{
 		{"sunshine-business-message-ignored", 200, `"status":"ok"`},
 		{"sunshine-passcontrol-back", 200, `"sent":1`},
 		{"sunshine-bad-api-key", 401, "bad_api_key"},
+		{"liveperson-environments", 200, `"production"`},
+		{"liveperson-state", 200, `"online"`},
+		{"liveperson-put-conversation", 200, `{}`},
+		{"liveperson-text", 200, `{"response":[],"analytics":{"intents":[]}}`},
+		{"liveperson-rich-content-click", 200, `{"response":[]`},
+		{"liveperson-start", 200, `{"response":[]`},
+		{"liveperson-unknown-type", 200, `{"response":[]`},
+		{"liveperson-closed", 200, `{"response":[]`},
 		{"unknown-source", 404, "unknown_source"},
 		{"unknown-route", 404, "route_not_found"},
 	},
@@ -106,7 +114,7 @@ func TestEventsUnderEmulator(t *testing.T) {
 	if err := localstack.BuildBootstraps(ctx, root, build); err != nil {
 		t.Fatal(err)
 	}
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", EventsDir: filepath.Join(root, "events")})
+	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", LivePersonAddr: "127.0.0.1:0", EventsDir: filepath.Join(root, "events")})
 	if err != nil {
 		t.Fatal(err)
 	}

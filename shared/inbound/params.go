@@ -15,7 +15,8 @@ var personal = map[string]bool{
 	"name": true, "firstname": true, "lastname": true, "fullname": true, "displayname": true,
 	"givenname": true, "surname": true, "email": true, "phone": true, "phonenumber": true,
 	"mobile": true, "address": true, "street": true, "ip": true, "ipaddress": true,
-	"id": true, "userid": true, "externalid": true, "birthdate": true, "dob": true,
+	"id": true, "userid": true, "externalid": true, "customerid": true, "username": true,
+	"birthdate": true, "dob": true,
 }
 
 func isPersonal(field string) bool {

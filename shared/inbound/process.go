@@ -166,6 +166,13 @@ func (w worker) fail(ctx context.Context, lease *state.Lease, conv source.Conver
 		}
 		return err
 	}
+	if ev.MustBeNew {
+		// The claim created the conversation; undo that too, or the
+		// platform's retry of the creation would meet a 409.
+		if serr := w.h.State.SetStatus(cctx, conv.PCID(), w.target.AgentID, state.ConvEnded, ""); serr != nil {
+			w.h.Log.ErrorContext(ctx, "could not reset a failed conversation creation", slog.String("pcid", conv.PCID()), slog.String("error", serr.Error()))
+		}
+	}
 	if retry.IsRetryable(err) || errors.Is(err, retry.ErrBudget) || errors.Is(err, context.DeadlineExceeded) {
 		// Transient: give the claim back and ask the platform to deliver again.
 		if rerr := w.h.State.Release(cctx, lease); rerr != nil {

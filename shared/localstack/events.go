@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
@@ -23,6 +24,16 @@ func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, false, fmt.Errorf("not an HTTP API event: %w", err)
+	}
+	if ev.PathParameters["source"] == "liveperson" {
+		// LivePerson samples carry an App-JWT signed with the demo Sentinel
+		// key; a fresh one replaces it.
+		s, err := lptest.DemoSentinel()
+		if err != nil {
+			return nil, false, err
+		}
+		out, err := lptest.ResignEvent(raw, s, now)
+		return out, err == nil, err
 	}
 	if ev.PathParameters["source"] != generic.Name || ev.IsBase64Encoded {
 		return raw, false, nil

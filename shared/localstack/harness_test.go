@@ -42,7 +42,7 @@ var fast = retry.Policy{Attempts: 3, Base: time.Millisecond, Cap: 5 * time.Milli
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	stack, err = localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", EventsDir: "../../events", Retry: &fast})
+	stack, err = localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", LivePersonAddr: "127.0.0.1:0", EventsDir: "../../events", Retry: &fast})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

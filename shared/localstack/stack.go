@@ -23,6 +23,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -41,6 +42,9 @@ type Options struct {
 	Addr         string // local HTTP API; default 127.0.0.1:3000 (":0" picks a free port)
 	AgentAddr    string // fake AI agent; default 127.0.0.1:3001
 	SunshineAddr string // fake Sunshine Conversations API; default 127.0.0.1:3100
+	// LivePersonAddr is the fake LivePerson Third-Party Bots Public API;
+	// default 127.0.0.1:8095.
+	LivePersonAddr string
 	EventsDir    string // default "events"
 	TenantsTable string // default crmbridge-tenants
 	StateTable   string // default crmbridge-state
@@ -65,6 +69,12 @@ type Stack struct {
 	Moto     *motoserver.Server
 	Agent    *ultimatetest.Server
 	Sunshine *sunshinetest.Server // the demo Sunshine app's API
+	// LivePerson is the demo LivePerson account's Public API; LivePersonURL
+	// its base URL.
+	LivePerson    *lptest.PublicAPI
+	LivePersonURL string
+	stopLP        func()
+	lpSim         *lpSimulator
 	Desk     *Desk
 	Deps     *app.Deps
 	DB       *dynamodb.Client
@@ -86,6 +96,9 @@ func (o *Options) defaults() {
 	}
 	if o.SunshineAddr == "" {
 		o.SunshineAddr = "127.0.0.1:3100"
+	}
+	if o.LivePersonAddr == "" {
+		o.LivePersonAddr = "127.0.0.1:8095"
 	}
 	if o.EventsDir == "" {
 		o.EventsDir = "events"
@@ -155,6 +168,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
+	if err := st.startLivePerson(tenantDir); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -214,6 +231,9 @@ func (st *Stack) patch(it tenant.Item) {
 		if st.Sunshine != nil {
 			s = strings.ReplaceAll(s, "http://127.0.0.1:3100", st.Sunshine.URL())
 		}
+		if st.LivePerson != nil {
+			s = strings.ReplaceAll(s, "http://127.0.0.1:8095", st.LivePersonURL)
+		}
 		return s
 	})
 }
@@ -223,6 +243,26 @@ const (
 	DemoSunshineApp         = "64f1c0ffee0ddba11ad5a0a1"
 	DemoSunshineIntegration = "64f1c0ffee0ddba11ad5a1a1"
 )
+
+// startLivePerson runs the fake LivePerson Public API for the demo account.
+func (st *Stack) startLivePerson(tenantDir string) error {
+	sf, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-liveperson-demo.json"))
+	if err != nil {
+		return nil // no demo LivePerson account in this events directory
+	}
+	var creds struct{ Username, Password string }
+	if err := json.Unmarshal([]byte(sf.SecretString), &creds); err != nil {
+		return fmt.Errorf("demo LivePerson secret: %w", err)
+	}
+	st.LivePerson = lptest.NewPublicAPI(lptest.DemoAccount, creds.Username, creds.Password)
+	st.LivePersonURL, st.stopLP, err = st.LivePerson.Start(st.Opts.LivePersonAddr)
+	if err != nil {
+		st.LivePerson = nil
+		return fmt.Errorf("start the fake LivePerson Public API on %s: %w", st.Opts.LivePersonAddr, err)
+	}
+	st.lpSim = &lpSimulator{api: st.API, lp: st.LivePerson}
+	return nil
+}
 
 // startSunshine runs the fake Sunshine Conversations API for the demo app,
 // delivering its webhooks to this stack.
@@ -280,6 +320,10 @@ func (st *Stack) demoAgent(ctx context.Context) (*tenant.Agent, error) {
 
 // ServeHTTP routes like the HTTP API, plus the demo desk under /demo/.
 func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/demo/liveperson/") && st.lpSim != nil {
+		st.lpSim.ServeHTTP(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/") {
 		st.Desk.ServeHTTP(w, r)
 		return
@@ -332,6 +376,9 @@ func (st *Stack) Close() {
 	}
 	if st.Sunshine != nil {
 		_ = st.Sunshine.Close()
+	}
+	if st.stopLP != nil {
+		st.stopLP()
 	}
 	st.Moto.Stop()
 }

@@ -20,9 +20,11 @@ type ConvChange struct {
 	// RefuseEscalated makes the claim fail with ErrHeld while the conversation
 	// is with a human.
 	RefuseEscalated bool
-	// RequireNew makes the claim fail with ErrExists when a live, not ended
-	// conversation already has this ID (platforms that create conversations
-	// explicitly and expect a conflict answer, like LivePerson).
+	// RequireNew makes the claim fail with ErrExists when a live conversation
+	// the AI agent is handling already has this ID (platforms that create
+	// conversations explicitly and expect a conflict answer, like
+	// LivePerson). Ended and escalated conversations may be created again: a
+	// conversation handed back to the bot is the bot's anew.
 	RequireNew bool
 	// Attrs are adapter data merged onto the conversation (see
 	// Conversation.Attrs).
@@ -169,8 +171,9 @@ func (s *Store) convUpdate(c ConvChange, now time.Time) *types.Update {
 	}
 	switch {
 	case c.RequireNew:
-		u.ConditionExpression = aws.String("attribute_not_exists(pk) OR #st = :ended OR #exp < :nows")
+		u.ConditionExpression = aws.String("attribute_not_exists(pk) OR #st IN (:ended, :esc) OR #exp < :nows")
 		values[":ended"] = sv(ConvEnded)
+		values[":esc"] = sv(ConvEscalated)
 		values[":nows"] = nv(now.Unix())
 	case c.RefuseEscalated:
 		u.ConditionExpression = aws.String("attribute_not_exists(pk) OR #st <> :esc OR #exp < :nows")

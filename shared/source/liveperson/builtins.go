@@ -2,7 +2,6 @@ package liveperson
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -10,9 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
-	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
-	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
@@ -26,14 +23,6 @@ const (
 	BuiltinAddTags = "addTags"
 )
 
-// ConversationAttrs reads a conversation item; *state.Store implements it.
-// getUserInfo needs it because LivePerson sends the SDES only once, at PUT
-// conversation, and the inbound handler keeps them as the conversation's
-// attributes.
-type ConversationAttrs interface {
-	Conversation(ctx context.Context, pcid string) (*state.Conversation, error)
-}
-
 const (
 	maxTags   = 50
 	maxTagLen = 100
@@ -43,17 +32,10 @@ const (
 func (a *Adapter) Builtin(ctx context.Context, acct *source.Account, conv source.Conversation, req source.ActionRequest) ([]ultimate.ActionResult, error) {
 	switch req.Builtin {
 	case BuiltinGetUserInfo:
-		if a.Conversations == nil {
-			return nil, fmt.Errorf("%s: %w: the conversation store is not wired to the LivePerson adapter", req.Builtin, source.ErrUnsupported)
-		}
-		c, err := a.Conversations.Conversation(ctx, conv.PCID())
-		if errors.Is(err, state.ErrNoConversation) {
-			return []ultimate.ActionResult{}, nil
-		}
-		if err != nil {
-			return nil, retry.Retryable(fmt.Errorf("%s: read conversation: %w", req.Builtin, err), 0)
-		}
-		return userInfo(c.Attrs), nil
+		// LivePerson sends the SDES only once, at PUT conversation; the
+		// inbound handler kept them as the conversation's attributes, and
+		// the action handler passes them in req.Attrs.
+		return userInfo(req.Attrs), nil
 	case BuiltinAddTags:
 		tags := tagsOf(req.Params)
 		if len(tags) == 0 {

@@ -33,10 +33,6 @@ const Name = "liveperson"
 type Adapter struct {
 	HTTP *http.Client
 	Now  func() time.Time
-	// Conversations reads the attributes stored on a conversation item at
-	// its start (the SDES), for the getUserInfo built-in. Nil makes that
-	// built-in answer that it is not available.
-	Conversations ConversationAttrs
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration

@@ -13,7 +13,6 @@ import (
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
-	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
@@ -325,14 +324,6 @@ func TestClose(t *testing.T) {
 	}
 }
 
-type attrStore map[string]*state.Conversation
-
-func (s attrStore) Conversation(_ context.Context, pcid string) (*state.Conversation, error) {
-	if c, ok := s[pcid]; ok {
-		return c, nil
-	}
-	return nil, state.ErrNoConversation
-}
 
 func TestBuiltins(t *testing.T) {
 	f := newLP(t, nil)
@@ -354,22 +345,16 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// getUserInfo: from the SDES kept on the conversation.
-	req := source.ActionRequest{Name: "who", Builtin: BuiltinGetUserInfo}
-	if _, err := f.a.Builtin(ctx, f.acct, f.conv, req); !errors.Is(err, source.ErrUnsupported) {
-		t.Fatalf("without a store: %v", err)
-	}
-	f.a.Conversations = attrStore{f.conv.PCID(): {Attrs: map[string]string{
+	req := source.ActionRequest{Name: "who", Builtin: BuiltinGetUserInfo, Attrs: map[string]string{
 		"sdes.email": "ada@example.com", "sdes.customerType": "vip", "sdes.": "x", "other": "y",
-	}}}
+	}}
 	res, err = f.a.Builtin(ctx, f.acct, f.conv, req)
 	want := []ultimate.ActionResult{{Key: "customerType", Value: "vip"}, {Key: "email", Value: "ada@example.com", Sanitize: true}}
 	if err != nil || len(res) != 2 || res[0] != want[0] || res[1] != want[1] {
 		t.Fatalf("getUserInfo: %+v %v", res, err)
 	}
-	other := f.conv
-	other.ID = "unknown"
-	if res, err := f.a.Builtin(ctx, f.acct, other, req); err != nil || len(res) != 0 {
-		t.Fatalf("unknown conversation: %v %v", res, err)
+	if res, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Name: "who", Builtin: BuiltinGetUserInfo}); err != nil || len(res) != 0 {
+		t.Fatalf("a conversation without SDES: %v %v", res, err)
 	}
 	if _, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Builtin: "accountInfo"}); !errors.Is(err, source.ErrUnsupported) {
 		t.Fatalf("unknown builtin: %v", err)

@@ -45,9 +45,9 @@ type Options struct {
 	// LivePersonAddr is the fake LivePerson Third-Party Bots Public API;
 	// default 127.0.0.1:8095.
 	LivePersonAddr string
-	EventsDir    string // default "events"
-	TenantsTable string // default crmbridge-tenants
-	StateTable   string // default crmbridge-state
+	EventsDir      string // default "events"
+	TenantsTable   string // default crmbridge-tenants
+	StateTable     string // default crmbridge-state
 	// Endpoint is an AWS endpoint to use instead of starting moto_server
 	// (must be loopback: the local stack never touches a real account).
 	Endpoint string
@@ -75,13 +75,13 @@ type Stack struct {
 	LivePersonURL string
 	stopLP        func()
 	lpSim         *lpSimulator
-	Desk     *Desk
-	Deps     *app.Deps
-	DB       *dynamodb.Client
-	Serial   *SerialDB // DB with the write isolation moto lacks; the handlers use it
-	SM       *secretsmanager.Client
-	Opts     Options
-	Endpoint string // the AWS endpoint (moto_server) the stack uses
+	Desk          *Desk
+	Deps          *app.Deps
+	DB            *dynamodb.Client
+	Serial        *SerialDB // DB with the write isolation moto lacks; the handlers use it
+	SM            *secretsmanager.Client
+	Opts          Options
+	Endpoint      string // the AWS endpoint (moto_server) the stack uses
 
 	srv      *http.Server
 	handlers map[string]app.Handler

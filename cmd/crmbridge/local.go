@@ -72,9 +72,9 @@ Try it (in another terminal):
   go run ./cmd/crmbridge send --api %s --conversation c-1 human       (escalation to the demo desk)
   go run ./cmd/crmbridge send --api %s --conversation c-1 --type conversation.handedBack
   curl -s %s/demo/inbox?conversation=c-1
-Ctrl-C stops everything.
+%s%sCtrl-C stops everything.
 `, st.API, agent, aws, st.Opts.TenantsTable, st.Opts.StateTable, localstack.DemoAgentID, st.API, *logs,
-		st.API, st.API, st.API, st.API, st.API, st.API)
+		st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st))
 	<-ctx.Done()
 	print("stopping")
 	return nil
@@ -87,4 +87,29 @@ func dirOf(p string) string {
 		}
 	}
 	return "."
+}
+
+func sunshineHelp(st *localstack.Stack) string {
+	if st.Sunshine == nil {
+		return ""
+	}
+	f := st.Sunshine.URL() + "/_fake/conversations/demo-1"
+	return fmt.Sprintf(`
+Sunshine Conversations (demo app %s, fake API at %s):
+  curl -s -XPOST %s/visitor -d '{"text":"hello"}'     a visitor writes
+  curl -s %s                                      what the bridge posted back, and who has control
+`, localstack.DemoSunshineApp, st.Sunshine.URL(), f, f)
+}
+
+func livePersonHelp(st *localstack.Stack) string {
+	if st.LivePerson == nil {
+		return ""
+	}
+	c := st.API + "/demo/liveperson/lp-1"
+	return fmt.Sprintf(`
+LivePerson (demo account 90412077, fake Public API at %s):
+  curl -s -XPOST %s/create -d '{"name":"Ada","email":"ada@example.com"}'   PUT conversation, signed App-JWT
+  curl -s -XPOST %s/text -d '{"text":"buttons"}'                           a consumer message
+  curl -s %s                                                               what the bridge sent to the Public API
+`, st.LivePersonURL, c, c, c)
 }

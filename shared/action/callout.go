@@ -31,12 +31,26 @@ func (v vars) expand(s string, escape func(string) string) string {
 	})
 }
 
+// expandURL fills placeholders in a URL template, escaping each value for
+// where it lands: path-escaped before the query, query-escaped after, so a
+// value cannot add path segments or query parameters ("&admin=1").
+func (v vars) expandURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return v.expand(u[:i], url.PathEscape) + u[i:i+1] + v.expand(u[i+1:], url.QueryEscape)
+	}
+	return v.expand(u, url.PathEscape)
+}
+
 // expandJSON fills placeholders inside the string values (and keys) of a
 // JSON template. Values are inserted as string content, so conversation data
 // can never change the JSON's structure.
 func (v vars) expandJSON(tpl json.RawMessage) ([]byte, error) {
+	// UseNumber keeps the template's numbers exact: through float64, an ID
+	// such as 9007199254740993 would be sent as ...992.
 	var doc any
-	if err := json.Unmarshal(tpl, &doc); err != nil {
+	d := json.NewDecoder(bytes.NewReader(tpl))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil {
 		return nil, err
 	}
 	var walk func(any) any
@@ -64,7 +78,7 @@ func (v vars) expandJSON(tpl json.RawMessage) ([]byte, error) {
 
 // callOut performs one attempt of an HTTP action.
 func (h *Handler) callOut(ctx context.Context, spec *HTTPSpec, vs vars) ([]ultimate.ActionResult, error) {
-	u := vs.expand(spec.URL, url.PathEscape)
+	u := vs.expandURL(spec.URL)
 	var body io.Reader
 	if len(spec.Body) > 0 {
 		b, err := vs.expandJSON(spec.Body)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -58,15 +59,19 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 	if !methods[s.Method] {
 		return nil, fmt.Errorf("http.method: must be GET, POST, PUT, PATCH or DELETE")
 	}
+	// The host must be fixed: templating it would let conversation data pick
+	// where tenant credentials are sent. Checked before the URL itself, which
+	// does not parse with braces in the host.
+	if strings.Contains(s.URL, "://") && strings.Contains(hostPart(s.URL), "{{") {
+		return nil, fmt.Errorf("http.url: placeholders are not allowed in the scheme or host")
+	}
 	if !tenant.AllowedURL(s.URL) {
 		return nil, fmt.Errorf("http.url: must be https:// (http:// only on 127.0.0.1 or localhost)")
 	}
-	// The host must be fixed: templating it would let conversation data pick
-	// where tenant credentials are sent.
-	if host := hostPart(s.URL); strings.Contains(host, "{{") {
-		return nil, fmt.Errorf("http.url: placeholders are not allowed in the scheme or host")
-	}
 	if err := checkTemplate("http.url", s.URL, false, s.Secret != ""); err != nil {
+		return nil, err
+	}
+	if err := checkPathEncoding(s.URL); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(s.Headers))
@@ -114,6 +119,32 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 		}
 	}
 	return &s, nil
+}
+
+// checkPathEncoding requires the URL's path to be written percent-encoded,
+// exactly as it will be sent. Otherwise net/http re-encodes the whole path
+// from its decoded form when sending, and the %2F that keeps a value's "/"
+// inside one segment turns back into "/": with a template path holding a
+// space, {{data.id}} = "../../admin" would climb out of the path.
+func checkPathEncoding(u string) error {
+	probe := placeholderRE.ReplaceAllString(u, "x")
+	p, err := url.Parse(probe)
+	if err != nil {
+		return fmt.Errorf("http.url: not a valid URL")
+	}
+	written := probe[strings.Index(probe, "://")+3:]
+	if i := strings.IndexAny(written, "/?#"); i >= 0 && written[i] == '/' {
+		written = written[i:]
+	} else {
+		written = ""
+	}
+	if i := strings.IndexAny(written, "?#"); i >= 0 {
+		written = written[:i]
+	}
+	if p.EscapedPath() != written {
+		return fmt.Errorf("http.url: the path must be percent-encoded (e.g. %%20 for a space), as it is sent")
+	}
+	return nil
 }
 
 func hostPart(u string) string {

@@ -67,4 +67,3 @@ func sunshineWebhookSecret(t *testing.T) string {
 	rest := sf.SecretString[i+len(`"webhookSecret":"`):]
 	return rest[:strings.Index(rest, `"`)]
 }
-

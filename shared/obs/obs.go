@@ -67,6 +67,11 @@ func (m *Metrics) emit(name string, value float64, unit string, dims map[string]
 	rec := map[string]any{name: value, "Service": m.service}
 	keys = append(keys, "Service")
 	for k, v := range dims {
+		// A dimension named like the metric, Service or _aws would overwrite
+		// that key and make the record invalid EMF (or list Service twice).
+		if k == name || k == "Service" || k == "_aws" {
+			continue
+		}
 		rec[k] = v
 		keys = append(keys, k)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -100,7 +101,9 @@ func (p Policy) Do(ctx context.Context, fn func(ctx context.Context, attempt int
 		if r.after > wait {
 			wait = r.after
 		}
-		if !limit.IsZero() && now().Add(wait).After(limit) {
+		// A wait that ends at the limit leaves no time for the attempt it
+		// waits for: give up now rather than sleep and then give up.
+		if !limit.IsZero() && !now().Add(wait).Before(limit) {
 			return fmt.Errorf("%w after %d attempts: %w", ErrBudget, attempt, err)
 		}
 		if serr := p.sleep(ctx, wait); serr != nil {
@@ -114,8 +117,18 @@ func (p Policy) backoff(attempt int) time.Duration {
 	if p.Base <= 0 {
 		return 0
 	}
-	ceil := p.Base << min(attempt-1, 30)
-	if p.Cap > 0 && (ceil > p.Cap || ceil <= 0) {
+	// Double by steps, saturating: a plain shift overflows into a negative
+	// wait once Base·2^(attempt-1) passes 2^63 ns, and without a Cap nothing
+	// would clamp it.
+	ceil := p.Base
+	for i := 1; i < attempt && (p.Cap <= 0 || ceil < p.Cap); i++ {
+		if ceil > math.MaxInt64/2 {
+			ceil = math.MaxInt64
+			break
+		}
+		ceil *= 2
+	}
+	if p.Cap > 0 && ceil > p.Cap {
 		ceil = p.Cap
 	}
 	j := p.Jitter

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -174,12 +175,14 @@ func NewRegistry(adapters ...Adapter) *Registry {
 	return r
 }
 
-// Names lists the registered sources.
+// Names lists the registered sources, sorted, so messages that list them
+// are stable.
 func (r *Registry) Names() []string {
 	out := make([]string, 0, len(r.byName))
 	for n := range r.byName {
 		out = append(out, n)
 	}
+	sort.Strings(out)
 	return out
 }
 

@@ -23,6 +23,14 @@ type Action struct {
 	HTTP    json.RawMessage // for kind http: the call-out definition
 }
 
+// actionKeyField names the wrong key attribute of a would-be action item.
+func actionKeyField(pk string) string {
+	if strings.HasPrefix(pk, "AGENT#") {
+		return "sk"
+	}
+	return "pk"
+}
+
 var actionSpec = map[string]fieldSpec{
 	"pk": {"S", true}, "sk": {"S", true},
 	"kind": {"S", true}, "builtin": {"S", false}, "http": {"M", false}, "description": {"S", false},
@@ -34,7 +42,7 @@ func ParseAction(it Item, check func(*Action) error) (*Action, error) {
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindAction {
-		return nil, &Error{Item: name, Field: "sk", Problem: "an action item has pk AGENT#{agentId} and sk ACTION#{name}"}
+		return nil, &Error{Item: name, Field: actionKeyField(pk), Problem: "an action item has pk AGENT#{agentId} and sk ACTION#{name}"}
 	}
 	if err := checkFields(name, it, actionSpec); err != nil {
 		return nil, err
@@ -52,6 +60,9 @@ func ParseAction(it Item, check func(*Action) error) (*Action, error) {
 		Name:    strings.TrimPrefix(sk, "ACTION#"),
 		Kind:    raw.Kind,
 		Builtin: raw.Builtin,
+	}
+	if !ValidAgentID(a.AgentID) {
+		return nil, &Error{Item: name, Field: "pk", Problem: "agent ID must be letters, digits, _ and - (max 64)"}
 	}
 	if !fieldRE.MatchString(a.Name) {
 		return nil, &Error{Item: name, Field: "sk", Problem: "action name must be letters, digits, _ . - (max 64)"}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"regexp"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -19,6 +21,12 @@ func DecodeItemJSON(b []byte) (Item, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("not a DynamoDB JSON item: %w", err)
 	}
+	if raw == nil {
+		return nil, fmt.Errorf("not a DynamoDB JSON item: want an object, got null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("not a DynamoDB JSON item: unexpected data after the object")
+	}
 	it := make(Item, len(raw))
 	for k, v := range raw {
 		av, err := decodeAV(v)
@@ -30,26 +38,38 @@ func DecodeItemJSON(b []byte) (Item, error) {
 	return it, nil
 }
 
+// numberRE is the decimal number syntax DynamoDB takes for N values.
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
 func decodeAV(b json.RawMessage) (types.AttributeValue, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil || len(m) != 1 {
 		return nil, fmt.Errorf(`must be an object with one type key such as {"S": "..."}`)
 	}
 	for t, v := range m {
+		// json.Unmarshal leaves a Go value alone on null, which would turn
+		// {"S": null} into an empty string; DynamoDB refuses it.
+		if t != "NULL" && string(bytes.TrimSpace(v)) == "null" {
+			return nil, fmt.Errorf("%s must not be null", t)
+		}
 		switch t {
 		case "S":
 			var s string
 			if err := json.Unmarshal(v, &s); err != nil {
+				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("S must hold a string")
 			}
 			return &types.AttributeValueMemberS{Value: s}, nil
 		case "N":
 			var s string
 			if err := json.Unmarshal(v, &s); err != nil {
+				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("N must hold a number as a string")
 			}
-			var n json.Number = json.Number(s)
-			if _, err := n.Float64(); err != nil {
+			// strconv.ParseFloat would also take NaN, Inf, hex and
+			// underscores, which DynamoDB refuses.
+			if !numberRE.MatchString(s) {
+				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("N %q is not a number", s)
 			}
 			return &types.AttributeValueMemberN{Value: s}, nil
@@ -64,6 +84,7 @@ func decodeAV(b json.RawMessage) (types.AttributeValue, error) {
 		case "M":
 			var mm map[string]json.RawMessage
 			if err := json.Unmarshal(v, &mm); err != nil {
+				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("M must hold an object")
 			}
 			out := make(map[string]types.AttributeValue, len(mm))
@@ -78,6 +99,7 @@ func decodeAV(b json.RawMessage) (types.AttributeValue, error) {
 		case "L":
 			var l []json.RawMessage
 			if err := json.Unmarshal(v, &l); err != nil {
+				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("L must hold an array")
 			}
 			out := make([]types.AttributeValue, 0, len(l))

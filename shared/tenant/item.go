@@ -107,6 +107,46 @@ func checkFields(name string, it Item, spec map[string]fieldSpec) error {
 	return nil
 }
 
+// keyField names the key attribute that is wrong: pk when it lacks the
+// expected prefix, otherwise sk.
+func keyField(pk, prefix string) string {
+	if strings.HasPrefix(pk, prefix) {
+		return "sk"
+	}
+	return "pk"
+}
+
+// checkNested applies checkFields to the maps inside attribute f (a map, or a
+// list of maps), so a wrong type deep in an item is named, e.g.
+// metadata[1].sanitize, instead of surfacing as a decoder message.
+func checkNested(name string, it Item, f string, spec map[string]fieldSpec) error {
+	var maps []types.AttributeValue
+	var fields []string
+	switch v := it[f].(type) {
+	case *types.AttributeValueMemberM:
+		maps, fields = []types.AttributeValue{v}, []string{f}
+	case *types.AttributeValueMemberL:
+		for i, x := range v.Value {
+			maps, fields = append(maps, x), append(fields, fmt.Sprintf("%s[%d]", f, i))
+		}
+	}
+	for i, av := range maps {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return &Error{Item: name, Field: fields[i], Problem: fmt.Sprintf("must be a map (DynamoDB type M), got %s", attrType(av))}
+		}
+		if err := checkFields(name, m.Value, spec); err != nil {
+			err.(*Error).Field = fields[i] + "." + err.(*Error).Field
+			return err
+		}
+	}
+	return nil
+}
+
+var metaRuleSpec = map[string]fieldSpec{"field": {"S", false}, "key": {"S", false}, "sanitize": {"BOOL", false}}
+
+var schemeSpec = map[string]fieldSpec{"scheme": {"S", false}, "header": {"S", false}, "prefix": {"S", false}, "encoding": {"S", false}, "param": {"S", false}}
+
 var sourceSpec = map[string]fieldSpec{
 	"pk": {"S", true}, "sk": {"S", true},
 	"agentId": {"S", true}, "enabled": {"BOOL", true},
@@ -121,9 +161,12 @@ func ParseSource(it Item, check func(source string, settings json.RawMessage) er
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindSource {
-		return nil, &Error{Item: name, Field: "pk", Problem: "a source item has pk SOURCE#{source}#{account} and sk CONFIG"}
+		return nil, &Error{Item: name, Field: keyField(pk, "SOURCE#"), Problem: "a source item has pk SOURCE#{source}#{account} and sk CONFIG"}
 	}
 	if err := checkFields(name, it, sourceSpec); err != nil {
+		return nil, err
+	}
+	if err := checkNested(name, it, "metadata", metaRuleSpec); err != nil {
 		return nil, err
 	}
 	parts := strings.SplitN(strings.TrimPrefix(pk, "SOURCE#"), "#", 2)
@@ -185,9 +228,12 @@ func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error)
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindAgent {
-		return nil, &Error{Item: name, Field: "pk", Problem: "an agent item has pk AGENT#{agentId} and sk CONFIG"}
+		return nil, &Error{Item: name, Field: keyField(pk, "AGENT#"), Problem: "an agent item has pk AGENT#{agentId} and sk CONFIG"}
 	}
 	if err := checkFields(name, it, agentSpec); err != nil {
+		return nil, err
+	}
+	if err := checkNested(name, it, "webhookAuth", schemeSpec); err != nil {
 		return nil, err
 	}
 	id := strings.TrimPrefix(pk, "AGENT#")
@@ -211,7 +257,7 @@ func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error)
 		return nil, err
 	}
 	if err := a.WebhookAuth.Validate(); err != nil {
-		return nil, &Error{Item: name, Problem: err.Error()}
+		return nil, &Error{Item: name, Field: "webhookAuth", Problem: err.Error()}
 	}
 	a.WebhookAuth = a.WebhookAuth.WithDefaults()
 	if raw.Teams != nil {

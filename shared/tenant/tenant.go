@@ -8,8 +8,8 @@ package tenant
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
-	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
@@ -109,25 +109,28 @@ func validateMetadata(item string, rules []MetaRule) error {
 }
 
 func validateBaseURL(item, u string) error {
-	if u == "" {
-		return nil
-	}
-	if strings.HasPrefix(u, "https://") || isLoopbackHTTP(u) {
+	if u == "" || AllowedURL(u) {
 		return nil
 	}
 	return &Error{Item: item, Field: "baseUrl", Problem: "must be an https:// URL (http:// only for 127.0.0.1 or localhost)"}
 }
 
-// isLoopbackHTTP allows plain http for the local stack and tests only.
-func isLoopbackHTTP(u string) bool {
-	for _, p := range []string{"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/", "http://[::1]:"} {
-		if strings.HasPrefix(u, p) {
-			return true
-		}
+// AllowedURL reports whether u is https, or http on loopback. Adapters use it
+// for callback URLs so tenants cannot point us at plain-text endpoints. The
+// URL is parsed rather than prefix-matched: "http://127.0.0.1:@example.com/"
+// starts like a loopback URL but its host is example.com.
+func AllowedURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Opaque != "" {
+		return false
+	}
+	host := p.Hostname()
+	switch p.Scheme {
+	case "https":
+		return host != ""
+	case "http":
+		// Plain http for the local stack and tests only.
+		return host == "127.0.0.1" || host == "localhost" || host == "::1"
 	}
 	return false
 }
-
-// AllowedURL reports whether u is https, or http on loopback. Adapters use it
-// for callback URLs so tenants cannot point us at plain-text endpoints.
-func AllowedURL(u string) bool { return strings.HasPrefix(u, "https://") || isLoopbackHTTP(u) }

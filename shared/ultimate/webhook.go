@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -124,6 +125,90 @@ type ActionParam struct {
 	Key    string   `json:"key"`
 	Value  []string `json:"value"`
 	SaveAs string   `json:"saveAs,omitempty"`
+}
+
+// UnmarshalJSON reads a parameter leniently: the contract sends value as an
+// array with one string, but a bare string or number (or an array holding
+// numbers or booleans) is taken too and normalized to []string.
+func (p *ActionParam) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Key    string          `json:"key"`
+		Value  json.RawMessage `json:"value"`
+		SaveAs string          `json:"saveAs"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			// Report the parameter itself as the wrong type, not the
+			// anonymous struct above.
+			return &json.UnmarshalTypeError{Value: te.Value, Type: reflect.TypeFor[ActionParam](), Offset: te.Offset}
+		}
+		return err
+	}
+	value, err := paramValue(raw.Value)
+	if err != nil {
+		return err
+	}
+	*p = ActionParam{Key: raw.Key, Value: value, SaveAs: raw.SaveAs}
+	return nil
+}
+
+func paramValue(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	bad := func(what string) error {
+		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[[]string](), Field: "value"}
+	}
+	if raw[0] != '[' {
+		s, ok := scalar(raw)
+		if !ok {
+			return nil, bad("object")
+		}
+		return []string{s}, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if string(bytes.TrimSpace(it)) == "null" {
+			continue
+		}
+		s, ok := scalar(it)
+		if !ok {
+			return nil, bad("array element")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// scalar returns a JSON string's content, or a number's or boolean's text.
+func scalar(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return s, true
+	case 't', 'f':
+		return string(raw), string(raw) == "true" || string(raw) == "false"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return "", false
+		}
+		return n.String(), true
+	}
+	return "", false
 }
 
 // ActionResult is one output of an action, stored as a session parameter.

@@ -74,10 +74,12 @@ func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now tim
 	return apigw.Wrap(err, http.StatusUnauthorized, code, err.Error())
 }
 
+// envelope holds type as raw JSON so a wrong type is reported on that field
+// rather than as a malformed body; timestamp is informational (the signed
+// webhook-timestamp header is what counts) and is not read at all.
 type envelope struct {
-	Type      string          `json:"type"`
-	Timestamp string          `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
+	Type json.RawMessage `json:"type"`
+	Data json.RawMessage `json:"data"`
 }
 
 type eventData struct {
@@ -97,12 +99,16 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 	if err := json.Unmarshal(req.Body, &env); err != nil {
 		return nil, bad("body", "must be a JSON object: "+syntax(err))
 	}
-	kind, ok := kinds[env.Type]
+	typ, err := optString("type", env.Type, 64)
+	if err != nil {
+		return nil, err
+	}
+	kind, ok := kinds[typ]
 	if !ok {
-		if env.Type == "" {
+		if typ == "" {
 			return nil, bad("type", "required")
 		}
-		return nil, bad("type", fmt.Sprintf("unknown event type %q", env.Type))
+		return nil, bad("type", fmt.Sprintf("unknown event type %q", typ))
 	}
 	if len(bytes.TrimSpace(env.Data)) == 0 || env.Data[0] != '{' {
 		return nil, bad("data", "required, must be an object")
@@ -112,7 +118,6 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 		return nil, bad("data", "must be an object: "+syntax(err))
 	}
 	ev := source.Event{ID: req.HeaderValue(stdwebhook.HeaderID), Kind: kind}
-	var err error
 	if ev.Conversation, err = reqString("data.conversationId", d.ConversationID, maxConversationID); err != nil {
 		return nil, err
 	}
@@ -225,11 +230,17 @@ func numberOrString(field string, raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
+	const maxLen = 64
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err == nil {
+		// The same cap as for text: a numeric string (or a number literal)
+		// of any length would otherwise pass straight to the widget API.
+		if len(n) > maxLen {
+			return "", bad(field, fmt.Sprintf("longer than %d characters", maxLen))
+		}
 		return n.String(), nil
 	}
-	return optString(field, raw, 64)
+	return optString(field, raw, maxLen)
 }
 
 // stringMap reads an object of scalar values as strings (the AI agent takes

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -54,10 +56,7 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 		p = &source.Progress{}
 	}
 	if p.ID == "" {
-		p.ID = "msg_" + msg.MessageID
-		if msg.MessageID == "" {
-			p.ID = randomID()
-		}
+		p.ID = messageWebhookID(msg.MessageID)
 	}
 	msg = normalize(msg)
 	_, err := a.call(ctx, acct, p.ID, OutMessage, MessageData{ConversationID: conv.ID, PlatformConversationID: conv.PCID(), Message: msg})
@@ -155,6 +154,25 @@ func retryAfter(v string) time.Duration {
 		return 0
 	}
 	return min(time.Duration(n)*time.Second, 10*time.Second)
+}
+
+var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+// messageWebhookID derives the webhook-id of a message from the AI agent's
+// messageId, so a redelivered webhook gets the same id and the tenant can
+// dedupe. An id that is not a plain token is hashed: a '.' would make the
+// Standard Webhooks signature unverifiable (receivers refuse such ids) and
+// control characters cannot go in a header at all.
+func messageWebhookID(messageID string) string {
+	switch {
+	case messageID == "":
+		return randomID()
+	case safeIDRE.MatchString(messageID):
+		return "msg_" + messageID
+	default:
+		sum := sha256.Sum256([]byte(messageID))
+		return "msg_" + hex.EncodeToString(sum[:16])
+	}
 }
 
 func randomID() string {

@@ -324,7 +324,6 @@ func TestClose(t *testing.T) {
 	}
 }
 
-
 func TestBuiltins(t *testing.T) {
 	f := newLP(t, nil)
 	ctx := context.Background()

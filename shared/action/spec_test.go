@@ -1,0 +1,184 @@
+package action
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/crmbridge/crmbridge/shared/tenant"
+)
+
+func TestParseHTTP(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want HTTPSpec
+	}{
+		{name: "method defaults to POST and timeout to 5 s", raw: `{"url":"https://api.example.com/x"}`,
+			want: HTTPSpec{Method: "POST", URL: "https://api.example.com/x", TimeoutMs: 5000}},
+		{name: "method upper-cased", raw: `{"method":"patch","url":"https://api.example.com/x","timeoutMs":100}`,
+			want: HTTPSpec{Method: "PATCH", URL: "https://api.example.com/x", TimeoutMs: 100}},
+		{name: "full", raw: `{"method":"PUT","url":"https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
+			"headers":{"Authorization":"Token {{secret.token}}","X-Conv":"{{conversation.id}}","X-Src":"{{ conversation.source }}:{{conversation.account}}"},
+			"body":{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1},
+			"secret":"crmbridge/actions/acme","timeoutMs":20000,"unknownField":true,
+			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
+			want: HTTPSpec{Method: "PUT", URL: "https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
+				Headers: map[string]string{"Authorization": "Token {{secret.token}}", "X-Conv": "{{conversation.id}}", "X-Src": "{{ conversation.source }}:{{conversation.account}}"},
+				Body:    json.RawMessage(`{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1}`),
+				Secret:  "crmbridge/actions/acme", TimeoutMs: 20000,
+				Results: []ResultMap{{Key: "balance", Path: "balance.amount"}, {Key: "first", Path: "items[0].name", Sanitize: true}, {Key: "all"}, {Key: "x", Path: "$meta.a-b[1][2]"}}}},
+		{name: "loopback http", raw: `{"method":"GET","url":"http://127.0.0.1:3000/demo/orders/{{data.orderId}}"}`,
+			want: HTTPSpec{Method: "GET", URL: "http://127.0.0.1:3000/demo/orders/{{data.orderId}}", TimeoutMs: 5000}},
+		{name: "placeholder after the host", raw: `{"url":"https://api.example.com?q={{data.q}}"}`,
+			want: HTTPSpec{Method: "POST", URL: "https://api.example.com?q={{data.q}}", TimeoutMs: 5000}},
+		{name: "percent-encoded path", raw: `{"url":"https://api.example.com/a%20b/%C3%BC/{{data.id}}?q=a b"}`,
+			want: HTTPSpec{Method: "POST", URL: "https://api.example.com/a%20b/%C3%BC/{{data.id}}?q=a b", TimeoutMs: 5000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseHTTP(json.RawMessage(tt.raw))
+			if err != nil {
+				t.Fatalf("ParseHTTP: %v", err)
+			}
+			if string(got.Body) != "" {
+				var a, b any
+				_ = json.Unmarshal(got.Body, &a)
+				_ = json.Unmarshal(tt.want.Body, &b)
+				if !reflect.DeepEqual(a, b) {
+					t.Fatalf("body %s, want %s", got.Body, tt.want.Body)
+				}
+				got.Body, tt.want.Body = nil, nil
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseHTTPErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want string // the error starts with this
+	}{
+		{name: "not JSON", raw: `{"url":`, want: "http: "},
+		{name: "empty", raw: ``, want: "http: "},
+		{name: "url a number", raw: `{"url":1}`, want: "http: "},
+		{name: "bad method", raw: `{"method":"TRACE","url":"https://a.example.com"}`, want: "http.method: must be GET, POST, PUT, PATCH or DELETE"},
+		{name: "HEAD", raw: `{"method":"HEAD","url":"https://a.example.com"}`, want: "http.method:"},
+		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be https://"},
+		{name: "http url", raw: `{"url":"http://api.example.com/x"}`, want: "http.url: must be https://"},
+		{name: "loopback lookalike", raw: `{"url":"http://127.0.0.1:@api.example.com/x"}`, want: "http.url: must be https://"},
+		{name: "no scheme", raw: `{"url":"api.example.com/x"}`, want: "http.url: must be https://"},
+		{name: "placeholder in host", raw: `{"url":"https://{{data.tenant}}.example.com/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
+		{name: "placeholder as host", raw: `{"url":"https://{{data.host}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
+		{name: "placeholder in port", raw: `{"url":"https://api.example.com:{{data.port}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
+		{name: "placeholder in userinfo", raw: `{"url":"https://{{data.u}}@api.example.com/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
+		{name: "placeholder in host before query", raw: `{"url":"https://api.{{data.d}}?x=1"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
+		{name: "secret in URL path", raw: `{"url":"https://api.example.com/{{secret.token}}","secret":"s"}`, want: "http.url: {{secret.token}}: secrets may not appear in the URL"},
+		{name: "secret in URL query", raw: `{"url":"https://api.example.com/x?key={{secret.key}}","secret":"s"}`, want: "http.url: {{secret.key}}: secrets may not appear in the URL"},
+		{name: "secret header without http.secret", raw: `{"url":"https://a.example.com","headers":{"Authorization":"Bearer {{secret.token}}"}}`,
+			want: "http.headers.Authorization: {{secret.token}}: set http.secret"},
+		{name: "secret in body without http.secret", raw: `{"url":"https://a.example.com","body":{"k":"{{secret.k}}"}}`, want: "http.body: {{secret.k}}: set http.secret"},
+		{name: "unknown placeholder in URL", raw: `{"url":"https://a.example.com/{{user.email}}"}`, want: "http.url: unknown placeholder {{user.email}}"},
+		{name: "unknown placeholder in header", raw: `{"url":"https://a.example.com","headers":{"X":"{{env.HOME}}"}}`, want: "http.headers.X: unknown placeholder {{env.HOME}}"},
+		{name: "unknown placeholder in body key", raw: `{"url":"https://a.example.com","body":{"{{nope}}":1}}`, want: "http.body: unknown placeholder {{nope}}"},
+		{name: "bad data key", raw: `{"url":"https://a.example.com/{{data.a b}}"}`, want: "http.url: unknown placeholder {{data.a b}}"},
+		{name: "empty placeholder", raw: `{"url":"https://a.example.com/{{}}"}`, want: "http.url: unknown placeholder {{}}"},
+		{name: "unbalanced open", raw: `{"url":"https://a.example.com/{{data.x"}`, want: "http.url: unbalanced {{ }}"},
+		{name: "unbalanced close", raw: `{"url":"https://a.example.com/data.x}}"}`, want: "http.url: unbalanced {{ }}"},
+		{name: "unbalanced in header", raw: `{"url":"https://a.example.com","headers":{"X":"{{data.x}"}}`, want: "http.headers.X: unbalanced {{ }}"},
+		{name: "unbalanced in body", raw: `{"url":"https://a.example.com","body":["{{data.x"]}`, want: "http.body: unbalanced {{ }}"},
+		{name: "space in path", raw: `{"url":"https://a.example.com/a b/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "space in path before the placeholder", raw: `{"url":"http://127.0.0.1:/ {{data.0}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "brace in path", raw: `{"url":"https://a.example.com/{x}/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "non-ASCII path", raw: `{"url":"https://a.example.com/ü/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "bad header name", raw: `{"url":"https://a.example.com","headers":{"X Bad":"v"}}`, want: "http.headers.X Bad: not a valid header name"},
+		{name: "header name with colon", raw: `{"url":"https://a.example.com","headers":{"X:":"v"}}`, want: "http.headers.X:: not a valid header name"},
+		{name: "empty header name", raw: `{"url":"https://a.example.com","headers":{"":"v"}}`, want: "http.headers.: not a valid header name"},
+		{name: "GET with body", raw: `{"method":"GET","url":"https://a.example.com","body":{"a":1}}`, want: "http.body: a GET call-out has no body"},
+		{name: "timeout too small", raw: `{"url":"https://a.example.com","timeoutMs":99}`, want: "http.timeoutMs: must be between 100 and 20000"},
+		{name: "timeout too large", raw: `{"url":"https://a.example.com","timeoutMs":20001}`, want: "http.timeoutMs: must be between 100 and 20000"},
+		{name: "timeout negative", raw: `{"url":"https://a.example.com","timeoutMs":-5}`, want: "http.timeoutMs:"},
+		{name: "result without key", raw: `{"url":"https://a.example.com","results":[{"path":"a"}]}`, want: "http.results[0].key: required"},
+		{name: "result key with space", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"a"},{"key":"b c"}]}`, want: "http.results[1].key: required"},
+		{name: "result key too long", raw: `{"url":"https://a.example.com","results":[{"key":"` + strings.Repeat("k", 65) + `"}]}`, want: "http.results[0].key:"},
+		{name: "duplicate result key", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x"},{"key":"a","path":"y"}]}`, want: `http.results[1].key: duplicate "a"`},
+		{name: "bad path leading dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":".x"}]}`, want: `http.results[0].path: ".x" is not a path`},
+		{name: "bad path double dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x..y"}]}`, want: "http.results[0].path:"},
+		{name: "bad path index", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x[-1]"}]}`, want: "http.results[0].path:"},
+		{name: "bad path bare index", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"[0]"}]}`, want: "http.results[0].path:"},
+		{name: "bad path unclosed", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x[0"}]}`, want: "http.results[0].path:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseHTTP(json.RawMessage(tt.raw))
+			if err == nil {
+				t.Fatalf("accepted: %+v", s)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("err %q, want prefix %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseHTTPNonJSONBody(t *testing.T) {
+	// The item decoder only produces JSON, but the spec can also come from
+	// the CLI's JSON: a raw body that is not JSON is refused.
+	s := HTTPSpec{URL: "https://a.example.com", Body: json.RawMessage(`{oops`)}
+	_, err := ParseHTTP(mustMarshalSpec(t, s))
+	if err == nil || !strings.HasPrefix(err.Error(), "http: ") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func mustMarshalSpec(t *testing.T, s HTTPSpec) json.RawMessage {
+	t.Helper()
+	// Build the JSON by hand: json.Marshal would refuse the bad RawMessage.
+	return json.RawMessage(`{"url":"` + s.URL + `","body":` + string(s.Body) + `}`)
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		a    tenant.Action
+		want string // "" means valid
+	}{
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addTags"}},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getUserInfo"}},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getAccountInfo"}},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getPreviousConversations"}},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "forward"}},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addtags"}, want: `builtin: unknown "addtags"`},
+		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: ""}, want: `builtin: unknown ""`},
+		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"https://a.example.com"}`)}},
+		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"http://a.example.com"}`)}, want: "http.url: must be https://"},
+		{a: tenant.Action{Kind: tenant.ActionHTTP}, want: "http: "},
+	}
+	for _, tt := range tests {
+		err := Check(&tt.a)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("Check(%+v): %v", tt.a, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Check(%+v) = %v, want %q", tt.a, err, tt.want)
+		}
+	}
+}
+
+func TestCheckAsTenantHook(t *testing.T) {
+	it, err := tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#a1"},"sk":{"S":"ACTION#x"},"kind":{"S":"builtin"},"builtin":{"S":"teleport"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tenant.ParseAction(it, Check)
+	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, forward)` {
+		t.Fatalf("err %v", err)
+	}
+}

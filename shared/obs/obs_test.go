@@ -1,0 +1,247 @@
+package obs
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseLevel(t *testing.T) {
+	tests := []struct {
+		in   string
+		want slog.Level
+	}{
+		{"DEBUG", slog.LevelDebug},
+		{"debug", slog.LevelDebug},
+		{" Debug\n", slog.LevelDebug},
+		{"INFO", slog.LevelInfo},
+		{"info", slog.LevelInfo},
+		{"WARN", slog.LevelWarn},
+		{"warning", slog.LevelWarn},
+		{"Warning", slog.LevelWarn},
+		{"ERROR", slog.LevelError},
+		{"error", slog.LevelError},
+		{"", slog.LevelInfo},
+		{"trace", slog.LevelInfo},
+		{"fatal", slog.LevelInfo},
+		{"-4", slog.LevelInfo},
+	}
+	for _, tt := range tests {
+		if got := ParseLevel(tt.in); got != tt.want {
+			t.Errorf("ParseLevel(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, "warn", slog.String("function", "webhook-message"))
+	log.Info("dropped")
+	log.Warn("kept", "pcid", "generic:acme:1")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("got %d lines, want 1 (info filtered at warn): %q", len(lines), buf.String())
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("log line is not JSON: %v", err)
+	}
+	if rec["msg"] != "kept" || rec["level"] != "WARN" || rec["function"] != "webhook-message" || rec["pcid"] != "generic:acme:1" {
+		t.Fatalf("record %v", rec)
+	}
+}
+
+// emfRecord is one parsed EMF line.
+type emfRecord struct {
+	raw       map[string]any
+	namespace string
+	dims      [][]string
+	metrics   []map[string]string
+	timestamp float64
+}
+
+// parseEMF parses the lines in buf and checks each is a well-formed EMF
+// record: the _aws metadata lists one metric and one dimension set, every
+// dimension is a string key of the record and every metric a number key.
+func parseEMF(t *testing.T, buf string) []emfRecord {
+	t.Helper()
+	var out []emfRecord
+	for _, line := range strings.Split(strings.TrimSuffix(buf, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(line), &raw); err != nil {
+			t.Fatalf("line %q is not JSON: %v", line, err)
+		}
+		var meta struct {
+			AWS struct {
+				Timestamp         float64
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []map[string]string
+				}
+			} `json:"_aws"`
+		}
+		if err := json.Unmarshal([]byte(line), &meta); err != nil {
+			t.Fatalf("line %q: _aws: %v", line, err)
+		}
+		cwm := meta.AWS.CloudWatchMetrics
+		if len(cwm) != 1 {
+			t.Fatalf("line %q: %d CloudWatchMetrics entries, want 1", line, len(cwm))
+		}
+		r := emfRecord{raw: raw, namespace: cwm[0].Namespace, dims: cwm[0].Dimensions, metrics: cwm[0].Metrics, timestamp: meta.AWS.Timestamp}
+		if len(r.dims) != 1 || len(r.metrics) != 1 {
+			t.Fatalf("line %q: dimensions %v metrics %v", line, r.dims, r.metrics)
+		}
+		seen := map[string]bool{}
+		for _, d := range r.dims[0] {
+			if seen[d] {
+				t.Fatalf("line %q: dimension %q listed twice", line, d)
+			}
+			seen[d] = true
+			if _, ok := raw[d].(string); !ok {
+				t.Fatalf("line %q: dimension %q is not a string key of the record", line, d)
+			}
+		}
+		name := r.metrics[0]["Name"]
+		if _, ok := raw[name].(float64); !ok {
+			t.Fatalf("line %q: metric %q is not a number key of the record", line, name)
+		}
+		if seen[name] {
+			t.Fatalf("line %q: %q is both a metric and a dimension", line, name)
+		}
+		// Every key other than _aws and the metric is a dimension.
+		for k := range raw {
+			if k != "_aws" && k != name && !seen[k] {
+				t.Fatalf("line %q: key %q is neither a metric nor a dimension", line, k)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestMetricsEMF(t *testing.T) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
+	tests := []struct {
+		name     string
+		emit     func(m *Metrics)
+		metric   string
+		unit     string
+		value    float64
+		wantDims []string
+		wantVals map[string]string
+	}{
+		{name: "count without dimensions", emit: func(m *Metrics) { m.Count("Inbound", 1, nil) },
+			metric: "Inbound", unit: "Count", value: 1, wantDims: []string{"Service"}, wantVals: map[string]string{"Service": "source-inbound"}},
+		{name: "count with sorted dimensions", emit: func(m *Metrics) {
+			m.Count("Delivered", 3, map[string]string{"Source": "generic", "Outcome": "ok"})
+		}, metric: "Delivered", unit: "Count", value: 3, wantDims: []string{"Service", "Outcome", "Source"},
+			wantVals: map[string]string{"Service": "source-inbound", "Source": "generic", "Outcome": "ok"}},
+		{name: "millis", emit: func(m *Metrics) { m.Millis("Latency", 1500*time.Microsecond, map[string]string{"Route": "chat"}) },
+			metric: "Latency", unit: "Milliseconds", value: 1.5, wantDims: []string{"Service", "Route"}, wantVals: map[string]string{"Route": "chat"}},
+		// Dimensions that collide with the record's own keys must not corrupt
+		// it: the metric value stays a number, Service stays the service and
+		// _aws stays the metadata.
+		{name: "dimension named like the metric is dropped", emit: func(m *Metrics) {
+			m.Count("Errors", 2, map[string]string{"Errors": "x", "Kind": "http"})
+		}, metric: "Errors", unit: "Count", value: 2, wantDims: []string{"Service", "Kind"}, wantVals: map[string]string{"Kind": "http"}},
+		{name: "Service dimension is not duplicated", emit: func(m *Metrics) {
+			m.Count("Errors", 1, map[string]string{"Service": "other"})
+		}, metric: "Errors", unit: "Count", value: 1, wantDims: []string{"Service"}, wantVals: map[string]string{"Service": "source-inbound"}},
+		{name: "_aws dimension is dropped", emit: func(m *Metrics) {
+			m.Count("Errors", 1, map[string]string{"_aws": "oops"})
+		}, metric: "Errors", unit: "Count", value: 1, wantDims: []string{"Service"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			m := NewMetrics(&buf, "crmbridge", "source-inbound")
+			m.now = func() time.Time { return at }
+			tt.emit(m)
+			recs := parseEMF(t, buf.String())
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			r := recs[0]
+			if r.namespace != "crmbridge" {
+				t.Errorf("namespace %q", r.namespace)
+			}
+			if int64(r.timestamp) != at.UnixMilli() {
+				t.Errorf("timestamp %v, want %d", r.timestamp, at.UnixMilli())
+			}
+			if r.metrics[0]["Name"] != tt.metric || r.metrics[0]["Unit"] != tt.unit {
+				t.Errorf("metric %v", r.metrics[0])
+			}
+			if r.raw[tt.metric] != tt.value {
+				t.Errorf("value %v, want %v", r.raw[tt.metric], tt.value)
+			}
+			if strings.Join(r.dims[0], ",") != strings.Join(tt.wantDims, ",") {
+				t.Errorf("dimensions %v, want %v (Service first, the rest sorted)", r.dims[0], tt.wantDims)
+			}
+			for k, v := range tt.wantVals {
+				if r.raw[k] != v {
+					t.Errorf("%s = %v, want %q", k, r.raw[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsOneLinePerRecord(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "ns", "svc")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Count("C", float64(i), map[string]string{"A": "a", "B": "b"})
+		}()
+	}
+	wg.Wait()
+	recs := parseEMF(t, buf.String())
+	if len(recs) != 20 {
+		t.Fatalf("%d records, want 20", len(recs))
+	}
+	var vals []float64
+	for _, r := range recs {
+		vals = append(vals, r.raw["C"].(float64))
+	}
+	sort.Float64s(vals)
+	for i, v := range vals {
+		if v != float64(i) {
+			t.Fatalf("values %v", vals)
+		}
+	}
+}
+
+func TestMetricsNoOp(t *testing.T) {
+	var m *Metrics
+	m.Count("x", 1, nil) // must not panic
+	m.Millis("x", time.Second, map[string]string{"a": "b"})
+	var zero Metrics
+	zero.Count("x", 1, nil)
+	zero.Millis("x", time.Second, nil)
+}
+
+func TestMetricsUnencodableValueIsDropped(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "ns", "svc")
+	m.Count("NaN", nan(), nil)
+	if buf.Len() != 0 {
+		t.Fatalf("wrote %q for a NaN value", buf.String())
+	}
+}
+
+func nan() float64 {
+	zero := 0.0
+	return zero / zero
+}

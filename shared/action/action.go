@@ -163,6 +163,15 @@ func (h *Handler) builtin(ctx context.Context, call *webhook.Call, def *tenant.A
 	if call.Account == nil {
 		return nil, apigw.Errorf(http.StatusBadRequest, "invalid_payload", "platformConversationId: required for built-in action %q", def.Name)
 	}
+	if def.Builtin == BuiltinClose {
+		if c, err := source.Capability[source.Closer](h.Sources, call.Conv.Source); err == nil {
+			err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error { return c.Close(ctx, call.Account, call.Conv) })
+			if errors.Is(err, source.ErrUnsupported) {
+				return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", err.Error())
+			}
+			return []ultimate.ActionResult{}, err
+		}
+	}
 	b, err := source.Capability[source.Builtins](h.Sources, call.Conv.Source)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", fmt.Sprintf("source %q has no built-in actions", call.Conv.Source))

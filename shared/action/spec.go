@@ -216,9 +216,14 @@ const (
 	// BuiltinForward sends the action to the platform as is (the generic
 	// source forwards it to the tenant, which answers the results).
 	BuiltinForward = "forward"
+	// BuiltinClose closes the platform conversation where the adapter can
+	// (a source.Closer, e.g. LivePerson with closeOnEnd); elsewhere it is
+	// passed to the adapter's built-ins like the others. The AI agent
+	// announces no session end, so a flow calls this where it ends.
+	BuiltinClose = "closeConversation"
 )
 
-var builtins = map[string]bool{BuiltinAddTags: true, BuiltinGetUserInfo: true, BuiltinGetAccountInfo: true, BuiltinPreviousConversations: true, BuiltinForward: true}
+var builtins = map[string]bool{BuiltinAddTags: true, BuiltinGetUserInfo: true, BuiltinGetAccountInfo: true, BuiltinPreviousConversations: true, BuiltinForward: true, BuiltinClose: true}
 
 // Check validates an action item's kind-specific part; it is the hook the
 // tenant loader and the CLI use.
@@ -226,7 +231,7 @@ func Check(a *tenant.Action) error {
 	switch a.Kind {
 	case tenant.ActionBuiltin:
 		if !builtins[a.Builtin] {
-			return fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, forward)", a.Builtin)
+			return fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)", a.Builtin)
 		}
 	case tenant.ActionHTTP:
 		if _, err := ParseHTTP(a.HTTP); err != nil {

@@ -178,7 +178,7 @@ func TestCheckAsTenantHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tenant.ParseAction(it, Check)
-	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, forward)` {
+	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -74,6 +74,15 @@ func TestLivePersonConversationEndToEnd(t *testing.T) {
 	if got := lpCalls(t, conv, "messages"); !strings.Contains(strings.Join(got, " "), ultimatetest.EscalatedText) {
 		t.Fatalf("the AI agent's escalation did not succeed: %q", got)
 	}
+	// The flow ends: the closeConversation action closes the LivePerson
+	// conversation (the demo account allows it with closeOnEnd).
+	status, body := webhook(t, "/webhooks/action", map[string]any{"botId": lptest.DemoAgentID, "platformConversationId": pc, "name": "closeConversation", "data": []any{}})
+	if status != 200 || body != `{"results":[]}` {
+		t.Fatalf("closeConversation: %d %s", status, body)
+	}
+	if closes := lpCalls(t, conv, "close"); len(closes) != 1 {
+		t.Fatalf("close commands: %q", closes)
+	}
 }
 
 func lpCalls(t *testing.T, conv, command string) []string {

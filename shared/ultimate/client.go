@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -152,19 +151,10 @@ func (c *Client) once(ctx context.Context, url, agentID, key string, payload []b
 		apiErr.kind = ErrBotNotFound
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
 		apiErr.kind = ErrUnavailable
-		return retry.Retryable(apiErr, retryAfter(resp.Header.Get("Retry-After")))
+		return retry.Retryable(apiErr, retry.After(resp.Header.Get("Retry-After"), time.Now()))
 	default:
 		apiErr.kind = ErrBadRequest
 	}
 	return apiErr
 }
 
-// retryAfter reads a Retry-After in seconds; HTTP dates are rare here and
-// ignored. Capped so a hostile value cannot stall us.
-func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return min(time.Duration(n)*time.Second, 10*time.Second)
-}

@@ -341,10 +341,10 @@ func TestRetryAfter(t *testing.T) {
 	}{
 		{"3", 3 * time.Second},
 		{" 2 ", 2 * time.Second},
-		{"100", 10 * time.Second}, // capped
+		{"100", retry.MaxRetryAfter}, // capped
 		{"0", 500 * time.Microsecond},
 		{"-5", 500 * time.Microsecond},
-		{"Wed, 21 Oct 2015 07:28:00 GMT", 500 * time.Microsecond}, // dates ignored: the backoff applies
+		{"Wed, 21 Oct 2015 07:28:00 GMT", 500 * time.Microsecond}, // a date in the past: the backoff applies
 		{"", 500 * time.Microsecond},
 	}
 	for _, tt := range tests {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -135,7 +134,7 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 	}
 	herr := &source.HTTPError{Op: typ + " callback", Status: resp.StatusCode, Reason: reason(respBody)}
 	if source.RetryableStatus(resp.StatusCode) {
-		return nil, retry.Retryable(herr, retryAfter(resp.Header.Get("Retry-After")))
+		return nil, retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), a.now()))
 	}
 	return nil, herr
 }
@@ -148,13 +147,6 @@ func reason(b []byte) string {
 	return s
 }
 
-func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return min(time.Duration(n)*time.Second, 10*time.Second)
-}
 
 var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 

@@ -255,7 +255,7 @@ func TestCallStatuses(t *testing.T) {
 		{name: "409", ans: answer{status: 409, retryAfter: "5"}, status: 409},
 		{name: "408", ans: answer{status: 408}, status: 408, retryable: true},
 		{name: "429", ans: answer{status: 429, retryAfter: "3"}, status: 429, retryable: true, after: 3 * time.Second},
-		{name: "429 capped", ans: answer{status: 429, retryAfter: "3600"}, status: 429, retryable: true, after: 10 * time.Second},
+		{name: "429 capped", ans: answer{status: 429, retryAfter: "3600"}, status: 429, retryable: true, after: retry.MaxRetryAfter},
 		{name: "500", ans: answer{status: 500, body: "oops"}, status: 500, reason: "oops", retryable: true},
 		{name: "503 with a date", ans: answer{status: 503, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, status: 503, retryable: true},
 	}

@@ -124,7 +124,7 @@ func (a *Adapter) Close(ctx context.Context, acct *source.Account, conv source.C
 		return err
 	}
 	if !c.st.CloseOnEnd {
-		return nil
+		return fmt.Errorf("closing conversations is off for LivePerson account %s (settings.closeOnEnd): %w", conv.Account, source.ErrUnsupported)
 	}
 	_, err = c.command(ctx, conv.ID, "close", struct{}{})
 	var he *source.HTTPError

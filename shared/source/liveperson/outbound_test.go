@@ -319,7 +319,9 @@ func TestClose(t *testing.T) {
 	f.noViolations(t)
 
 	g := newLP(t, nil)
-	if err := g.a.Close(context.Background(), g.acct, g.conv); err != nil || len(g.api.Calls()) != 0 {
+	// Without closeOnEnd the account does not let the bot close: refused,
+	// and nothing is sent.
+	if err := g.a.Close(context.Background(), g.acct, g.conv); !errors.Is(err, source.ErrUnsupported) || len(g.api.Calls()) != 0 {
 		t.Fatalf("closeOnEnd off: %v, %d calls", err, len(g.api.Calls()))
 	}
 }

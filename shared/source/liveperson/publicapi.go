@@ -151,7 +151,7 @@ func (c *apiClient) login(ctx context.Context) (string, error) {
 		herr := &source.HTTPError{Op: "liveperson login", Status: status, Reason: reason(body)}
 		switch {
 		case source.RetryableStatus(status):
-			return "", retry.Retryable(herr, retryAfter(hdr.Get("Retry-After")))
+			return "", retry.Retryable(herr, retry.After(hdr.Get("Retry-After"), time.Now()))
 		case status == http.StatusConflict:
 			herr.Reason = "the bot user is already used by a bot running on Third-Party Bots; use a dedicated Public API user"
 		}
@@ -190,7 +190,7 @@ func (c *apiClient) call(ctx context.Context, op, method, path string, payload a
 		}
 		herr := &source.HTTPError{Op: "liveperson " + op, Status: status, Reason: reason(body)}
 		if source.RetryableStatus(status) {
-			return nil, retry.Retryable(herr, retryAfter(hdr.Get("Retry-After")))
+			return nil, retry.Retryable(herr, retry.After(hdr.Get("Retry-After"), time.Now()))
 		}
 		return nil, herr
 	}
@@ -291,10 +291,3 @@ func reason(b []byte) string {
 	return s
 }
 
-func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return min(time.Duration(n)*time.Second, 10*time.Second)
-}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 // that hangs must leave the caller's budget room for a retry.
 const (
 	callTimeout   = 10 * time.Second
-	maxRetryAfter = 60 * time.Second
 	maxAnswer     = 1 << 20
 )
 
@@ -104,7 +102,7 @@ func (c *api) do(ctx context.Context, op, method, path string, in, out any) erro
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		herr := &source.HTTPError{Op: "sunshine " + op, Status: resp.StatusCode, Reason: reason(raw)}
 		if source.RetryableStatus(resp.StatusCode) {
-			return retry.Retryable(herr, retryAfter(resp.Header.Get("Retry-After"), c.now()))
+			return retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), c.now()))
 		}
 		return herr
 	}
@@ -132,18 +130,3 @@ func reason(raw []byte) string {
 	return clip(strings.TrimSpace(string(raw)))
 }
 
-// retryAfter reads delta-seconds or an HTTP date, capped so a misbehaving
-// server cannot park a retry beyond any budget.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(min(n, int(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(0, min(d, maxRetryAfter))
-}

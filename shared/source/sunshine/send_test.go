@@ -276,20 +276,3 @@ func TestSendWrongKeyRejectedByFake(t *testing.T) {
 		t.Fatal("a 401 must not be retried")
 	}
 }
-
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0}, {"5", 5 * time.Second}, {" 2 ", 2 * time.Second}, {"-3", 0}, {"abc", 0},
-		{"999999999999999999", maxRetryAfter}, {"Wed, 25 Nov 2026 10:00:09 GMT", 9 * time.Second},
-		{"Wed, 25 Nov 2026 09:00:00 GMT", 0},
-	}
-	for _, tc := range tests {
-		if got := retryAfter(tc.in, now); got != tc.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}

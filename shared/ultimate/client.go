@@ -157,4 +157,3 @@ func (c *Client) once(ctx context.Context, url, agentID, key string, payload []b
 	}
 	return apiErr
 }
-

@@ -147,7 +147,6 @@ func reason(b []byte) string {
 	return s
 }
 
-
 var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // messageWebhookID derives the webhook-id of a message from the AI agent's

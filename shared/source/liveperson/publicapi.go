@@ -290,4 +290,3 @@ func reason(b []byte) string {
 	}
 	return s
 }
-

@@ -18,8 +18,8 @@ import (
 // Per-call bounds. SunCo answers in well under a second normally; a call
 // that hangs must leave the caller's budget room for a retry.
 const (
-	callTimeout   = 10 * time.Second
-	maxAnswer     = 1 << 20
+	callTimeout = 10 * time.Second
+	maxAnswer   = 1 << 20
 )
 
 // api is one account's view of the SunCo REST API. It makes one attempt per
@@ -129,4 +129,3 @@ func reason(raw []byte) string {
 	}
 	return clip(strings.TrimSpace(string(raw)))
 }
-

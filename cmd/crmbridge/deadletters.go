@@ -13,7 +13,7 @@ import (
 
 func runDeadLetters(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: crmbridge deadletters list|show|replay|discard ...")
+		return errors.New("usage: crmbridge deadletters list|show|replay|discard [args]")
 	}
 	d, _, err := deps(ctx)
 	if err != nil {

@@ -24,18 +24,18 @@ import (
 
 func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: crmbridge tenants validate|put|get|list ...")
+		return errors.New("usage: crmbridge tenants validate|put|get|list [args]")
 	}
 	switch args[0] {
 	case "validate":
 		if len(args) < 2 {
-			return errors.New("usage: crmbridge tenants validate FILE...")
+			return errors.New("usage: crmbridge tenants validate FILE [FILE]")
 		}
 		_, err := validateFiles(args[1:], stdout)
 		return err
 	case "put":
 		if len(args) < 2 {
-			return errors.New("usage: crmbridge tenants put FILE...")
+			return errors.New("usage: crmbridge tenants put FILE [FILE]")
 		}
 		items, err := validateFiles(args[1:], stdout)
 		if err != nil {

@@ -237,11 +237,10 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 // deps builds a second set of handlers over the stack's moto_server with
 // counted AWS calls and injectable faults towards the AI agent.
 type testDeps struct {
-	d   *app.Deps
-	db  *countingDB
-	sm  *countingSM
-	ai  *faults
-	now func() time.Time
+	d  *app.Deps
+	db *countingDB
+	sm *countingSM
+	ai *faults
 }
 
 func newDeps(t *testing.T, now func() time.Time) *testDeps {

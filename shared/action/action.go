@@ -82,24 +82,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		resp = apigw.Fail(err, ev.RequestContext.RequestID)
 	}
-	if h.Log != nil {
-		attrs := []slog.Attr{
-			slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey),
-			slog.String("agentId", agentID), slog.String("pcid", pcid), slog.String("action", name),
-			slog.String("kind", kind), slog.Int("status", resp.StatusCode),
-			slog.Float64("ms", float64(h.now().Sub(start).Microseconds())/1000),
-		}
-		level := slog.LevelInfo
-		if err != nil {
-			e := apigw.AsError(err)
-			attrs = append(attrs, slog.String("code", e.Code), slog.String("error", err.Error()))
-			level = slog.LevelWarn
-			if e.Status >= 500 {
-				level = slog.LevelError
-			}
-		}
-		h.Log.LogAttrs(ctx, level, "webhook-action", attrs...)
-	}
+	apigw.LogRequest(ctx, h.Log, "webhook-action", ev, resp.StatusCode, err, h.now().Sub(start),
+		slog.String("agentId", agentID), slog.String("pcid", pcid), slog.String("action", name), slog.String("kind", kind))
 	h.Metrics.Count("Actions", 1, map[string]string{"Kind": kind, "Status": fmt.Sprint(resp.StatusCode / 100 * 100)})
 	return resp, nil
 }

@@ -87,24 +87,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		resp = apigw.Fail(err, ev.RequestContext.RequestID)
 	}
-	if h.Log != nil {
-		attrs := []slog.Attr{
-			slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey),
-			slog.String("agentId", res.agentID), slog.String("pcid", res.pcid), slog.String("eventType", res.eventType),
-			slog.String("outcome", res.outcome), slog.Int("status", resp.StatusCode),
-			slog.Float64("ms", float64(h.now().Sub(start).Microseconds())/1000),
-		}
-		level := slog.LevelInfo
-		if err != nil {
-			e := apigw.AsError(err)
-			attrs = append(attrs, slog.String("code", e.Code), slog.String("error", err.Error()))
-			level = slog.LevelWarn
-			if e.Status >= 500 {
-				level = slog.LevelError
-			}
-		}
-		h.Log.LogAttrs(ctx, level, "webhook-escalation", attrs...)
-	}
+	apigw.LogRequest(ctx, h.Log, "webhook-escalation", ev, resp.StatusCode, err, h.now().Sub(start),
+		slog.String("agentId", res.agentID), slog.String("pcid", res.pcid),
+		slog.String("eventType", res.eventType), slog.String("outcome", res.outcome))
 	return resp, nil
 }
 

@@ -180,29 +180,9 @@ func configError(err error, code, msg string) error {
 }
 
 func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest, res *result, status int, err error, start time.Time) {
-	if h.Log == nil {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("requestId", ev.RequestContext.RequestID),
-		slog.String("route", ev.RouteKey),
-		slog.String("source", res.source),
-		slog.String("account", res.account),
-		slog.String("agentId", res.agentID),
-		slog.Int("status", status),
-		slog.Any("events", res.outcomes),
-		slog.Float64("ms", float64(h.now().Sub(start).Microseconds())/1000),
-	}
-	level := slog.LevelInfo
-	if err != nil {
-		e := apigw.AsError(err)
-		attrs = append(attrs, slog.String("code", e.Code), slog.String("error", err.Error()))
-		if e.Status >= 500 {
-			level = slog.LevelError
-		} else {
-			level = slog.LevelWarn
-		}
-	}
-	h.Log.LogAttrs(ctx, level, "inbound", attrs...)
-	h.Metrics.Millis("InboundLatency", h.now().Sub(start), map[string]string{"Source": res.source})
+	elapsed := h.now().Sub(start)
+	apigw.LogRequest(ctx, h.Log, "inbound", ev, status, err, elapsed,
+		slog.String("source", res.source), slog.String("account", res.account),
+		slog.String("agentId", res.agentID), slog.Any("events", res.outcomes))
+	h.Metrics.Millis("InboundLatency", elapsed, map[string]string{"Source": res.source})
 }

@@ -249,27 +249,7 @@ func (h *Handler) widget(ctx context.Context, call *webhook.Call) (string, error
 }
 
 func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest, res *result, status int, err error, start time.Time) {
-	if h.Log == nil {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("requestId", ev.RequestContext.RequestID),
-		slog.String("route", ev.RouteKey),
-		slog.String("agentId", res.agentID),
-		slog.String("pcid", res.pcid),
-		slog.String("eventType", res.eventType),
-		slog.String("outcome", res.outcome),
-		slog.Int("status", status),
-		slog.Float64("ms", float64(h.now().Sub(start).Microseconds())/1000),
-	}
-	level := slog.LevelInfo
-	if err != nil {
-		e := apigw.AsError(err)
-		attrs = append(attrs, slog.String("code", e.Code), slog.String("error", err.Error()))
-		level = slog.LevelWarn
-		if e.Status >= 500 {
-			level = slog.LevelError
-		}
-	}
-	h.Log.LogAttrs(ctx, level, "webhook-message", attrs...)
+	apigw.LogRequest(ctx, h.Log, "webhook-message", ev, status, err, h.now().Sub(start),
+		slog.String("agentId", res.agentID), slog.String("pcid", res.pcid),
+		slog.String("eventType", res.eventType), slog.String("outcome", res.outcome))
 }

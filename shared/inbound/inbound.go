@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -98,7 +99,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 
 func (h *Handler) serve(ctx context.Context, req *apigw.Request, res *result, start time.Time) (events.APIGatewayV2HTTPResponse, error) {
 	if req.RouteKey == "$default" {
-		_, _, err := apigw.Match(h.Routes, req.Method, req.Path)
+		// A named stage prefixes the raw path (/prod/...); routes do not.
+		path := req.Path
+		if req.Stage != "" && req.Stage != "$default" {
+			path = strings.TrimPrefix(path, "/"+req.Stage)
+		}
+		_, _, err := apigw.Match(h.Routes, req.Method, path)
 		if err == nil {
 			err = apigw.Errorf(http.StatusNotFound, "route_not_found", "no route for %s %s", req.Method, req.Path)
 		}

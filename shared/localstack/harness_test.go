@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -204,9 +205,11 @@ func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetS
 	return c.Client.GetSecretValue(ctx, in, o...)
 }
 
-// faults fails requests to one host as told, then passes them through.
+// faults fails requests to one host as told, then passes them through to
+// the guarded transport underneath.
 type faults struct {
 	host string
+	pass http.RoundTripper
 	mu   sync.Mutex
 	next []int // statuses to answer, one per request, before passing through
 	seen atomic.Int64
@@ -231,7 +234,7 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected"}`)), Header: http.Header{}, Request: r}, nil
 		}
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return f.pass.RoundTrip(r)
 }
 
 // deps builds a second set of handlers over the stack's moto_server with
@@ -257,9 +260,10 @@ func newDeps(t *testing.T, now func() time.Time) *testDeps {
 	}
 	c := app.Config{
 		TenantsTable: stack.Opts.TenantsTable, StateTable: stack.Opts.StateTable, UltimateBaseURL: stack.AgentURL,
-		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
+		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute, LocalEgress: true,
 	}
-	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", HTTP: &http.Client{Transport: td.ai, Timeout: 5 * time.Second}, Retry: &fast, Now: now})
+	eg := egress.New(egress.Options{Local: true, Now: now, Wrap: func(rt http.RoundTripper) http.RoundTripper { td.ai.pass = rt; return td.ai }})
+	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", Egress: eg, Retry: &fast, Now: now})
 	return td
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -149,7 +150,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 			code = p.Error.Code
 		}
 		a.log().Warn("sunshine passControl failed", slog.String("source", Name), slog.String("account", appID),
-			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", clip(code)))
+			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", egress.SafeCode(code)))
 		return ev, false, nil
 	}
 }

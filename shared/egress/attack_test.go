@@ -18,13 +18,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -47,68 +43,6 @@ import (
 // target that should get nothing is a leak.
 const marker = "LEAKME-7f3a"
 
-// target is a loopback server that records every connection and request.
-type target struct {
-	*httptest.Server
-	conns atomic.Int32
-	mu    sync.Mutex
-	reqs  []string
-}
-
-func newTarget(t *testing.T, h http.HandlerFunc) *target {
-	t.Helper()
-	tg := &target{}
-	tg.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var sb strings.Builder
-		sb.WriteString(r.Method + " " + r.URL.RequestURI() + "\n")
-		_ = r.Header.Write(&sb)
-		sb.Write(b)
-		tg.mu.Lock()
-		tg.reqs = append(tg.reqs, sb.String())
-		tg.mu.Unlock()
-		if h != nil {
-			h(w, r)
-		}
-	}))
-	tg.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			tg.conns.Add(1)
-		}
-	}
-	tg.Start()
-	t.Cleanup(tg.Close)
-	return tg
-}
-
-func (tg *target) requests() int {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return len(tg.reqs)
-}
-
-func (tg *target) copies() int {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	n := 0
-	for _, r := range tg.reqs {
-		n += strings.Count(r, marker)
-		// Basic auth carries the key secret base64-encoded.
-		if i := strings.Index(r, "Authorization: Basic "); i >= 0 {
-			line := r[i+len("Authorization: Basic "):]
-			if j := strings.IndexAny(line, "\r\n"); j >= 0 {
-				line = line[:j]
-			}
-			if dec, err := base64.StdEncoding.DecodeString(line); err == nil {
-				n += strings.Count(string(dec), marker)
-			}
-		}
-	}
-	return n
-}
-
-func (tg *target) addr() netip.AddrPort { return netip.MustParseAddrPort(tg.Listener.Addr().String()) }
-
 type resolver map[string][]netip.Addr
 
 func (r resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
@@ -125,7 +59,7 @@ type caller struct {
 	call func(t *testing.T, eg *egress.Client, base string) error
 }
 
-var conv = func(src, acct string) source.Conversation {
+func conv(src, acct string) source.Conversation {
 	return source.Conversation{Source: src, Account: acct, ID: "c1"}
 }
 
@@ -226,9 +160,9 @@ type secrets map[string]string
 func (s secrets) Get(_ context.Context, name string) ([]byte, error) { return []byte(s[name]), nil }
 
 func TestAttackEgress(t *testing.T) {
-	attacker := newTarget(t, nil)
-	canary := newTarget(t, nil)
-	canaryPort := fmt.Sprint(canary.addr().Port())
+	attacker := egress.NewTarget(t, nil)
+	canary := egress.NewTarget(t, nil)
+	canaryPort := fmt.Sprint(canary.Addr().Port())
 	res := resolver{
 		"rebind.attacker.example": {netip.MustParseAddr("127.0.0.1")},
 		"mixed.attacker.example":  {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("127.0.0.1")},
@@ -264,39 +198,39 @@ func TestAttackEgress(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, code := range []int{301, 302, 303, 307, 308} {
 				for _, loc := range redirects {
-					vendor := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
+					vendor := egress.NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 						w.Header().Set("Location", loc)
 						w.WriteHeader(code)
 					})
-					eg := egress.New(egress.Options{Allow: []netip.AddrPort{vendor.addr(), attacker.addr()}, Resolver: res})
-					before := attacker.requests() + int(canary.conns.Load())
+					eg := egress.New(egress.Options{Allow: []netip.AddrPort{vendor.Addr(), attacker.Addr()}, Resolver: res})
+					before := attacker.Requests() + canary.Conns()
 					err := c.call(t, eg, vendor.URL)
 					tried++
-					if err != nil && vendor.requests() == 1 && attacker.requests()+int(canary.conns.Load()) == before {
+					if err != nil && vendor.Requests() == 1 && attacker.Requests()+canary.Conns() == before {
 						refused++
 					} else {
-						t.Errorf("%d to %s: err %v, vendor got %d requests", code, loc, err, vendor.requests())
+						t.Errorf("%d to %s: err %v, vendor got %d requests", code, loc, err, vendor.Requests())
 					}
 				}
 			}
 			for _, u := range internal {
-				eg := egress.New(egress.Options{Allow: []netip.AddrPort{attacker.addr()}, Resolver: res})
-				before := int(canary.conns.Load())
+				eg := egress.New(egress.Options{Allow: []netip.AddrPort{attacker.Addr()}, Resolver: res})
+				before := canary.Conns()
 				err := c.call(t, eg, u)
 				tried++
-				if err != nil && int(canary.conns.Load()) == before {
+				if err != nil && canary.Conns() == before {
 					refused++
 				} else {
-					t.Errorf("%s: err %v, canary connections %d", u, err, int(canary.conns.Load())-before)
+					t.Errorf("%s: err %v, canary connections %d", u, err, canary.Conns()-before)
 				}
 			}
 		})
 	}
-	leaks := attacker.requests() + int(canary.conns.Load()) + attacker.copies() + canary.copies()
+	leaks := attacker.Requests() + canary.Conns() + attacker.Copies(marker) + canary.Copies(marker)
 	t.Logf("ATTACK egress: tried=%d refused=%d leaks=%d", tried, refused, leaks)
 	if leaks != 0 || refused != tried {
 		t.Fatalf("attacker got %d requests (%d copies of a secret), canary %d connections; refused %d of %d",
-			attacker.requests(), attacker.copies(), canary.conns.Load(), refused, tried)
+			attacker.Requests(), attacker.Copies(marker), canary.Conns(), refused, tried)
 	}
 }
 
@@ -305,7 +239,7 @@ func TestAttackEgress(t *testing.T) {
 // broken set-up.
 func TestAttackEgressControl(t *testing.T) {
 	for _, c := range callers {
-		vendor := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
+		vendor := egress.NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case strings.HasSuffix(r.URL.Path, "/login"):
 				_, _ = io.WriteString(w, `{"bearer":"b"}`)
@@ -315,9 +249,9 @@ func TestAttackEgressControl(t *testing.T) {
 				_, _ = io.WriteString(w, `{"status":"shipped"}`)
 			}
 		})
-		eg := egress.New(egress.Options{Allow: []netip.AddrPort{vendor.addr()}})
-		if err := c.call(t, eg, vendor.URL); err != nil || vendor.requests() == 0 {
-			t.Errorf("%s: %v, %d requests", c.name, err, vendor.requests())
+		eg := egress.New(egress.Options{Allow: []netip.AddrPort{vendor.Addr()}})
+		if err := c.call(t, eg, vendor.URL); err != nil || vendor.Requests() == 0 {
+			t.Errorf("%s: %v, %d requests", c.name, err, vendor.Requests())
 		}
 	}
 }

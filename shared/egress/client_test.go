@@ -1,16 +1,13 @@
 package egress
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,52 +15,6 @@ import (
 )
 
 const secret = "s3cr3t-Zq81"
-
-// recorder is a loopback server that keeps what it received.
-type recorder struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []string // method path headers body, one string per request
-}
-
-func record(t *testing.T, h http.HandlerFunc) *recorder {
-	t.Helper()
-	r := &recorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		var sb strings.Builder
-		sb.WriteString(req.Method + " " + req.URL.RequestURI() + "\n")
-		_ = req.Header.Write(&sb)
-		sb.Write(b)
-		r.mu.Lock()
-		r.reqs = append(r.reqs, sb.String())
-		r.mu.Unlock()
-		req.Body = io.NopCloser(bytes.NewReader(b))
-		if h != nil {
-			h(w, req)
-		}
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.reqs)
-}
-
-func (r *recorder) leaks(s string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, q := range r.reqs {
-		n += strings.Count(q, s)
-	}
-	return n
-}
-
-func (r *recorder) addr() netip.AddrPort { return netip.MustParseAddrPort(r.Listener.Addr().String()) }
 
 // secretRequest carries the secret in Authorization, a custom header and
 // the body.
@@ -76,12 +27,12 @@ func secretRequest(url string, redirect Redirect) *Request {
 }
 
 func TestRedirectsRefusedByDefault(t *testing.T) {
-	attacker := record(t, nil)
+	attacker := NewTarget(t, nil)
 	for _, code := range []int{301, 302, 303, 307, 308} {
-		origin := record(t, func(w http.ResponseWriter, r *http.Request) {
+		origin := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, attacker.URL+"/steal", code)
 		})
-		c := New(Options{Allow: []netip.AddrPort{origin.addr(), attacker.addr()}})
+		c := New(Options{Allow: []netip.AddrPort{origin.Addr(), attacker.Addr()}})
 		_, err := c.Do(context.Background(), secretRequest(origin.URL+"/a", NoRedirect))
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != code || se.Reason != "redirect not followed" {
@@ -90,19 +41,19 @@ func TestRedirectsRefusedByDefault(t *testing.T) {
 		if retry.IsRetryable(err) {
 			t.Fatalf("%d: a redirect is marked retryable", code)
 		}
-		if origin.count() != 1 {
-			t.Fatalf("%d: origin got %d requests", code, origin.count())
+		if origin.Requests() != 1 {
+			t.Fatalf("%d: origin got %d requests", code, origin.Requests())
 		}
 	}
-	if attacker.count() != 0 || attacker.leaks(secret) != 0 {
-		t.Fatalf("the redirect target got %d requests, %d copies of the secret", attacker.count(), attacker.leaks(secret))
+	if attacker.Requests() != 0 || attacker.Copies(secret) != 0 {
+		t.Fatalf("the redirect target got %d requests, %d copies of the secret", attacker.Requests(), attacker.Copies(secret))
 	}
 }
 
 func TestRedirectSameOrigin(t *testing.T) {
-	attacker := record(t, nil)
+	attacker := NewTarget(t, nil)
 	var target string // set per case
-	origin := record(t, func(w http.ResponseWriter, r *http.Request) {
+	origin := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/final":
 			_, _ = io.WriteString(w, `{"ok":true}`)
@@ -113,17 +64,17 @@ func TestRedirectSameOrigin(t *testing.T) {
 			w.WriteHeader(http.StatusTemporaryRedirect)
 		}
 	})
-	originPort := origin.addr().Port()
-	c := New(Options{Allow: []netip.AddrPort{origin.addr(), attacker.addr()}})
+	originPort := origin.Addr().Port()
+	c := New(Options{Allow: []netip.AddrPort{origin.Addr(), attacker.Addr()}})
 
 	t.Run("same origin is followed, body and all", func(t *testing.T) {
 		target = "/final"
-		before := origin.count()
+		before := origin.Requests()
 		resp, err := c.Do(context.Background(), secretRequest(origin.URL+"/a", SameOrigin))
 		if err != nil || string(resp.Body) != `{"ok":true}` {
 			t.Fatalf("Do = %+v, %v", resp, err)
 		}
-		if got := origin.count() - before; got != 2 {
+		if got := origin.Requests() - before; got != 2 {
 			t.Fatalf("origin got %d requests, want 2", got)
 		}
 	})
@@ -151,8 +102,8 @@ func TestRedirectSameOrigin(t *testing.T) {
 			t.Fatalf("Do = %v", err)
 		}
 	})
-	if attacker.count() != 0 || attacker.leaks(secret) != 0 {
-		t.Fatalf("another origin got %d requests, %d copies of the secret", attacker.count(), attacker.leaks(secret))
+	if attacker.Requests() != 0 || attacker.Copies(secret) != 0 {
+		t.Fatalf("another origin got %d requests, %d copies of the secret", attacker.Requests(), attacker.Copies(secret))
 	}
 }
 
@@ -160,18 +111,18 @@ func TestRedirectSameOrigin(t *testing.T) {
 // the first URL, so a local-mode origin cannot walk a strict client
 // anywhere (and the check runs on every hop).
 func TestRedirectTargetRechecked(t *testing.T) {
-	origin := record(t, func(w http.ResponseWriter, r *http.Request) {
+	origin := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/a" {
 			http.Redirect(w, r, "/b", http.StatusFound)
 		}
 	})
 	// Allowed for the first request only through the allow-list of a
 	// second client: the redirect's own check must use the same rules.
-	c := New(Options{Allow: []netip.AddrPort{origin.addr()}})
+	c := New(Options{Allow: []netip.AddrPort{origin.Addr()}})
 	if _, err := c.Do(context.Background(), &Request{Op: "hop", URL: origin.URL + "/a", Redirect: SameOrigin}); err != nil {
 		t.Fatalf("allowed hop: %v", err)
 	}
-	st := &reqState{redirect: SameOrigin, origin: "http://127.0.0.1:" + itoa(origin.addr().Port())}
+	st := &reqState{redirect: SameOrigin, origin: "http://127.0.0.1:" + itoa(origin.Addr().Port())}
 	req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), stateKey{}, st), http.MethodGet, origin.URL+"/b", nil)
 	strict := New(Options{})
 	if err := strict.checkRedirect(req, []*http.Request{req}); err != http.ErrUseLastResponse || !strings.Contains(st.refused, "redirect target refused") {
@@ -181,11 +132,11 @@ func TestRedirectTargetRechecked(t *testing.T) {
 
 func TestAnswerLimits(t *testing.T) {
 	body := strings.Repeat("x", 100)
-	srv := record(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		n := map[string]int{"/99": 99, "/100": 100, "/101": 101, "/big": DefaultMaxBody + 1}[r.URL.Path]
 		_, _ = io.WriteString(w, strings.Repeat(body, n/100+1)[:n])
 	})
-	c := New(Options{Allow: []netip.AddrPort{srv.addr()}})
+	c := New(Options{Allow: []netip.AddrPort{srv.Addr()}})
 	tests := []struct {
 		path  string
 		limit int64
@@ -203,7 +154,7 @@ func TestAnswerLimits(t *testing.T) {
 			t.Errorf("%s limit %d: %v, want ErrTooLarge, not retryable", tt.path, tt.limit, err)
 		}
 	}
-	small := New(Options{MaxBody: 50, Allow: []netip.AddrPort{srv.addr()}})
+	small := New(Options{MaxBody: 50, Allow: []netip.AddrPort{srv.Addr()}})
 	if _, err := small.Do(context.Background(), &Request{Op: "size", URL: srv.URL + "/99"}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("client default limit: %v", err)
 	}
@@ -212,7 +163,7 @@ func TestAnswerLimits(t *testing.T) {
 func TestStatusErrors(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	pii := `{"errors":[{"code":"%s","title":"user ada.lovelace@example.com said: my card is 4111"}]}`
-	srv := record(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if ra := q.Get("ra"); ra != "" {
 			w.Header().Set("Retry-After", ra)
@@ -229,7 +180,7 @@ func TestStatusErrors(t *testing.T) {
 		}
 		return e.Errors[0].Code
 	}
-	c := New(Options{Now: func() time.Time { return now }, Allow: []netip.AddrPort{srv.addr()}})
+	c := New(Options{Now: func() time.Time { return now }, Allow: []netip.AddrPort{srv.Addr()}})
 	tests := []struct {
 		query     string
 		status    int
@@ -271,7 +222,7 @@ func TestStatusErrors(t *testing.T) {
 // TestRetryAfterUsesInjectedClock: the same HTTP date gives different waits
 // under different clocks, with no wall-clock reading.
 func TestRetryAfterUsesInjectedClock(t *testing.T) {
-	srv := record(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "Wed, 25 Nov 2026 10:00:30 GMT")
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
@@ -283,7 +234,7 @@ func TestRetryAfterUsesInjectedClock(t *testing.T) {
 		{time.Date(2026, 11, 25, 10, 0, 20, 0, time.UTC), 10 * time.Second},
 		{time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), 0},
 	} {
-		c := New(Options{Now: func() time.Time { return tt.now }, Allow: []netip.AddrPort{srv.addr()}})
+		c := New(Options{Now: func() time.Time { return tt.now }, Allow: []netip.AddrPort{srv.Addr()}})
 		_, err := c.Do(context.Background(), &Request{Op: "x", URL: srv.URL})
 		var se *StatusError
 		if !errors.As(err, &se) || se.RetryAfter != tt.want {
@@ -326,8 +277,8 @@ func TestRetryableStatus(t *testing.T) {
 }
 
 func TestTransportErrors(t *testing.T) {
-	srv := record(t, nil)
-	a := srv.addr()
+	srv := NewTarget(t, nil)
+	a := srv.Addr()
 	srv.Close() // nothing listens there now
 	c := New(Options{Allow: []netip.AddrPort{a}})
 	_, err := c.Do(context.Background(), &Request{Op: "down", URL: "http://" + a.String() + "/x?token=" + secret})
@@ -352,14 +303,14 @@ func TestTransportErrors(t *testing.T) {
 func TestRequestShape(t *testing.T) {
 	var got http.Header
 	var method, body string
-	srv := record(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := NewTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		got, method = r.Header.Clone(), r.Method
 		b, _ := io.ReadAll(r.Body)
 		body = string(b)
 		w.Header().Set("X-Answer", "1")
 		w.WriteHeader(http.StatusCreated)
 	})
-	c := New(Options{Allow: []netip.AddrPort{srv.addr()}})
+	c := New(Options{Allow: []netip.AddrPort{srv.Addr()}})
 	resp, err := c.Do(context.Background(), &Request{Op: "shape", Method: http.MethodPut, URL: srv.URL, Header: http.Header{"A": {"1", "2"}}, Body: []byte("hi")})
 	if err != nil || resp.Status != 201 || resp.Header.Get("X-Answer") != "1" {
 		t.Fatalf("Do = %+v, %v", resp, err)

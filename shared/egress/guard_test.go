@@ -3,9 +3,6 @@ package egress
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"sync/atomic"
@@ -115,38 +112,12 @@ func (f *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.A
 	return a, nil
 }
 
-// counting is a loopback server that counts the connections it accepts,
-// whatever speaks on them (a TLS hello on this plain-HTTP server is a
-// connection too).
-func counting(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var n atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h != nil {
-			h(w, r)
-		}
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			n.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, &n
-}
-
-func addrOf(t *testing.T, srv *httptest.Server) netip.AddrPort {
-	t.Helper()
-	return netip.MustParseAddrPort(srv.Listener.Addr().String())
-}
-
 // TestDialGuard: names that pass the URL check but resolve to a refused
 // address never get a connection, in strict mode (the deployed bridge) and,
 // for metadata and private ranges, in local mode too.
 func TestDialGuard(t *testing.T) {
-	srv, hits := counting(t, nil)
-	port := addrOf(t, srv).Port()
+	srv := NewTarget(t, nil)
+	port := srv.Addr().Port()
 	loop := netip.MustParseAddr("127.0.0.1")
 	res := &fakeResolver{addrs: map[string][]netip.Addr{
 		"rebind.example":  {loop},
@@ -170,7 +141,7 @@ func TestDialGuard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := hits.Load()
+			before := srv.Conns()
 			c := New(Options{Local: tt.local, Resolver: res})
 			// https passes the URL check for any public-looking name; the
 			// guard must stop it before TLS.
@@ -185,7 +156,7 @@ func TestDialGuard(t *testing.T) {
 			if retry.IsRetryable(err) {
 				t.Fatal("a refused destination is marked retryable")
 			}
-			if got := hits.Load() - before; got != 0 {
+			if got := srv.Conns() - before; got != 0 {
 				t.Fatalf("%d connections reached the refused address", got)
 			}
 		})
@@ -195,19 +166,20 @@ func TestDialGuard(t *testing.T) {
 // TestDialGuardLocalLoopback: in local mode a name resolving to loopback is
 // dialled (the local stack's localhost URLs).
 func TestDialGuardLocalLoopback(t *testing.T) {
-	srv, hits := counting(t, nil)
+	srv := NewTarget(t, nil)
 	res := &fakeResolver{addrs: map[string][]netip.Addr{"localhost": {netip.MustParseAddr("127.0.0.1")}}}
 	c := New(Options{Local: true, Resolver: res})
-	if _, err := c.Do(context.Background(), &Request{Op: "probe", URL: "http://localhost:" + itoa(addrOf(t, srv).Port()) + "/"}); err != nil {
+	u := "http://localhost:" + itoa(srv.Addr().Port()) + "/"
+	if _, err := c.Do(context.Background(), &Request{Op: "probe", URL: u}); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	if hits.Load() != 1 || res.lookups.Load() != 1 {
-		t.Fatalf("hits %d lookups %d", hits.Load(), res.lookups.Load())
+	if srv.Conns() != 1 || res.lookups.Load() != 1 {
+		t.Fatalf("conns %d lookups %d", srv.Conns(), res.lookups.Load())
 	}
 	// Strict: the same URL is refused before any lookup.
-	_, err := New(Options{Resolver: res}).Do(context.Background(), &Request{Op: "probe", URL: "http://localhost:" + itoa(addrOf(t, srv).Port()) + "/"})
-	if !errors.Is(err, ErrRefused) || hits.Load() != 1 || res.lookups.Load() != 1 {
-		t.Fatalf("strict: %v, hits %d, lookups %d", err, hits.Load(), res.lookups.Load())
+	_, err := New(Options{Resolver: res}).Do(context.Background(), &Request{Op: "probe", URL: u})
+	if !errors.Is(err, ErrRefused) || srv.Conns() != 1 || res.lookups.Load() != 1 {
+		t.Fatalf("strict: %v, conns %d, lookups %d", err, srv.Conns(), res.lookups.Load())
 	}
 }
 
@@ -234,16 +206,16 @@ func TestControlHook(t *testing.T) {
 }
 
 func TestNoProxyFromEnvironment(t *testing.T) {
-	proxy, hits := counting(t, nil)
+	proxy := NewTarget(t, nil)
 	t.Setenv("HTTPS_PROXY", proxy.URL)
 	t.Setenv("HTTP_PROXY", proxy.URL)
-	srv, direct := counting(t, nil)
-	c := New(Options{Allow: []netip.AddrPort{addrOf(t, srv)}})
+	srv := NewTarget(t, nil)
+	c := New(Options{Allow: []netip.AddrPort{srv.Addr()}})
 	if _, err := c.Do(context.Background(), &Request{Op: "probe", URL: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
-	if hits.Load() != 0 || direct.Load() != 1 {
-		t.Fatalf("proxy got %d, direct %d", hits.Load(), direct.Load())
+	if proxy.Conns() != 0 || srv.Conns() != 1 {
+		t.Fatalf("proxy got %d connections, direct %d", proxy.Conns(), srv.Conns())
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/teams"
@@ -112,7 +112,15 @@ type fileItem struct {
 // validateFiles checks items with exactly the rules the functions apply at
 // read time, and secret files with the adapters' credential checks.
 func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
-	reg := app.Sources(http.DefaultClient, nil, nil)
+	cfg, err := env()
+	if err != nil {
+		return nil, err
+	}
+	// The functions' checks in the functions' mode: the local stack's items
+	// (loopback URLs) pass only with EGRESS_LOCAL=1 and STAGE=local, which
+	// `make run` sets; anything else is checked as deployed.
+	eg := egress.New(egress.Options{Local: cfg.LocalEgress})
+	reg := app.Sources(eg, nil, nil)
 	var items []fileItem
 	var errs []error
 	sourcesBySecret := map[string]string{}
@@ -152,9 +160,9 @@ func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
 				sourcesBySecret[s.CredentialsSecret] = s.Source
 			}
 		case tenant.KindAgent:
-			_, err = tenant.ParseAgent(it, func(raw json.RawMessage) error { _, err := teams.Parse(raw); return err })
+			_, err = tenant.ParseAgent(it, func(raw json.RawMessage) error { _, err := teams.Parse(raw); return err }, eg.CheckURL)
 		case tenant.KindAction:
-			_, err = tenant.ParseAction(it, action.Check)
+			_, err = tenant.ParseAction(it, action.Checker(eg))
 		default:
 			err = fmt.Errorf("item %s: unknown kind: pk must start with SOURCE# or AGENT#, sk must be CONFIG or ACTION#name", tenant.Name(pk, sk))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -50,7 +51,7 @@ type Handler struct {
 	Secrets       Secrets
 	Conversations Conversations
 	Sources       *source.Registry
-	HTTP          *http.Client
+	HTTP          *egress.Client
 	Retry         retry.Policy
 	Log           *slog.Logger
 	Metrics       *obs.Metrics
@@ -224,7 +225,7 @@ func (h *Handler) spec(def *tenant.Action) (*HTTPSpec, error) {
 	if s, ok := h.specs[key]; ok {
 		return s, nil
 	}
-	s, err := ParseHTTP(def.HTTP)
+	s, err := ParseHTTP(def.HTTP, h.HTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +242,7 @@ func failure(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	var he *source.HTTPError
+	var he *egress.StatusError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
 		return apigw.Wrap(err, http.StatusGatewayTimeout, "action_timeout", "the action did not complete in time")

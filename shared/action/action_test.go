@@ -137,7 +137,7 @@ func newHandlerEnv(t *testing.T, status int, answer string) *handlerEnv {
 		Secrets:       fakeSecrets{"crmbridge/actions/acme": `{"token":"t0k","n":5}`},
 		Conversations: fakeConversations{},
 		Sources:       source.NewRegistry(env.fwd),
-		HTTP:          srv.Client(),
+		HTTP:          localEgress,
 		Retry:         retry.Policy{Attempts: 2, Base: time.Millisecond, Cap: time.Millisecond},
 		Now:           func() time.Time { return time.Unix(1_700_000_000, 0) },
 	}
@@ -207,8 +207,14 @@ func TestHandleErrors(t *testing.T) {
 		{name: "unknown kind", body: `{"botId":"bot","name":"weird","data":[]}`, status: 500, code: "config_invalid"},
 		{name: "builtin without conversation", body: `{"botId":"bot","name":"tag","data":[]}`, status: 400, code: "invalid_payload"},
 		{name: "builtin for an unknown source", body: `{"botId":"bot","platformConversationId":"other:acme:c","name":"tag","data":[]}`, status: 422, code: "builtin_unsupported"},
-		{name: "endpoint 404", body: `{"botId":"bot","name":"lookupOrder","data":[]}`, answer: 404, status: 502, code: "action_failed", message: "the action's endpoint answered 404"},
-		{name: "endpoint 503 after retries", body: `{"botId":"bot","name":"lookupOrder","data":[]}`, answer: 503, status: 502, code: "action_failed"},
+		{name: "endpoint 404", body: `{"botId":"bot","name":"lookupOrder","data":[{"key":"orderId","value":"o1"}]}`, answer: 404, status: 502, code: "action_failed", message: "the action's endpoint answered 404"},
+		{name: "endpoint 503 after retries", body: `{"botId":"bot","name":"lookupOrder","data":[{"key":"orderId","value":"o1"}]}`, answer: 503, status: 502, code: "action_failed"},
+		{name: "a value that would climb the path", body: `{"botId":"bot","name":"lookupOrder","data":[{"key":"orderId","value":".."}]}`, status: 400, code: "invalid_parameter",
+			message: `data.orderId: the value ".." would make an empty, . or .. segment of the URL path`},
+		{name: "a missing value in the path", body: `{"botId":"bot","name":"lookupOrder","data":[]}`, status: 400, code: "invalid_parameter",
+			message: `data.orderId: the value "" would make an empty, . or .. segment of the URL path`},
+		{name: "CRLF in a value", body: `{"botId":"bot","name":"lookupOrder","data":[{"key":"orderId","value":"o1\r\nX-Admin: 1"}]}`, status: 400, code: "invalid_parameter",
+			message: "data.orderId: control characters such as CR or LF are not allowed"},
 		{name: "gate refuses", body: `{"botId":"bot","name":"lookupOrder","data":[]}`, gateErr: apigw.Errorf(403, "forbidden", "no"), status: 403, code: "forbidden"},
 	}
 	for _, tt := range tests {
@@ -235,6 +241,9 @@ func TestHandleErrors(t *testing.T) {
 			if tt.message != "" && eb.Error.Message != tt.message {
 				t.Fatalf("message %q", eb.Error.Message)
 			}
+			if tt.status == 400 && len(env.hits) != 0 {
+				t.Fatalf("a refused input reached the endpoint %d times", len(env.hits))
+			}
 		})
 	}
 }
@@ -250,7 +259,7 @@ func TestHandleTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	env := newHandlerEnv(t, 200, `{}`)
-	env.h.HTTP = srv.Client()
+	env.h.HTTP = localEgress
 	env.h.Actions = fakeActions{"slow": {AgentID: "bot", Name: "slow", Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"` + srv.URL + `","timeoutMs":100}`)}}
 	resp, _ := env.h.Handle(context.Background(), actionEvent(`{"botId":"bot","name":"slow","data":[]}`))
 	if resp.StatusCode != 504 || !strings.Contains(resp.Body, `"action_timeout"`) {

@@ -2,6 +2,7 @@ package action
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,13 +24,13 @@ func TestParseHTTP(t *testing.T) {
 			"headers":{"Authorization":"Token {{secret.token}}","X-Conv":"{{conversation.id}}","X-Src":"{{ conversation.source }}:{{conversation.account}}"},
 			"body":{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1},
 			"secret":"crmbridge/actions/acme","timeoutMs":20000,"unknownField":true,
-			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
+			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all","path":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
 			want: HTTPSpec{Method: "PUT", URL: "https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
 				Headers: map[string]string{"Authorization": "Token {{secret.token}}", "X-Conv": "{{conversation.id}}", "X-Src": "{{ conversation.source }}:{{conversation.account}}"},
 				Body:    json.RawMessage(`{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1}`),
 				Secret:  "crmbridge/actions/acme", TimeoutMs: 20000,
-				Results: []ResultMap{{Key: "balance", Path: "balance.amount"}, {Key: "first", Path: "items[0].name", Sanitize: true}, {Key: "all"}, {Key: "x", Path: "$meta.a-b[1][2]"}}}},
-		{name: "loopback http", raw: `{"method":"GET","url":"http://127.0.0.1:3000/demo/orders/{{data.orderId}}"}`,
+				Results: []ResultMap{{Key: "balance", Path: "balance.amount"}, {Key: "first", Path: "items[0].name", Sanitize: true}, {Key: "all", Path: "all"}, {Key: "x", Path: "$meta.a-b[1][2]"}}}},
+		{name: "loopback http in the local stack", raw: `{"method":"GET","url":"http://127.0.0.1:3000/demo/orders/{{data.orderId}}"}`,
 			want: HTTPSpec{Method: "GET", URL: "http://127.0.0.1:3000/demo/orders/{{data.orderId}}", TimeoutMs: 5000}},
 		{name: "placeholder after the host", raw: `{"url":"https://api.example.com?q={{data.q}}"}`,
 			want: HTTPSpec{Method: "POST", URL: "https://api.example.com?q={{data.q}}", TimeoutMs: 5000}},
@@ -38,7 +39,7 @@ func TestParseHTTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseHTTP(json.RawMessage(tt.raw))
+			got, err := ParseHTTP(json.RawMessage(tt.raw), localEgress)
 			if err != nil {
 				t.Fatalf("ParseHTTP: %v", err)
 			}
@@ -69,10 +70,23 @@ func TestParseHTTPErrors(t *testing.T) {
 		{name: "url a number", raw: `{"url":1}`, want: "http: "},
 		{name: "bad method", raw: `{"method":"TRACE","url":"https://a.example.com"}`, want: "http.method: must be GET, POST, PUT, PATCH or DELETE"},
 		{name: "HEAD", raw: `{"method":"HEAD","url":"https://a.example.com"}`, want: "http.method:"},
-		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be https://"},
+		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be an absolute https:// URL"},
 		{name: "http url", raw: `{"url":"http://api.example.com/x"}`, want: "http.url: must be https://"},
-		{name: "loopback lookalike", raw: `{"url":"http://127.0.0.1:@api.example.com/x"}`, want: "http.url: must be https://"},
-		{name: "no scheme", raw: `{"url":"api.example.com/x"}`, want: "http.url: must be https://"},
+		{name: "loopback lookalike", raw: `{"url":"http://127.0.0.1:@api.example.com/x"}`, want: "http.url: must not carry a user"},
+		{name: "no scheme", raw: `{"url":"api.example.com/x"}`, want: "http.url: must be an absolute https:// URL"},
+		{name: "loopback outside the local stack", raw: `{"url":"http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"}`, want: "http.url: host 127.0.0.1: loopback"},
+		{name: "localhost outside the local stack", raw: `{"url":"https://localhost/x"}`, want: "http.url: host localhost: loopback names"},
+		{name: "metadata", raw: `{"url":"http://169.254.169.254/latest/meta-data/{{data.x}}"}`, want: "http.url: host 169.254.169.254: cloud metadata"},
+		{name: "private", raw: `{"url":"https://10.0.0.8/x"}`, want: "http.url: host 10.0.0.8: private"},
+		{name: "dot segment", raw: `{"url":"https://a.example.com/api/../{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "encoded dot segment", raw: `{"url":"https://a.example.com/api/%2e%2E/{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "single dot segment", raw: `{"url":"https://a.example.com/./{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "CRLF in a header template", raw: `{"url":"https://a.example.com","headers":{"X-Id":"{{data.id}}\r\nX-Admin: 1"}}`, want: "http.headers.X-Id: control characters"},
+		{name: "LF in a header template", raw: `{"url":"https://a.example.com","headers":{"X-Id":"a\nb"}}`, want: "http.headers.X-Id: control characters"},
+		{name: "result without a path", raw: `{"url":"https://a.example.com","results":[{"key":"all"}]}`, want: "http.results[0].path: required"},
+		{name: "result with an empty path", raw: `{"url":"https://a.example.com","results":[{"key":"all","path":""}]}`, want: "http.results[0].path: required"},
+		{name: "result path too long", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"` + strings.Repeat("p", 257) + `"}]}`, want: "http.results[0].path:"},
+		{name: "too many results", raw: `{"url":"https://a.example.com","results":[` + manyResults(21) + `]}`, want: "http.results: at most 20"},
 		{name: "placeholder in host", raw: `{"url":"https://{{data.tenant}}.example.com/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
 		{name: "placeholder as host", raw: `{"url":"https://{{data.host}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
 		{name: "placeholder in port", raw: `{"url":"https://api.example.com:{{data.port}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
@@ -93,7 +107,7 @@ func TestParseHTTPErrors(t *testing.T) {
 		{name: "unbalanced in header", raw: `{"url":"https://a.example.com","headers":{"X":"{{data.x}"}}`, want: "http.headers.X: unbalanced {{ }}"},
 		{name: "unbalanced in body", raw: `{"url":"https://a.example.com","body":["{{data.x"]}`, want: "http.body: unbalanced {{ }}"},
 		{name: "space in path", raw: `{"url":"https://a.example.com/a b/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
-		{name: "space in path before the placeholder", raw: `{"url":"http://127.0.0.1:/ {{data.0}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "space in path before the placeholder", raw: `{"url":"https://a.example.com:/ {{data.0}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "brace in path", raw: `{"url":"https://a.example.com/{x}/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "non-ASCII path", raw: `{"url":"https://a.example.com/ü/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "bad header name", raw: `{"url":"https://a.example.com","headers":{"X Bad":"v"}}`, want: "http.headers.X Bad: not a valid header name"},
@@ -104,8 +118,8 @@ func TestParseHTTPErrors(t *testing.T) {
 		{name: "timeout too large", raw: `{"url":"https://a.example.com","timeoutMs":20001}`, want: "http.timeoutMs: must be between 100 and 20000"},
 		{name: "timeout negative", raw: `{"url":"https://a.example.com","timeoutMs":-5}`, want: "http.timeoutMs:"},
 		{name: "result without key", raw: `{"url":"https://a.example.com","results":[{"path":"a"}]}`, want: "http.results[0].key: required"},
-		{name: "result key with space", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"a"},{"key":"b c"}]}`, want: "http.results[1].key: required"},
-		{name: "result key too long", raw: `{"url":"https://a.example.com","results":[{"key":"` + strings.Repeat("k", 65) + `"}]}`, want: "http.results[0].key:"},
+		{name: "result key with space", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"a"},{"key":"b c","path":"b"}]}`, want: "http.results[1].key: required"},
+		{name: "result key too long", raw: `{"url":"https://a.example.com","results":[{"key":"` + strings.Repeat("k", 65) + `","path":"k"}]}`, want: "http.results[0].key:"},
 		{name: "duplicate result key", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x"},{"key":"a","path":"y"}]}`, want: `http.results[1].key: duplicate "a"`},
 		{name: "bad path leading dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":".x"}]}`, want: `http.results[0].path: ".x" is not a path`},
 		{name: "bad path double dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x..y"}]}`, want: "http.results[0].path:"},
@@ -115,7 +129,7 @@ func TestParseHTTPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := ParseHTTP(json.RawMessage(tt.raw))
+			s, err := ParseHTTP(json.RawMessage(tt.raw), nil)
 			if err == nil {
 				t.Fatalf("accepted: %+v", s)
 			}
@@ -130,10 +144,18 @@ func TestParseHTTPNonJSONBody(t *testing.T) {
 	// The item decoder only produces JSON, but the spec can also come from
 	// the CLI's JSON: a raw body that is not JSON is refused.
 	s := HTTPSpec{URL: "https://a.example.com", Body: json.RawMessage(`{oops`)}
-	_, err := ParseHTTP(mustMarshalSpec(t, s))
+	_, err := ParseHTTP(mustMarshalSpec(t, s), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "http: ") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+func manyResults(n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`{"key":"k%d","path":"p"}`, i)
+	}
+	return strings.Join(out, ",")
 }
 
 func mustMarshalSpec(t *testing.T, s HTTPSpec) json.RawMessage {
@@ -159,7 +181,7 @@ func TestCheck(t *testing.T) {
 		{a: tenant.Action{Kind: tenant.ActionHTTP}, want: "http: "},
 	}
 	for _, tt := range tests {
-		err := Check(&tt.a)
+		err := Checker(nil)(&tt.a)
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("Check(%+v): %v", tt.a, err)
@@ -177,7 +199,7 @@ func TestCheckAsTenantHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tenant.ParseAction(it, Check)
+	_, err = tenant.ParseAction(it, Checker(nil))
 	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
 		t.Fatalf("err %v", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/escalation"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/message"
@@ -66,7 +65,7 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics *obs.Metrics
 	DB      DynamoDB
-	HTTP    *http.Client
+	Egress  *egress.Client // every outbound HTTP call
 	Tenants *tenant.Loader
 	Secrets *secrets.Cache
 	Creds   *tenant.Credentials
@@ -82,34 +81,20 @@ type Deps struct {
 type Options struct {
 	Out     io.Writer // logs and metrics; default stdout
 	Service string    // function name for logs and metrics
-	HTTP    *http.Client
-	Now     func() time.Time
-	Retry   *retry.Policy
-}
-
-// NewHTTPClient returns the client for outbound calls: bounded dials and
-// handshakes, kept-alive connections (warm invocations reuse them).
-func NewHTTPClient() *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   3 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{Transport: tr, Timeout: 25 * time.Second}
+	// Egress replaces the outbound client (tests); default
+	// egress.New with Config.LocalEgress and Now.
+	Egress *egress.Client
+	Now    func() time.Time
+	Retry  *retry.Policy
 }
 
 // Sources registers every platform adapter. log may be nil.
-func Sources(hc *http.Client, now func() time.Time, log *slog.Logger) *source.Registry {
-	g := generic.New(hc)
+func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger) *source.Registry {
+	g := generic.New(eg)
 	g.Now = now
-	lp := liveperson.New(hc)
+	lp := liveperson.New(eg)
 	lp.Now = now
-	return source.NewRegistry(g, &sunshine.Adapter{HTTP: hc, Now: now, Log: log}, lp)
+	return source.NewRegistry(g, &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp)
 }
 
 // Build wires Deps over the given AWS clients.
@@ -122,26 +107,26 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	if now == nil {
 		now = time.Now
 	}
-	hc := opts.HTTP
-	if hc == nil {
-		hc = NewHTTPClient()
+	eg := opts.Egress
+	if eg == nil {
+		eg = egress.New(egress.Options{Local: cfg.LocalEgress, Now: now})
 	}
 	pol := retry.Default
 	if opts.Retry != nil {
 		pol = *opts.Retry
 	}
-	d := &Deps{Config: cfg, DB: db, HTTP: hc, Now: now}
+	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
-	d.Sources = Sources(hc, now, d.Log)
+	d.Sources = Sources(eg, now, d.Log)
 	d.Tenants = &tenant.Loader{
 		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
-		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Check,
+		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Checker(eg), CheckURL: eg.CheckURL,
 	}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
-	d.Agent = &ultimate.Client{HTTP: hc, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
+	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
 	d.Gate = &webhook.Gate{Tenants: d.Tenants, AgentSecrets: d.Creds, Secrets: d.Secrets, Log: d.Log}
 	return d
 }
@@ -185,7 +170,7 @@ func (d *Deps) Escalation() *escalation.Handler {
 func (d *Deps) Action() *action.Handler {
 	return &action.Handler{
 		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Secrets, Conversations: d.State, Sources: d.Sources,
-		HTTP: d.HTTP, Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
+		HTTP: d.Egress, Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }
 

@@ -26,6 +26,11 @@ type Config struct {
 	SecretsTTL         time.Duration
 	EscalationFunction string // for the single webhook URL
 	ActionFunction     string
+	// LocalEgress lets outbound calls and item URLs reach loopback (the
+	// local stack's fakes on 127.0.0.1): EGRESS_LOCAL=1, honoured only with
+	// STAGE=local. template.yaml sets neither, so a deployed function
+	// refuses loopback, private and metadata addresses.
+	LocalEgress bool
 }
 
 // ConfigFromEnv reads the environment, reporting every problem at once.
@@ -49,6 +54,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.UltimateBaseURL == "" {
 		c.UltimateBaseURL = ultimate.DefaultBaseURL
+	}
+	switch v := getenv("EGRESS_LOCAL"); v {
+	case "", "0":
+	case "1":
+		if c.Stage != "local" {
+			errs = append(errs, fmt.Errorf("EGRESS_LOCAL=1 is for the local stack only and needs STAGE=local (STAGE is %q)", c.Stage))
+		}
+		c.LocalEgress = true
+	default:
+		errs = append(errs, fmt.Errorf("EGRESS_LOCAL must be 1 or unset, got %q", v))
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"

@@ -22,3 +22,36 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigLocalEgress(t *testing.T) {
+	base := map[string]string{"TENANTS_TABLE": "t", "STATE_TABLE": "s"}
+	tests := []struct {
+		stage, v string
+		local    bool
+		err      string
+	}{
+		{stage: "prod", v: "", local: false},
+		{stage: "local", v: "", local: false},
+		{stage: "local", v: "0", local: false},
+		{stage: "local", v: "1", local: true},
+		{stage: "prod", v: "1", err: "EGRESS_LOCAL=1 is for the local stack only and needs STAGE=local"},
+		{stage: "", v: "1", err: "needs STAGE=local"},
+		{stage: "local", v: "yes", err: `EGRESS_LOCAL must be 1 or unset, got "yes"`},
+	}
+	for _, tt := range tests {
+		m := map[string]string{"STAGE": tt.stage, "EGRESS_LOCAL": tt.v}
+		for k, v := range base {
+			m[k] = v
+		}
+		c, err := ConfigFromEnv(func(k string) string { return m[k] })
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%+v: err %v, want %q", tt, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.LocalEgress != tt.local {
+			t.Errorf("%+v: LocalEgress %v, %v", tt, c.LocalEgress, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -204,14 +206,14 @@ func (h *Handler) escalate(ctx context.Context, call *webhook.Call, widget bool)
 // handoverError tells the AI agent why the handover failed: the platform's
 // refusal is a 409 (no point retrying as is), its unavailability a 503/504.
 func handoverError(err error) error {
-	var he *source.HTTPError
+	var he *egress.StatusError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
 		return apigw.Wrap(err, http.StatusGatewayTimeout, "handover_timeout", "the platform did not confirm the handover in time")
-	case errors.As(err, &he) && source.RetryableStatus(he.Status):
+	case errors.As(err, &he) && egress.RetryableStatus(he.Status):
 		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", fmt.Sprintf("the platform is unavailable (HTTP %d)", he.Status))
 	case errors.As(err, &he):
-		return apigw.Wrap(err, http.StatusConflict, "handover_rejected", fmt.Sprintf("the platform refused the handover (HTTP %d): %s", he.Status, short(he.Reason)))
+		return apigw.Wrap(err, http.StatusConflict, "handover_rejected", fmt.Sprintf("the platform refused the handover (HTTP %d): %s", he.Status, short(cmp.Or(he.Reason, he.Code))))
 	case retry.IsRetryable(err):
 		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", "the platform could not be reached")
 	default:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -84,7 +85,7 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 		},
 		Secrets: memSecrets{"s": creds},
 		State:   &memState{done: map[string]bool{}},
-		Agent:   &ultimate.Client{HTTP: agentAPI.Client(), Keys: staticKeys{}, DefaultBaseURL: agentAPI.URL, Retry: retry.Default},
+		Agent:   &ultimate.Client{HTTP: egress.New(egress.Options{Local: true}), Keys: staticKeys{}, DefaultBaseURL: agentAPI.URL, Retry: retry.Default},
 		Sources: source.NewRegistry(generic.New(nil)),
 	}
 	ctx := context.Background()

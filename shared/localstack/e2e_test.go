@@ -260,6 +260,7 @@ func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
 	if err != nil || dl.Kind != state.DeadInbound || !strings.Contains(dl.Reason, "400") {
 		t.Fatalf("dead letter = %+v, %v", dl, err)
 	}
+	noPII(t, td, dl.Reason, resp.Body)
 	if err := td.d.Inbound().Replay(context.Background(), *dl, td.d.State); err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +460,7 @@ func newFlakyTenant(t *testing.T) *flakyTenant {
 		f.mu.Unlock()
 		if status != 0 {
 			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"error":"injected"}`))
+			_, _ = w.Write([]byte(`{"error":"no customer ` + piiInAnswers + `"}`))
 			return
 		}
 		if strings.Contains(b.String(), `"type":"team.status"`) {
@@ -495,6 +496,10 @@ func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
 	dl, err := td.d.State.DeadLetter(context.Background(), key)
 	if err != nil || dl.Attempts != 2 {
 		t.Fatalf("dead letter = %+v, %v (two failed attempts)", dl, err)
+	}
+	noPII(t, td, dl.Reason)
+	if !strings.Contains(dl.Reason, "HTTP 400") {
+		t.Fatalf("dead letter reason %q: want the status", dl.Reason)
 	}
 	list, _ := td.d.State.DeadLetters(context.Background(), state.DeadOutbound, 100)
 	if !slices.ContainsFunc(list, func(d state.DeadLetter) bool { return d.Key == key }) {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -204,9 +205,11 @@ func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetS
 	return c.Client.GetSecretValue(ctx, in, o...)
 }
 
-// faults fails requests to one host as told, then passes them through.
+// faults fails requests to one host as told, then passes them through to
+// the guarded transport underneath.
 type faults struct {
 	host string
+	pass http.RoundTripper
 	mu   sync.Mutex
 	next []int // statuses to answer, one per request, before passing through
 	seen atomic.Int64
@@ -228,19 +231,53 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		f.mu.Unlock()
 		if status != 0 {
-			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected"}`)), Header: http.Header{}, Request: r}, nil
+			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected for ` + piiInAnswers + `"}`)), Header: http.Header{}, Request: r}, nil
 		}
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return f.pass.RoundTrip(r)
+}
+
+// piiInAnswers is in the error answers of the fake AI agent and tenant: it
+// must never reach a log line, a dead letter or an answer of the bridge.
+const piiInAnswers = "ada.lovelace@example.com"
+
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// noPII fails t if the answers' personal data reached any of what the
+// bridge keeps or says.
+func noPII(t *testing.T, td *testDeps, kept ...string) {
+	t.Helper()
+	for i, s := range append(kept, td.logs.String()) {
+		if strings.Contains(s, piiInAnswers) {
+			t.Fatalf("an endpoint's error body reached what the bridge keeps (%d): %s", i, s)
+		}
+	}
 }
 
 // deps builds a second set of handlers over the stack's moto_server with
 // counted AWS calls and injectable faults towards the AI agent.
 type testDeps struct {
-	d  *app.Deps
-	db *countingDB
-	sm *countingSM
-	ai *faults
+	d    *app.Deps
+	logs syncBuffer // every log line, at DEBUG
+	db   *countingDB
+	sm   *countingSM
+	ai   *faults
 }
 
 func newDeps(t *testing.T, now func() time.Time) *testDeps {
@@ -257,9 +294,10 @@ func newDeps(t *testing.T, now func() time.Time) *testDeps {
 	}
 	c := app.Config{
 		TenantsTable: stack.Opts.TenantsTable, StateTable: stack.Opts.StateTable, UltimateBaseURL: stack.AgentURL,
-		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
+		LogLevel: "DEBUG", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute, LocalEgress: true,
 	}
-	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", HTTP: &http.Client{Transport: td.ai, Timeout: 5 * time.Second}, Retry: &fast, Now: now})
+	eg := egress.New(egress.Options{Local: true, Now: now, Wrap: func(rt http.RoundTripper) http.RoundTripper { td.ai.pass = rt; return td.ai }})
+	td.d = app.Build(c, td.db, td.sm, app.Options{Out: &td.logs, Service: "test", Egress: eg, Retry: &fast, Now: now})
 	return td
 }
 

@@ -206,7 +206,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	cfg := app.Config{
 		TenantsTable: opts.TenantsTable, StateTable: opts.StateTable, UltimateBaseURL: baseURL,
-		LogLevel: opts.LogLevel, Stage: "local", SecretsPrefix: "crmbridge/",
+		LogLevel: opts.LogLevel, Stage: "local", SecretsPrefix: "crmbridge/", LocalEgress: true,
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
 	}
 	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})

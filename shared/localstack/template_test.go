@@ -141,6 +141,18 @@ func TestTemplateEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 	}
 }
 
+// TestTemplateNeverLocalEgress: the deployed functions' outbound calls are
+// guarded strictly; only the local stack sets EGRESS_LOCAL.
+func TestTemplateNeverLocalEgress(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "EGRESS_LOCAL") {
+		t.Fatal("template.yaml sets EGRESS_LOCAL: deployed functions would reach loopback")
+	}
+}
+
 func TestTemplateTablesMatchLocalProvisioning(t *testing.T) {
 	tpl := loadTemplate(t)
 	check := func(logical string, in *dynamodb.CreateTableInput) {

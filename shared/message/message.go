@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -202,7 +203,7 @@ func (h *Handler) keep(ctx context.Context, lease *state.Lease, call *webhook.Ca
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	payload, _ := json.Marshal(DeadMessage{AgentID: call.Agent.AgentID, PCID: call.Conv.PCID(), Event: call.Hook.Converse})
-	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: cause.Error(), Payload: string(payload),
+	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: egress.Reason(cause), Payload: string(payload),
 		Ref: map[string]string{"source": call.Conv.Source, "account": call.Conv.Account, "agentId": call.Agent.AgentID, "pcid": call.Conv.PCID()}}
 	var err error
 	if lease != nil {
@@ -215,7 +216,7 @@ func (h *Handler) keep(ctx context.Context, lease *state.Lease, call *webhook.Ca
 	} else {
 		h.Metrics.Count("DeadLetters", 1, map[string]string{"Kind": state.DeadOutbound})
 	}
-	var he *source.HTTPError
+	var he *egress.StatusError
 	msg := "the platform did not accept the message; it was kept as a dead letter"
 	if errors.As(cause, &he) {
 		msg = fmt.Sprintf("the platform answered %d; the message was kept as a dead letter", he.Status)

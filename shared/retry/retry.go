@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -37,7 +34,7 @@ type Policy struct {
 var Default = Policy{Attempts: 3, Base: 100 * time.Millisecond, Cap: 2 * time.Second, Reserve: 2 * time.Second}
 
 // Retryable marks err as worth another attempt, optionally after a
-// server-given delay (Retry-After).
+// server-given delay (Retry-After, read by the egress package).
 func Retryable(err error, after time.Duration) error {
 	if err == nil {
 		return nil
@@ -156,25 +153,4 @@ func (p Policy) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// MaxRetryAfter caps a server's Retry-After: beyond it the value is taken as
-// a misbehaving server's, and Do gives up at once anyway when the wait does
-// not fit the deadline.
-const MaxRetryAfter = 60 * time.Second
-
-// After reads a Retry-After header: delta-seconds or an HTTP date, relative
-// to now. Empty, negative, past and unparsable values are 0.
-func After(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(0, min(d, MaxRetryAfter))
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -221,23 +220,4 @@ func (r *Registry) CheckSettings(source string, settings json.RawMessage) error 
 		return fmt.Errorf("%q: %w (known: %s)", source, ErrUnknownSource, strings.Join(r.Names(), ", "))
 	}
 	return a.ValidateSettings(settings)
-}
-
-// HTTPError is a platform API's non-2xx answer.
-type HTTPError struct {
-	Op     string
-	Status int
-	Reason string
-}
-
-func (e *HTTPError) Error() string {
-	if e.Reason == "" {
-		return fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
-	}
-	return fmt.Sprintf("%s: HTTP %d: %s", e.Op, e.Status, e.Reason)
-}
-
-// RetryableStatus reports statuses worth retrying: 408, 429 and 5xx.
-func RetryableStatus(status int) bool {
-	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
 }

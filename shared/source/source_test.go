@@ -118,23 +118,3 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("empty registry Names() = %#v", got)
 	}
 }
-
-func TestRetryableStatus(t *testing.T) {
-	for status, want := range map[int]bool{
-		200: false, 204: false, 301: false, 400: false, 401: false, 403: false, 404: false, 409: false, 422: false,
-		408: true, 429: true, 500: true, 502: true, 503: true, 504: true, 599: true,
-	} {
-		if got := RetryableStatus(status); got != want {
-			t.Errorf("RetryableStatus(%d) = %v, want %v", status, got, want)
-		}
-	}
-}
-
-func TestHTTPError(t *testing.T) {
-	if got := (&HTTPError{Op: "send", Status: 502, Reason: "bad gateway"}).Error(); got != "send: HTTP 502: bad gateway" {
-		t.Errorf("%q", got)
-	}
-	if got := (&HTTPError{Op: "send", Status: 404}).Error(); got != "send: HTTP 404" {
-		t.Errorf("%q", got)
-	}
-}

@@ -35,7 +35,7 @@ func FuzzDecodeItemJSON(f *testing.F) {
 		}
 		check := func(string, json.RawMessage) error { return nil }
 		_, _ = ParseSource(it, check)
-		_, _ = ParseAgent(it, func(json.RawMessage) error { return nil })
+		_, _ = ParseAgent(it, func(json.RawMessage) error { return nil }, nil)
 		_, _ = ParseAction(it, func(*Action) error { return nil })
 	})
 }

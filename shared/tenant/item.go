@@ -223,8 +223,9 @@ var agentSpec = map[string]fieldSpec{
 }
 
 // ParseAgent decodes and validates an agent item. checkTeams, when set,
-// validates the teams configuration.
-func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error) {
+// validates the teams configuration; checkURL checks baseUrl in the
+// bridge's mode (egress.Client.CheckURL; nil is the deployed, strict check).
+func ParseAgent(it Item, checkTeams func(json.RawMessage) error, checkURL func(string) error) (*Agent, error) {
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindAgent {
@@ -253,7 +254,7 @@ func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error)
 	if !secretRE.MatchString(a.Secret) {
 		return nil, &Error{Item: name, Field: "secret", Problem: "not a valid secret name"}
 	}
-	if err := validateBaseURL(name, a.BaseURL); err != nil {
+	if err := validateBaseURL(name, a.BaseURL, checkURL); err != nil {
 		return nil, err
 	}
 	if err := a.WebhookAuth.Validate(); err != nil {

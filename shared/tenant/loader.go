@@ -34,6 +34,7 @@ type Loader struct {
 	CheckSettings func(source string, settings json.RawMessage) error
 	CheckTeams    func(json.RawMessage) error
 	CheckAction   func(*Action) error
+	CheckURL      func(string) error // item URLs (egress.Client.CheckURL); nil is strict
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -59,7 +60,7 @@ func (l *Loader) Source(ctx context.Context, source, account string) (*Source, e
 // Agent returns an agent's configuration.
 func (l *Loader) Agent(ctx context.Context, agentID string) (*Agent, error) {
 	v, err := l.load(ctx, AgentKey(agentID), ConfigSK, func(it Item) (any, error) {
-		return ParseAgent(it, l.CheckTeams)
+		return ParseAgent(it, l.CheckTeams, l.CheckURL)
 	})
 	if err != nil {
 		return nil, err

@@ -8,9 +8,9 @@ package tenant
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
 
@@ -108,29 +108,15 @@ func validateMetadata(item string, rules []MetaRule) error {
 	return nil
 }
 
-func validateBaseURL(item, u string) error {
-	if u == "" || AllowedURL(u) {
+func validateBaseURL(item, u string, checkURL func(string) error) error {
+	if u == "" {
 		return nil
 	}
-	return &Error{Item: item, Field: "baseUrl", Problem: "must be an https:// URL (http:// only for 127.0.0.1 or localhost)"}
-}
-
-// AllowedURL reports whether u is https, or http on loopback. Adapters use it
-// for callback URLs so tenants cannot point us at plain-text endpoints. The
-// URL is parsed rather than prefix-matched: "http://127.0.0.1:@example.com/"
-// starts like a loopback URL but its host is example.com.
-func AllowedURL(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil || p.Opaque != "" {
-		return false
+	if checkURL == nil {
+		checkURL = func(u string) error { return egress.CheckURL(u, false) }
 	}
-	host := p.Hostname()
-	switch p.Scheme {
-	case "https":
-		return host != ""
-	case "http":
-		// Plain http for the local stack and tests only.
-		return host == "127.0.0.1" || host == "localhost" || host == "::1"
+	if err := checkURL(u); err != nil {
+		return &Error{Item: item, Field: "baseUrl", Problem: err.Error()}
 	}
-	return false
+	return nil
 }

@@ -9,11 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
-	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
 // Name is the source name in URLs and items.
@@ -35,14 +34,14 @@ type Credentials struct {
 
 // Adapter implements the generic source.
 type Adapter struct {
-	HTTP *http.Client
+	HTTP *egress.Client
 	Now  func() time.Time
 	// Tolerance for webhook-timestamp; default ±5 minutes.
 	Tolerance time.Duration
 }
 
 // New returns the adapter.
-func New(hc *http.Client) *Adapter { return &Adapter{HTTP: hc} }
+func New(hc *egress.Client) *Adapter { return &Adapter{HTTP: hc} }
 
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
@@ -59,11 +58,11 @@ func (a *Adapter) now() time.Time {
 
 // ValidateSettings implements source.Adapter.
 func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
+	_, err := parseSettings(raw, a.HTTP)
 	return err
 }
 
-func parseSettings(raw json.RawMessage) (*Settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) {
 	var s Settings
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
@@ -71,8 +70,8 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 	if s.CallbackURL == "" {
 		return nil, errors.New("callbackUrl: required")
 	}
-	if !tenant.AllowedURL(s.CallbackURL) {
-		return nil, errors.New("callbackUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+	if err := urls.CheckURL(s.CallbackURL); err != nil {
+		return nil, fmt.Errorf("callbackUrl: %w", err)
 	}
 	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 25 {
 		return nil, errors.New("timeoutSeconds: must be between 1 and 25")

@@ -1,6 +1,7 @@
 package generic
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -208,16 +210,19 @@ func TestValidateSettings(t *testing.T) {
 	tests := []struct {
 		raw     string
 		problem string // "" means valid
+		local   string // the problem in the local stack's mode, if it differs
 	}{
 		{raw: `{"callbackUrl":"https://tenant.example.com/hook"}`},
 		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25,"other":true}`},
-		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`},
-		{raw: `{"callbackUrl":"http://localhost/hook"}`},
+		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`, problem: "callbackUrl: host 127.0.0.1: loopback addresses are refused", local: "-"},
+		{raw: `{"callbackUrl":"http://localhost/hook"}`, problem: "callbackUrl: host localhost: loopback names are refused", local: "-"},
+		{raw: `{"callbackUrl":"https://169.254.169.254/latest"}`, problem: "callbackUrl: host 169.254.169.254: cloud metadata endpoint addresses are refused"},
+		{raw: `{"callbackUrl":"https://10.1.2.3/hook"}`, problem: "callbackUrl: host 10.1.2.3: private addresses are refused"},
 		{raw: `{}`, problem: "callbackUrl: required"},
 		{raw: `{"callbackUrl":""}`, problem: "callbackUrl: required"},
 		{raw: `{"callbackUrl":"http://tenant.example.com/hook"}`, problem: "callbackUrl: must be https://"},
-		{raw: `{"callbackUrl":"http://127.0.0.1:@tenant.example.com/hook"}`, problem: "callbackUrl: must be https://"},
-		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be https://"},
+		{raw: `{"callbackUrl":"http://127.0.0.1:@tenant.example.com/hook"}`, problem: "callbackUrl: must not carry a user"},
+		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be an absolute https:// URL"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":-1}`, problem: "timeoutSeconds: must be between 1 and 25"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":26}`, problem: "timeoutSeconds: must be between 1 and 25"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "settings:"},
@@ -225,20 +230,25 @@ func TestValidateSettings(t *testing.T) {
 		{raw: `not json`, problem: "settings:"},
 		{raw: ``, problem: "settings:"},
 	}
-	a := New(nil)
+	strict, local := New(nil), New(egress.New(egress.Options{Local: true}))
 	for _, tt := range tests {
-		err := a.ValidateSettings(json.RawMessage(tt.raw))
-		if tt.problem == "" {
-			if err != nil {
-				t.Errorf("ValidateSettings(%s): %v", tt.raw, err)
+		for _, m := range []struct {
+			a       *Adapter
+			problem string
+		}{{strict, tt.problem}, {local, cmp.Or(tt.local, tt.problem)}} {
+			err := m.a.ValidateSettings(json.RawMessage(tt.raw))
+			if m.problem == "" || m.problem == "-" {
+				if err != nil {
+					t.Errorf("ValidateSettings(%s), local=%v: %v", tt.raw, m.a.HTTP.Local(), err)
+				}
+				continue
 			}
-			continue
-		}
-		if err == nil || !strings.HasPrefix(err.Error(), tt.problem) {
-			t.Errorf("ValidateSettings(%s) = %v, want %q", tt.raw, err, tt.problem)
+			if err == nil || !strings.HasPrefix(err.Error(), m.problem) {
+				t.Errorf("ValidateSettings(%s), local=%v = %v, want %q", tt.raw, m.a.HTTP.Local(), err, m.problem)
+			}
 		}
 	}
-	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"https://t.example.com"}`))
+	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"https://t.example.com"}`), strict.HTTP)
 	if err != nil || s.TimeoutSeconds != 10 {
 		t.Fatalf("default timeout %+v, %v", s, err)
 	}
@@ -286,8 +296,9 @@ func TestValidateCredentials(t *testing.T) {
 }
 
 func TestAdapterBasics(t *testing.T) {
-	a := New(http.DefaultClient)
-	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != http.DefaultClient {
+	eg := egress.New(egress.Options{})
+	a := New(eg)
+	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != eg {
 		t.Fatalf("%+v", a)
 	}
 	fixed := time.Unix(5, 0)

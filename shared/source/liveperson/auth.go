@@ -101,7 +101,7 @@ func (a *Adapter) keysFor(st *settings, t *jwt.Token, now time.Time) (any, error
 	if st.JWKSURL != "" {
 		kid, _ := t.Header["kid"].(string)
 		var err error
-		if keys, err = a.keys.lookup(a.client(), st.JWKSURL, kid, st.jwksTTL, now); err != nil {
+		if keys, err = a.keys.lookup(a.HTTP, st.JWKSURL, kid, st.jwksTTL, now); err != nil {
 			return nil, err
 		}
 	}

@@ -3,12 +3,12 @@ package liveperson
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -71,7 +71,8 @@ func account(t testing.TB, s Settings, creds []byte) *source.Account {
 var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)
 
 func newAdapter() *Adapter {
-	a := New(&http.Client{Timeout: 5 * time.Second})
+	// Local mode: the fake LivePerson APIs listen on loopback.
+	a := New(egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}))
 	a.Now = func() time.Time { return testNow }
 	a.PollInterval = 10 * time.Millisecond
 	return a

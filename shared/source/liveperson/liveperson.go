@@ -17,10 +17,10 @@
 package liveperson
 
 import (
-	"net/http"
 	"sync"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -31,7 +31,7 @@ const Name = "liveperson"
 // Sentinel keys, Public API bearers) live as long as the execution
 // environment, so the warm path makes no extra network call.
 type Adapter struct {
-	HTTP *http.Client
+	HTTP *egress.Client
 	Now  func() time.Time
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
@@ -52,7 +52,7 @@ var (
 )
 
 // New returns the adapter.
-func New(hc *http.Client) *Adapter {
+func New(hc *egress.Client) *Adapter {
 	a := &Adapter{HTTP: hc}
 	a.init()
 	return a
@@ -60,7 +60,7 @@ func New(hc *http.Client) *Adapter {
 
 func (a *Adapter) init() {
 	a.once.Do(func() {
-		a.settings = &settingsCache{byAccount: map[string]*settingsEntry{}}
+		a.settings = &settingsCache{urls: a.HTTP, byAccount: map[string]*settingsEntry{}}
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
 		a.sessions = &sessions{byAccount: map[string]*session{}}
 	})
@@ -79,11 +79,4 @@ func (a *Adapter) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTP != nil {
-		return a.HTTP
-	}
-	return http.DefaultClient
 }

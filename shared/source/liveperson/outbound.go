@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -127,7 +128,7 @@ func (a *Adapter) Close(ctx context.Context, acct *source.Account, conv source.C
 		return fmt.Errorf("closing conversations is off for LivePerson account %s (settings.closeOnEnd): %w", conv.Account, source.ErrUnsupported)
 	}
 	_, err = c.command(ctx, conv.ID, "close", struct{}{})
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return nil
 	}

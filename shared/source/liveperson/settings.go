@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
 // Settings is the account item's settings map.
@@ -125,7 +125,7 @@ func (s *settings) hasEnv(env string) bool {
 	return false
 }
 
-func parseSettings(raw json.RawMessage) (*settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*settings, error) {
 	var s Settings
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
@@ -152,10 +152,10 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 	if len(out.Version) > 64 {
 		return nil, errors.New("version: at most 64 characters")
 	}
-	if err := out.keySettings(); err != nil {
+	if err := out.keySettings(urls); err != nil {
 		return nil, err
 	}
-	if err := out.apiSettings(); err != nil {
+	if err := out.apiSettings(urls); err != nil {
 		return nil, err
 	}
 	if err := out.escalationSettings(); err != nil {
@@ -164,7 +164,7 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 	return out, nil
 }
 
-func (s *settings) keySettings() error {
+func (s *settings) keySettings(urls *egress.Client) error {
 	switch {
 	case s.JWTPublicKeyPEM != "" && s.JWKSURL != "":
 		return errors.New("jwtPublicKeyPem and jwksUrl: set one, not both")
@@ -175,8 +175,8 @@ func (s *settings) keySettings() error {
 		}
 		s.staticKeys = keys
 	case s.JWKSURL != "":
-		if !tenant.AllowedURL(s.JWKSURL) {
-			return errors.New("jwksUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		if err := urls.CheckURL(s.JWKSURL); err != nil {
+			return fmt.Errorf("jwksUrl: %w", err)
 		}
 	default:
 		return errors.New("jwtPublicKeyPem or jwksUrl: required, to verify LivePerson's Sentinel App-JWT")
@@ -202,7 +202,7 @@ func (s *settings) keySettings() error {
 	return nil
 }
 
-func (s *settings) apiSettings() error {
+func (s *settings) apiSettings(urls *egress.Client) error {
 	switch {
 	case s.Zone != "" && s.APIBaseURL != "":
 		return errors.New("zone and apiBaseUrl: set one, not both")
@@ -213,8 +213,8 @@ func (s *settings) apiSettings() error {
 		}
 		s.baseURL = u
 	case s.APIBaseURL != "":
-		if !tenant.AllowedURL(s.APIBaseURL) {
-			return errors.New("apiBaseUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		if err := urls.CheckURL(s.APIBaseURL); err != nil {
+			return fmt.Errorf("apiBaseUrl: %w", err)
 		}
 		s.baseURL = strings.TrimRight(s.APIBaseURL, "/")
 	default:
@@ -277,13 +277,14 @@ func zoneNames() []string {
 
 // ValidateSettings implements source.Adapter.
 func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
+	_, err := parseSettings(raw, a.HTTP)
 	return err
 }
 
 // settingsCache keeps the parsed settings per account, so a warm request
 // does not parse PEM keys again; a changed item is parsed afresh.
 type settingsCache struct {
+	urls      *egress.Client // checks the settings' URLs in the adapter's mode
 	mu        sync.Mutex
 	byAccount map[string]*settingsEntry
 }
@@ -300,7 +301,7 @@ func (c *settingsCache) get(account string, raw json.RawMessage) (*settings, err
 	if e != nil && e.raw == string(raw) {
 		return e.s, nil
 	}
-	s, err := parseSettings(raw)
+	s, err := parseSettings(raw, c.urls)
 	if err != nil {
 		return nil, err
 	}

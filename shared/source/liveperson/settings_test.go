@@ -83,9 +83,37 @@ func TestValidateSettings(t *testing.T) {
 	}
 }
 
+// TestValidateSettingsStrict: outside the local stack, loopback and other
+// internal URLs are refused; the metadata endpoint is refused everywhere.
+func TestValidateSettingsStrict(t *testing.T) {
+	pem := demo(t).PublicKeyPEM()
+	tests := []struct {
+		settings      map[string]any
+		strict, local string // "" = valid
+	}{
+		{map[string]any{"apiBaseUrl": "http://localhost:8095", "jwtPublicKeyPem": pem}, "apiBaseUrl: host localhost: loopback names are refused", ""},
+		{map[string]any{"apiBaseUrl": "https://10.0.0.5", "jwtPublicKeyPem": pem}, "apiBaseUrl: host 10.0.0.5: private", "apiBaseUrl: host 10.0.0.5: private"},
+		{map[string]any{"zone": "z1", "jwksUrl": "http://127.0.0.1:9/jwks"}, "jwksUrl: host 127.0.0.1: loopback", ""},
+		{map[string]any{"zone": "z1", "jwksUrl": "http://169.254.169.254/jwks"}, "jwksUrl: host 169.254.169.254: cloud metadata", "jwksUrl: host 169.254.169.254: cloud metadata"},
+	}
+	for _, tc := range tests {
+		tc.settings["botId"] = testBotID
+		raw, _ := json.Marshal(tc.settings)
+		for _, m := range []struct {
+			a    *Adapter
+			want string
+		}{{New(nil), tc.strict}, {newAdapter(), tc.local}} {
+			err := m.a.ValidateSettings(raw)
+			if (m.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), m.want)) {
+				t.Errorf("%v local=%v: %v, want %q", tc.settings["apiBaseUrl"], m.a.HTTP.Local(), err, m.want)
+			}
+		}
+	}
+}
+
 func TestSettingsDefaults(t *testing.T) {
 	raw, _ := json.Marshal(map[string]any{"botId": testBotID, "jwtPublicKeyPem": demo(t).PublicKeyPEM(), "zone": "z3", "environments": []any{"draft", "alpha", "alpha"}})
-	s, err := parseSettings(raw)
+	s, err := parseSettings(raw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

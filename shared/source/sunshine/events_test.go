@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
@@ -28,7 +29,8 @@ func demoAccount(t *testing.T) *source.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(nil)
+	// The demo tenant is the local stack's: its API runs on loopback.
+	a := New(egress.New(egress.Options{Local: true}))
 	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) error {
 		if name != Name {
 			t.Fatalf("demo item is for source %q", name)

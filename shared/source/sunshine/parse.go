@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -29,7 +30,7 @@ var skipCreation = map[string]bool{"linkRequest": true, "notification": true}
 // act on (business messages, standby events, unused triggers) are dropped so
 // the delivery is still answered 200.
 func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
-	s, err := parseSettings(acct.Settings)
+	s, err := parseSettings(acct.Settings, a.HTTP)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
 	}
@@ -149,7 +150,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 			code = p.Error.Code
 		}
 		a.log().Warn("sunshine passControl failed", slog.String("source", Name), slog.String("account", appID),
-			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", clip(code)))
+			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", egress.SafeCode(code)))
 		return ev, false, nil
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
 // Defaults for optional settings.
@@ -62,14 +62,14 @@ var (
 
 // ValidateSettings implements source.Adapter.
 func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
+	_, err := parseSettings(raw, a.HTTP)
 	return err
 }
 
 // parseSettings decodes, checks and fills defaults. Unknown fields are
 // refused so a misspelt setting is caught when the item is written, not
 // when a visitor is left without an answer.
-func parseSettings(raw json.RawMessage) (*Settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) {
 	var s Settings
 	if len(bytes.TrimSpace(raw)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -82,7 +82,7 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 		s.BaseURL = DefaultBaseURL
 	}
 	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
-	if err := checkURL("baseUrl", s.BaseURL); err != nil {
+	if err := checkURL(urls, "baseUrl", s.BaseURL); err != nil {
 		return nil, err
 	}
 	if s.IntegrationID == "" {
@@ -106,7 +106,7 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 		return nil, errors.New("displayName: at most 128 characters")
 	}
 	if s.AvatarURL != "" {
-		if err := checkURL("avatarUrl", s.AvatarURL); err != nil {
+		if err := checkURL(urls, "avatarUrl", s.AvatarURL); err != nil {
 			return nil, err
 		}
 	}
@@ -129,9 +129,9 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 
 func (s *Settings) separator() string { return *s.TagSeparator }
 
-func checkURL(field, u string) error {
-	if !tenant.AllowedURL(u) {
-		return fmt.Errorf("%s: must be an https:// URL (http:// only on 127.0.0.1 or localhost)", field)
+func checkURL(urls *egress.Client, field, u string) error {
+	if err := urls.CheckURL(u); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	p, err := url.Parse(u)
 	if err != nil || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -31,7 +32,7 @@ const Name = "sunshine"
 // Adapter implements source.Inbound, source.Sender, source.Escalator and
 // source.Builtins for Sunshine Conversations.
 type Adapter struct {
-	HTTP *http.Client
+	HTTP *egress.Client
 	Now  func() time.Time
 	// Log receives what the bridge cannot answer to anyone (a failed
 	// handover reported by webhook); nil uses slog.Default().
@@ -47,7 +48,7 @@ var (
 )
 
 // New returns the adapter.
-func New(hc *http.Client) *Adapter { return &Adapter{HTTP: hc} }
+func New(hc *egress.Client) *Adapter { return &Adapter{HTTP: hc} }
 
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
@@ -70,11 +71,4 @@ func (a *Adapter) log() *slog.Logger {
 		return a.Log
 	}
 	return slog.Default()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTP != nil {
-		return a.HTTP
-	}
-	return http.DefaultClient
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
@@ -57,16 +58,13 @@ func (a *Adapter) now() time.Time {
 	return time.Now()
 }
 
-// ValidateSettings implements source.Adapter.
-func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
-	return err
-}
+// ParseSettings implements source.Adapter: the account's *Settings.
+func (a *Adapter) ParseSettings(raw json.RawMessage) (any, error) { return parseSettings(raw) }
 
 func parseSettings(raw json.RawMessage) (*Settings, error) {
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, err
 	}
 	if s.CallbackURL == "" {
 		return nil, errors.New("callbackUrl: required")

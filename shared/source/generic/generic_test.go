@@ -40,10 +40,15 @@ func credsJSON(inbound, previous, callback string) []byte {
 	return b
 }
 
-// account returns a generic account calling back to url.
+// account returns a generic account calling back to url, with its settings
+// parsed as the tenant loader parses them.
 func account(url string) *source.Account {
+	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"` + url + `"}`))
+	if err != nil {
+		panic(err)
+	}
 	return &source.Account{
-		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "agent-1", Enabled: true, Settings: json.RawMessage(`{"callbackUrl":"` + url + `"}`)},
+		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "618a30beee4e8e87d2f94015", Enabled: true, Settings: s},
 		Credentials: credsJSON(inboundSecret, previousSecret, callbackSecret),
 	}
 }
@@ -204,13 +209,16 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	tests := []struct {
 		raw     string
 		problem string // "" means valid
 	}{
 		{raw: `{"callbackUrl":"https://tenant.example.com/hook"}`},
-		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25,"other":true}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","other":true}`, problem: "other: unknown field (known: callbackUrl, timeoutSeconds)"},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSecond":5}`, problem: "timeoutSecond: unknown field; did you mean `timeoutSeconds`?"},
+		{raw: `{"callbackURL":"https://tenant.example.com/hook"}`, problem: "callbackURL: unknown field; did you mean `callbackUrl`?"},
 		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`},
 		{raw: `{"callbackUrl":"http://localhost/hook"}`},
 		{raw: `{}`, problem: "callbackUrl: required"},
@@ -220,22 +228,22 @@ func TestValidateSettings(t *testing.T) {
 		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be https://"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":-1}`, problem: "timeoutSeconds: must be between 1 and 25"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":26}`, problem: "timeoutSeconds: must be between 1 and 25"},
-		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "settings:"},
-		{raw: `{"callbackUrl":42}`, problem: "settings:"},
-		{raw: `not json`, problem: "settings:"},
-		{raw: ``, problem: "settings:"},
+		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "timeoutSeconds: must be a whole number"},
+		{raw: `{"callbackUrl":42}`, problem: "callbackUrl: must be a string, got a number"},
+		{raw: `not json`, problem: "not valid JSON"},
+		{raw: ``, problem: "callbackUrl: required"},
 	}
 	a := New(nil)
 	for _, tt := range tests {
-		err := a.ValidateSettings(json.RawMessage(tt.raw))
+		v, err := a.ParseSettings(json.RawMessage(tt.raw))
 		if tt.problem == "" {
-			if err != nil {
-				t.Errorf("ValidateSettings(%s): %v", tt.raw, err)
+			if _, ok := v.(*Settings); err != nil || !ok {
+				t.Errorf("ParseSettings(%s): %T %v", tt.raw, v, err)
 			}
 			continue
 		}
 		if err == nil || !strings.HasPrefix(err.Error(), tt.problem) {
-			t.Errorf("ValidateSettings(%s) = %v, want %q", tt.raw, err, tt.problem)
+			t.Errorf("ParseSettings(%s) = %v, want %q", tt.raw, err, tt.problem)
 		}
 	}
 	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"https://t.example.com"}`))

@@ -29,11 +29,11 @@ func demoAccount(t *testing.T) *source.Account {
 		t.Fatal(err)
 	}
 	a := New(nil)
-	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) error {
+	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) (any, error) {
 		if name != Name {
 			t.Fatalf("demo item is for source %q", name)
 		}
-		return a.ValidateSettings(s)
+		return a.ParseSettings(s)
 	})
 	if err != nil {
 		t.Fatalf("demo tenant item: %v", err)

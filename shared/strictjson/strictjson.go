@@ -27,6 +27,10 @@ import (
 type Error struct {
 	Path    string
 	Problem string
+	// Want and Got are set for a value of the wrong type: the kinds
+	// "string", "number", "integer", "boolean", "map" or "list" ("null"
+	// for Got only), so a caller can phrase them in its own terms.
+	Want, Got string
 }
 
 func (e *Error) Error() string {
@@ -44,7 +48,7 @@ func Under(prefix string, err error) error {
 	if !ok || prefix == "" {
 		return err
 	}
-	return &Error{Path: Join(prefix, e.Path), Problem: e.Problem}
+	return &Error{Path: Join(prefix, e.Path), Problem: e.Problem, Want: e.Want, Got: e.Got}
 }
 
 // Join appends a path element: a field name after a dot, an index as is.
@@ -213,22 +217,36 @@ func check(node any, t reflect.Type, path string) error {
 }
 
 func typeError(path, want string, got any) error {
-	return &Error{Path: path, Problem: "must be " + want + ", got " + kindOf(got)}
+	g := kindOf(got)
+	return &Error{Path: path, Problem: "must be " + want + ", got " + article(g), Want: kindWords[want], Got: g}
+}
+
+// kindWords maps the phrases of typeError to kinds.
+var kindWords = map[string]string{
+	"a string": "string", "a base64 string": "string", "a number": "number", "a whole number": "integer",
+	"a boolean (true or false)": "boolean", "a map": "map", "a list": "list",
+}
+
+func article(kind string) string {
+	if kind == "null" {
+		return kind
+	}
+	return "a " + kind
 }
 
 // kindOf names a decoded JSON value's kind.
 func kindOf(v any) string {
 	switch v.(type) {
 	case string:
-		return "a string"
+		return "string"
 	case json.Number:
-		return "a number"
+		return "number"
 	case bool:
-		return "a boolean"
+		return "boolean"
 	case map[string]any:
-		return "a map"
+		return "map"
 	case []any:
-		return "a list"
+		return "list"
 	default:
 		return "null"
 	}

@@ -116,6 +116,17 @@ func wantError(t *testing.T, err error, path, problem string) {
 	}
 }
 
+func TestTypeErrorKinds(t *testing.T) {
+	var v target
+	var e *Error
+	if !errors.As(Decode([]byte(`{"count":"x"}`), &v), &e) || e.Want != "integer" || e.Got != "string" {
+		t.Fatalf("%+v", e)
+	}
+	if !errors.As(Under("p", Decode([]byte(`{"rules":[true]}`), &v)), &e) || e.Path != "p.rules[0]" || e.Want != "map" || e.Got != "boolean" {
+		t.Fatalf("%+v", e)
+	}
+}
+
 func TestDecodeNeedsPointer(t *testing.T) {
 	var v target
 	if err := Decode([]byte(`{}`), v); err == nil {

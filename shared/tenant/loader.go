@@ -36,7 +36,9 @@ type IDError struct {
 	Rule  string
 }
 
-func (e *IDError) Error() string { return fmt.Sprintf("%s: %s: must be %s", e.Field, ErrInvalidID, e.Rule) }
+func (e *IDError) Error() string {
+	return fmt.Sprintf("%s: %s: must be %s", e.Field, ErrInvalidID, e.Rule)
+}
 
 // Is makes an IDError both ErrInvalidID and ErrNotFound.
 func (e *IDError) Is(target error) bool { return target == ErrInvalidID || target == ErrNotFound }

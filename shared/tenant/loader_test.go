@@ -201,7 +201,10 @@ func TestLoaderHooks(t *testing.T) {
 			calls = append(calls, "settings:"+source)
 			return nil, errors.New("settings refused")
 		},
-		Teams: func(json.RawMessage) (any, error) { calls = append(calls, "teams"); return nil, errors.New("teams refused") },
+		Teams: func(json.RawMessage) (any, error) {
+			calls = append(calls, "teams")
+			return nil, errors.New("teams refused")
+		},
 		Action: func(a *Action, _ json.RawMessage) (any, error) {
 			calls = append(calls, "action:"+a.Name)
 			return nil, errors.New("action refused")
@@ -229,9 +232,15 @@ func TestLoaderCachesParsedValues(t *testing.T) {
 	parses := map[string]int{}
 	type typed struct{ kind, raw string }
 	l.Hooks = Hooks{
-		Settings: func(_ string, raw json.RawMessage) (any, error) { parses["settings"]++; return &typed{"settings", string(raw)}, nil },
-		Teams:    func(raw json.RawMessage) (any, error) { parses["teams"]++; return &typed{"teams", string(raw)}, nil },
-		Action:   func(_ *Action, raw json.RawMessage) (any, error) { parses["action"]++; return &typed{"action", string(raw)}, nil },
+		Settings: func(_ string, raw json.RawMessage) (any, error) {
+			parses["settings"]++
+			return &typed{"settings", string(raw)}, nil
+		},
+		Teams: func(raw json.RawMessage) (any, error) { parses["teams"]++; return &typed{"teams", string(raw)}, nil },
+		Action: func(_ *Action, raw json.RawMessage) (any, error) {
+			parses["action"]++
+			return &typed{"action", string(raw)}, nil
+		},
 	}
 	ctx := context.Background()
 	const id = "618a30beee4e8e87d2f94015"

@@ -67,7 +67,9 @@ func TestParseSettings(t *testing.T) {
 		{"typo in a key field", func(m map[string]any) { m["jwtPublicKeyPEM"] = m["jwtPublicKeyPem"] }, "jwtPublicKeyPEM: unknown field; did you mean `jwtPublicKeyPem`?"},
 		{"key ids", func(m map[string]any) { m["jwtKeyIds"] = []any{"k1", "k2"} }, ""},
 		{"empty key id", func(m map[string]any) { m["jwtKeyIds"] = []any{""} }, "jwtKeyIds[0]"},
-		{"too many key ids", func(m map[string]any) { m["jwtKeyIds"] = []any{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"} }, "jwtKeyIds: at most"},
+		{"too many key ids", func(m map[string]any) {
+			m["jwtKeyIds"] = []any{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+		}, "jwtKeyIds: at most"},
 		{"key ids with a jwks", func(m map[string]any) {
 			delete(m, "jwtPublicKeyPem")
 			m["jwksUrl"] = "https://va.sentinel.liveperson.net/sentinel/well-known/jwks"

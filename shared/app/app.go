@@ -134,10 +134,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
 	d.Sources = Sources(hc, now, d.Log)
-	d.Tenants = &tenant.Loader{
-		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
-		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Check,
-	}
+	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources)}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
@@ -146,10 +143,14 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	return d
 }
 
-func checkTeams(raw json.RawMessage) error {
-	_, err := teams.Parse(raw)
-	return err
+// Hooks are the parsers of the item parts other packages own: the
+// adapters' settings, teams, action specs. The loader and `crmbridge
+// tenants validate` use the same ones.
+func Hooks(reg *source.Registry) tenant.Hooks {
+	return tenant.Hooks{Settings: reg.ParseSettings, Teams: parseTeams, Action: action.Parse}
 }
+
+func parseTeams(raw json.RawMessage) (any, error) { return teams.Parse(raw) }
 
 // LoadAWS reads the SDK configuration from the environment
 // (AWS_ENDPOINT_URL points the clients at moto_server locally). Retries are
@@ -184,7 +185,7 @@ func (d *Deps) Escalation() *escalation.Handler {
 // Action returns the webhook-action handler.
 func (d *Deps) Action() *action.Handler {
 	return &action.Handler{
-		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Secrets, Conversations: d.State, Sources: d.Sources,
+		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Creds, Conversations: d.State, Sources: d.Sources,
 		HTTP: d.HTTP, Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
@@ -438,7 +439,7 @@ type flakyTenant struct {
 func newFlakyTenant(t *testing.T) *flakyTenant {
 	t.Helper()
 	f := &flakyTenant{account: "flaky" + fmt.Sprint(time.Now().UnixNano()%1e9)}
-	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	sf, _ := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
 	var c generic.Credentials
 	_ = json.Unmarshal([]byte(sf.SecretString), &c)
 	cb, _ := stdwebhook.ParseSecret(c.CallbackSecret)

@@ -93,11 +93,10 @@ func ParseAction(it Item, parse func(a *Action, http json.RawMessage) (any, erro
 	if parse != nil {
 		v, err := parse(a, httpRaw)
 		if err != nil {
-			// The http hook's own messages start with "http."; decoding
-			// errors carry a path within the http map.
+			// The hook names fields from the item's root (http.url, ...).
 			var se *strictjson.Error
 			if errors.As(err, &se) {
-				return nil, itemError(name, "http", err)
+				return nil, itemError(name, "", err)
 			}
 			return nil, &Error{Item: name, Problem: err.Error()}
 		}

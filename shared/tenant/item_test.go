@@ -400,7 +400,7 @@ func TestParseActionCheck(t *testing.T) {
 	})
 	wantItemError(t, err, name, "", "http.url: placeholders are not allowed in the host")
 	_, err = ParseAction(item(t, httpActionItem), func(*Action, json.RawMessage) (any, error) {
-		return nil, &strictjson.Error{Path: "results[0].sanitise", Problem: "unknown field; did you mean `sanitize`?"}
+		return nil, &strictjson.Error{Path: "http.results[0].sanitise", Problem: "unknown field; did you mean `sanitize`?"}
 	})
 	wantItemError(t, err, name, "http.results[0].sanitise", "did you mean `sanitize`?")
 }

@@ -58,15 +58,7 @@ func CheckActionSecret(agentID, name string) error {
 
 // validSecretSegment is one path segment of a secret name.
 func validSecretSegment(s string) bool {
-	if len(s) == 0 || len(s) > 128 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !alnum(s[i]) && !isAny(s[i], "_.@+=-") {
-			return false
-		}
-	}
-	return true
+	return s != "." && s != ".." && charsIn(s, 128, "_.@+=-")
 }
 
 // SecretKind is what a secret is for, by its name.

@@ -88,17 +88,7 @@ func ValidSourceName(s string) bool {
 // ValidAccount reports whether s can be an account ID: 1-128 of letters,
 // digits and . _ @ + = -. Colons are excluded because they separate the
 // parts of a platformConversationId, # because it separates key parts.
-func ValidAccount(s string) bool {
-	if len(s) == 0 || len(s) > maxAccount {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !alnum(s[i]) && !isAny(s[i], "._@+=-") {
-			return false
-		}
-	}
-	return true
-}
+func ValidAccount(s string) bool { return charsIn(s, maxAccount, "._@+=-") }
 
 // ValidAgentID reports whether s can be an AI agent's ID: its bot ID, 24
 // lowercase hex characters (a MongoDB ObjectId, as in the dashboard URL).
@@ -120,12 +110,16 @@ func ValidActionName(s string) bool { return validToken(s) }
 
 // validToken is 1-64 of letters, digits and _ . - (action names, metadata
 // fields and session parameter keys).
-func validToken(s string) bool {
-	if len(s) == 0 || len(s) > maxToken {
+func validToken(s string) bool { return charsIn(s, maxToken, "_.-") }
+
+// charsIn reports whether s is 1 to maxLen ASCII letters, digits and
+// characters of punct.
+func charsIn(s string, maxLen int, punct string) bool {
+	if len(s) == 0 || len(s) > maxLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !alnum(s[i]) && !isAny(s[i], "_.-") {
+		if !alnum(s[i]) && !isAny(s[i], punct) {
 			return false
 		}
 	}

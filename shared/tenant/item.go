@@ -166,14 +166,14 @@ func attrJSON(av types.AttributeValue) (any, error) {
 // also takes "+1", "1." and ".5".
 func jsonNumber(s string) (json.Number, error) {
 	if !numberRE.MatchString(s) {
-		return "", fmt.Errorf("N %q is not a number", s)
+		return "", fmt.Errorf("type N: %q is not a number", s)
 	}
 	if json.Valid([]byte(s)) {
 		return json.Number(s), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return "", fmt.Errorf("N %q is out of range", s)
+		return "", fmt.Errorf("type N: %q is out of range", s)
 	}
 	return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 }

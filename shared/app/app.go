@@ -135,7 +135,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
 	d.Sources = Sources(hc, now, d.Log)
 	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources)}
-	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now})
+	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: hc, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
@@ -151,6 +151,14 @@ func Hooks(reg *source.Registry) tenant.Hooks {
 }
 
 func parseTeams(raw json.RawMessage) (any, error) { return teams.Parse(raw) }
+
+// bridgeSecret admits only names of the tenant's naming rules to the
+// secrets cache: a last line behind the per-tenant checks of the loader and
+// tenant.Credentials.
+func bridgeSecret(name string) error {
+	_, err := tenant.ParseSecretName(name)
+	return err
+}
 
 // LoadAWS reads the SDK configuration from the environment
 // (AWS_ENDPOINT_URL points the clients at moto_server locally). Retries are

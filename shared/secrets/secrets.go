@@ -33,12 +33,15 @@ var ErrNotFound = errors.New("secret not found")
 
 // Options tune the cache.
 type Options struct {
-	TTL        time.Duration    // how long a value is fresh; jittered down by up to half to spread refreshes
-	MaxStale   time.Duration    // how long past TTL a value is served when refresh fails
-	MaxEntries int              // secrets held; default 512
-	MaxBytes   int              // their estimated size (value and parsed form); default 4 MiB
-	Now        func() time.Time // clock
-	Jitter     func() float64   // [0,1)
+	TTL        time.Duration // how long a value is fresh; jittered down by up to half to spread refreshes
+	MaxStale   time.Duration // how long past TTL a value is served when refresh fails
+	MaxEntries int           // secrets held; default 512
+	MaxBytes   int           // their estimated size (value and parsed form); default 4 MiB
+	// Allow, when set, refuses names before any call: the functions pass
+	// the tenant's naming rules, so no path can read a secret outside them.
+	Allow  func(name string) error
+	Now    func() time.Time // clock
+	Jitter func() float64   // [0,1)
 }
 
 // Cache is safe for concurrent use.
@@ -148,6 +151,11 @@ func cost(name string, value []byte) int { return len(name) + 2*len(value) + 256
 // current returns name's item, locked, with a value that is fresh, or
 // stale within MaxStale while refreshing fails.
 func (c *Cache) current(ctx context.Context, name string) (*item, error) {
+	if c.opts.Allow != nil {
+		if err := c.opts.Allow(name); err != nil {
+			return nil, fmt.Errorf("secret refused: %w", err)
+		}
+	}
 	it := c.entry(name)
 	it.mu.Lock()
 	now := c.opts.Now()

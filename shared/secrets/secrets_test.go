@@ -193,3 +193,26 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Fatalf("%d bytes held after misses, bound %d", cache.items.Bytes(), 2*one)
 	}
 }
+
+func TestAllowRefusesBeforeAnyCall(t *testing.T) {
+	f := &fakeSM{values: map[string]string{"crmbridge/agents/x": "1", "prod/db": "2"}}
+	c := &clock{t: time.Unix(1000, 0)}
+	cache := New(f, Options{Now: c.now, Allow: func(name string) error {
+		if !strings.HasPrefix(name, "crmbridge/") {
+			return errors.New("not a bridge secret")
+		}
+		return nil
+	}})
+	if _, err := cache.Get(context.Background(), "prod/db"); err == nil || !strings.Contains(err.Error(), "not a bridge secret") {
+		t.Fatalf("Get(prod/db) = %v", err)
+	}
+	if _, err := cache.Parsed(context.Background(), "prod/db", func(b []byte) (any, error) { return b, nil }); err == nil {
+		t.Fatal("Parsed(prod/db) allowed")
+	}
+	if f.calls != 0 || cache.items.Len() != 0 {
+		t.Fatalf("refused names cost %d calls, %d entries", f.calls, cache.items.Len())
+	}
+	if v, err := cache.Get(context.Background(), "crmbridge/agents/x"); err != nil || string(v) != "1" {
+		t.Fatalf("allowed name: %q %v", v, err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,9 +32,10 @@ type Actions interface {
 	Action(ctx context.Context, agentID, name string) (*tenant.Action, error)
 }
 
-// Secrets returns secret values.
+// Secrets reads an action's secret, refusing one that is not its agent's
+// (tenant.Credentials).
 type Secrets interface {
-	Get(ctx context.Context, name string) ([]byte, error)
+	ActionSecret(ctx context.Context, act *tenant.Action, name string, parse func([]byte) (any, error)) (any, error)
 }
 
 // Conversations reads what the bridge kept about a conversation (adapter
@@ -59,9 +59,6 @@ type Handler struct {
 	BodyLimit     int
 	// Budget bounds an action including retries; default 10 s.
 	Budget time.Duration
-
-	mu    sync.Mutex
-	specs map[string]*HTTPSpec
 }
 
 func (h *Handler) now() time.Time {
@@ -182,7 +179,7 @@ func (h *Handler) builtin(ctx context.Context, call *webhook.Call, def *tenant.A
 }
 
 func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
-	spec, err := h.spec(def)
+	spec, err := specOf(def)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action's http definition is invalid; see logs")
 	}
@@ -197,16 +194,15 @@ func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Acti
 		}
 	}
 	if spec.Secret != "" {
-		raw, err := h.Secrets.Get(ctx, spec.Secret)
-		if err != nil {
+		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, parseSecretFields)
+		switch {
+		case errors.Is(err, tenant.ErrForeignSecret):
+			return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action names a secret that is not its agent's; see logs")
+		case err != nil:
 			return nil, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the action's secret could not be read; see logs")
 		}
-		var fields map[string]any
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, apigw.Errorf(http.StatusInternalServerError, "credentials_unavailable", "the action's secret %s is not a JSON object", spec.Secret)
-		}
-		for k, v := range fields {
-			vs["secret."+k] = stringify(v)
+		for k, v := range fields.(map[string]string) {
+			vs["secret."+k] = v
 		}
 	}
 	var results []ultimate.ActionResult
@@ -218,22 +214,18 @@ func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Acti
 	return results, err
 }
 
-func (h *Handler) spec(def *tenant.Action) (*HTTPSpec, error) {
-	key := def.AgentID + "\x00" + def.Name + "\x00" + string(def.HTTP)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s, ok := h.specs[key]; ok {
-		return s, nil
+// parseSecretFields turns an action secret (a JSON object) into the values
+// of its {{secret.x}} placeholders; the secrets cache keeps the result.
+func parseSecretFields(raw []byte) (any, error) {
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return nil, errors.New("the action's secret is not a JSON object")
 	}
-	s, err := ParseHTTP(def.HTTP, h.HTTP)
-	if err != nil {
-		return nil, err
+	out := make(map[string]string, len(fields))
+	for k, v := range fields {
+		out[k] = stringify(v)
 	}
-	if h.specs == nil {
-		h.specs = map[string]*HTTPSpec{}
-	}
-	h.specs[key] = s
-	return s, nil
+	return out, nil
 }
 
 // failure turns an action error into the AI agent's answer.

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
@@ -47,13 +48,17 @@ var methods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.
 
 // ParseHTTP decodes and validates a call-out definition, so a bad template
 // or mapping is refused when the item is written, not at the first call.
-// urls checks the URL in the bridge's mode (egress.CheckURL; nil is the
-// deployed, strict mode).
+// Decoding is strict: a misspelt field (results[0].sanitise) is an error,
+// not a silently unmasked value. Errors name the field from the item's
+// root (http.…). urls checks the URL in the bridge's mode (egress.CheckURL;
+// nil is the deployed, strict mode).
 func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 	var s HTTPSpec
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("http: %w", err)
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil, errors.New("http: required, a map with url")
+	}
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, strictjson.Under("http", err)
 	}
 	s.Method = strings.ToUpper(s.Method)
 	if s.Method == "" {
@@ -264,21 +269,41 @@ const (
 
 var builtins = map[string]bool{BuiltinAddTags: true, BuiltinGetUserInfo: true, BuiltinGetAccountInfo: true, BuiltinPreviousConversations: true, BuiltinForward: true, BuiltinClose: true}
 
-// Checker returns the validation of an action item's kind-specific part,
-// with URLs checked in urls' mode; it is the hook the tenant loader and the
-// CLI use.
-func Checker(urls *egress.Client) func(*tenant.Action) error {
-	return func(a *tenant.Action) error {
+// Parser returns the check of an action item's kind-specific part, with
+// URLs checked in urls' mode. Its result is what the item then carries as
+// Spec: nil for a builtin, the *HTTPSpec of an http call-out. Its secret
+// must be one of the action's own agent's (tenant.CheckActionSecret). It is
+// the tenant.Hooks.Action hook the loader and the CLI use.
+func Parser(urls *egress.Client) func(a *tenant.Action, raw json.RawMessage) (any, error) {
+	return func(a *tenant.Action, raw json.RawMessage) (any, error) {
 		switch a.Kind {
 		case tenant.ActionBuiltin:
 			if !builtins[a.Builtin] {
-				return fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)", a.Builtin)
+				return nil, fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)", a.Builtin)
 			}
+			return nil, nil
 		case tenant.ActionHTTP:
-			if _, err := ParseHTTP(a.HTTP, urls); err != nil {
-				return err
+			s, err := ParseHTTP(raw, urls)
+			if err != nil {
+				return nil, err
 			}
+			if s.Secret != "" {
+				if err := tenant.CheckActionSecret(a.AgentID, s.Secret); err != nil {
+					return nil, fmt.Errorf("http.secret: %w", err)
+				}
+			}
+			return s, nil
+		default:
+			return nil, fmt.Errorf("kind: unknown %q", a.Kind)
 		}
-		return nil
 	}
+}
+
+// specOf returns an http action's parsed call-out.
+func specOf(a *tenant.Action) (*HTTPSpec, error) {
+	s, ok := a.Spec.(*HTTPSpec)
+	if !ok || s == nil {
+		return nil, fmt.Errorf("action %s: spec is %T, not the *HTTPSpec action.Parser makes (load actions through tenant.Loader with the action hook)", a.Name, a.Spec)
+	}
+	return s, nil
 }

@@ -23,7 +23,7 @@ func TestParseHTTP(t *testing.T) {
 		{name: "full", raw: `{"method":"PUT","url":"https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
 			"headers":{"Authorization":"Token {{secret.token}}","X-Conv":"{{conversation.id}}","X-Src":"{{ conversation.source }}:{{conversation.account}}"},
 			"body":{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1},
-			"secret":"crmbridge/actions/acme","timeoutMs":20000,"unknownField":true,
+			"secret":"crmbridge/actions/acme","timeoutMs":20000,
 			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all","path":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
 			want: HTTPSpec{Method: "PUT", URL: "https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
 				Headers: map[string]string{"Authorization": "Token {{secret.token}}", "X-Conv": "{{conversation.id}}", "X-Src": "{{ conversation.source }}:{{conversation.account}}"},
@@ -67,7 +67,7 @@ func TestParseHTTPErrors(t *testing.T) {
 	}{
 		{name: "not JSON", raw: `{"url":`, want: "http: "},
 		{name: "empty", raw: ``, want: "http: "},
-		{name: "url a number", raw: `{"url":1}`, want: "http: "},
+		{name: "url a number", raw: `{"url":1}`, want: "http.url: must be a string, got a number"},
 		{name: "bad method", raw: `{"method":"TRACE","url":"https://a.example.com"}`, want: "http.method: must be GET, POST, PUT, PATCH or DELETE"},
 		{name: "HEAD", raw: `{"method":"HEAD","url":"https://a.example.com"}`, want: "http.method:"},
 		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be an absolute https:// URL"},
@@ -164,43 +164,77 @@ func mustMarshalSpec(t *testing.T, s HTTPSpec) json.RawMessage {
 	return json.RawMessage(`{"url":"` + s.URL + `","body":` + string(s.Body) + `}`)
 }
 
-func TestCheck(t *testing.T) {
+func TestParseHook(t *testing.T) {
+	const agent = "618a30beee4e8e87d2f94015"
+	builtin := func(b string) *tenant.Action {
+		return &tenant.Action{AgentID: agent, Kind: tenant.ActionBuiltin, Builtin: b}
+	}
+	httpAct := &tenant.Action{AgentID: agent, Kind: tenant.ActionHTTP}
 	tests := []struct {
-		a    tenant.Action
+		a    *tenant.Action
+		raw  string
 		want string // "" means valid
 	}{
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addTags"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getUserInfo"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getAccountInfo"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getPreviousConversations"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "forward"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addtags"}, want: `builtin: unknown "addtags"`},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: ""}, want: `builtin: unknown ""`},
-		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"https://a.example.com"}`)}},
-		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"http://a.example.com"}`)}, want: "http.url: must be https://"},
-		{a: tenant.Action{Kind: tenant.ActionHTTP}, want: "http: "},
+		{a: builtin("addTags")},
+		{a: builtin("getUserInfo")},
+		{a: builtin("getAccountInfo")},
+		{a: builtin("getPreviousConversations")},
+		{a: builtin("forward")},
+		{a: builtin("closeConversation")},
+		{a: builtin("addtags"), want: `builtin: unknown "addtags"`},
+		{a: builtin(""), want: `builtin: unknown ""`},
+		{a: httpAct, raw: `{"url":"https://a.example.com"}`},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":"{{secret.k}}"},"secret":"crmbridge/actions/` + agent + `/shop"}`},
+		{a: httpAct, raw: `{"url":"http://a.example.com"}`, want: "http.url: must be https://"},
+		{a: httpAct, raw: ``, want: "http: required"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","timeoutSecond":5}`, want: "http.timeoutSecond: unknown field (known: body, headers, method, results, secret, timeoutMs, url)"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","timeoutMS":5}`, want: "http.timeoutMS: unknown field; did you mean `timeoutMs`?"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","results":[{"key":"email","path":"e","sanitise":true}]}`,
+			want: "http.results[0].sanitise: unknown field; did you mean `sanitize`?"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":1}}`, want: "http.headers.X: must be a string"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":"{{secret.apiKey}}"},"secret":"crmbridge/agents/64f1c0ffee0ddba11ad0be57"}`,
+			want: `http.secret: must start with "crmbridge/actions/` + agent + `/" (an action may only use its own agent's secrets)`},
+		{a: httpAct, raw: `{"url":"https://a.example.com","secret":"crmbridge/actions/64f1c0ffee0ddba11ad0be57/shop"}`, want: "http.secret: must start with"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","secret":"crmbridge/actions/` + agent + `/../x"}`, want: "http.secret: after"},
+		{a: &tenant.Action{AgentID: agent, Kind: "lambda"}, want: `kind: unknown "lambda"`},
 	}
 	for _, tt := range tests {
-		err := Checker(nil)(&tt.a)
+		v, err := Parser(nil)(tt.a, json.RawMessage(tt.raw))
 		if tt.want == "" {
 			if err != nil {
-				t.Errorf("Check(%+v): %v", tt.a, err)
+				t.Errorf("Parse(%+v, %s): %v", tt.a, tt.raw, err)
+			} else if _, isSpec := v.(*HTTPSpec); isSpec != (tt.a.Kind == tenant.ActionHTTP) {
+				t.Errorf("Parse(%+v) = %T", tt.a, v)
 			}
 			continue
 		}
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("Check(%+v) = %v, want %q", tt.a, err, tt.want)
+			t.Errorf("Parse(%+v, %s) = %v, want %q", tt.a, tt.raw, err, tt.want)
 		}
 	}
 }
 
-func TestCheckAsTenantHook(t *testing.T) {
-	it, err := tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#a1"},"sk":{"S":"ACTION#x"},"kind":{"S":"builtin"},"builtin":{"S":"teleport"}}`))
+func TestParseAsTenantHook(t *testing.T) {
+	const item = "AGENT#618a30beee4e8e87d2f94015/ACTION#x"
+	it, err := tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#618a30beee4e8e87d2f94015"},"sk":{"S":"ACTION#x"},"kind":{"S":"builtin"},"builtin":{"S":"teleport"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tenant.ParseAction(it, Checker(nil))
-	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
+	_, err = tenant.ParseAction(it, Parser(nil))
+	if err == nil || err.Error() != `item `+item+`: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
 		t.Fatalf("err %v", err)
+	}
+	it, err = tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#618a30beee4e8e87d2f94015"},"sk":{"S":"ACTION#x"},"kind":{"S":"http"},"http":{"M":{` +
+		`"url":{"S":"https://a.example.com"},"results":{"L":[{"M":{"key":{"S":"email"},"sanitise":{"BOOL":true}}}]}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tenant.ParseAction(it, Parser(nil))
+	if err == nil || err.Error() != "item "+item+": field http.results[0].sanitise: unknown field; did you mean `sanitize`?" {
+		t.Fatalf("err %v", err)
+	}
+	a, err := tenant.ParseAction(it, func(a *tenant.Action, raw json.RawMessage) (any, error) { return nil, nil })
+	if err != nil || a.Spec != nil {
+		t.Fatal("a hook's nil spec is kept")
 	}
 }

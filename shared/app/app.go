@@ -119,11 +119,8 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
 	d.Sources = Sources(eg, now, d.Log)
-	d.Tenants = &tenant.Loader{
-		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
-		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Checker(eg), CheckURL: eg.CheckURL,
-	}
-	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now})
+	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources, eg)}
+	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
@@ -131,8 +128,20 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	return d
 }
 
-func checkTeams(raw json.RawMessage) error {
-	_, err := teams.Parse(raw)
+// Hooks are the parsers of the item parts other packages own: the
+// adapters' settings, teams, action specs. The loader and `crmbridge
+// tenants validate` use the same ones.
+func Hooks(reg *source.Registry, eg *egress.Client) tenant.Hooks {
+	return tenant.Hooks{Settings: reg.ParseSettings, Teams: parseTeams, Action: action.Parser(eg), URL: eg.CheckURL}
+}
+
+func parseTeams(raw json.RawMessage) (any, error) { return teams.Parse(raw) }
+
+// bridgeSecret admits only names of the tenant's naming rules to the
+// secrets cache: a last line behind the per-tenant checks of the loader and
+// tenant.Credentials.
+func bridgeSecret(name string) error {
+	_, err := tenant.ParseSecretName(name)
 	return err
 }
 
@@ -169,7 +178,7 @@ func (d *Deps) Escalation() *escalation.Handler {
 // Action returns the webhook-action handler.
 func (d *Deps) Action() *action.Handler {
 	return &action.Handler{
-		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Secrets, Conversations: d.State, Sources: d.Sources,
+		Gate: d.Gate, Actions: d.Tenants, Secrets: d.Creds, Conversations: d.State, Sources: d.Sources,
 		HTTP: d.Egress, Retry: d.Agent.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }

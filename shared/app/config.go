@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
@@ -20,7 +21,6 @@ type Config struct {
 	UltimateBaseURL    string
 	LogLevel           string
 	Stage              string
-	SecretsPrefix      string
 	DeadLetterTTL      time.Duration
 	ConfigTTL          time.Duration
 	SecretsTTL         time.Duration
@@ -41,7 +41,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		UltimateBaseURL:    strings.TrimRight(getenv("ULTIMATE_BASE_URL"), "/"),
 		LogLevel:           getenv("LOG_LEVEL"),
 		Stage:              getenv("STAGE"),
-		SecretsPrefix:      getenv("SECRETS_PREFIX"),
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),
 	}
@@ -68,8 +67,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"
 	}
-	if c.SecretsPrefix == "" {
-		c.SecretsPrefix = "crmbridge/"
+	// Secret names are fixed by the tenant's keys (tenant.SecretPrefix) and
+	// the template's grants; a deployment that still sets another prefix
+	// would read secrets other than it expects.
+	if p := getenv("SECRETS_PREFIX"); p != "" && p != tenant.SecretPrefix {
+		errs = append(errs, fmt.Errorf("SECRETS_PREFIX is not configurable: secret names always start with %s (got %q)", tenant.SecretPrefix, p))
 	}
 	num := func(name string, def int, unit time.Duration) time.Duration {
 		v := getenv(name)

@@ -63,24 +63,41 @@ func conv(src, acct string) source.Conversation {
 	return source.Conversation{Source: src, Account: acct, ID: "c1"}
 }
 
-func genericAccount(base string) *source.Account {
+// The accounts' settings are parsed as the tenant loader parses them, with
+// the caller's client: a URL its check refuses never reaches a request.
+func genericAccount(eg *egress.Client, base string) (*source.Account, error) {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte(marker+strings.Repeat("k", 32-len(marker))))
-	settings, _ := json.Marshal(map[string]any{"callbackUrl": base + "/hook"})
+	settings, err := generic.New(eg).ParseSettings(json.RawMessage(`{"callbackUrl":"` + base + `/hook"}`))
+	if err != nil {
+		return nil, err
+	}
 	creds, _ := json.Marshal(generic.Credentials{InboundSecret: secret, CallbackSecret: secret})
-	return &source.Account{Source: &tenant.Source{Source: "generic", Account: "acme", AgentID: "a1", Enabled: true, Settings: settings}, Credentials: creds}
+	return &source.Account{Source: &tenant.Source{Source: "generic", Account: "acme", AgentID: "a1", Enabled: true, Settings: settings}, Credentials: creds}, nil
 }
 
 var callers = []caller{
 	{name: "generic callback", call: func(t *testing.T, eg *egress.Client, base string) error {
 		msg := ultimate.Message{Type: "text", Text: "your code is " + marker, MessageID: "m1"}
-		return generic.New(eg).Send(context.Background(), genericAccount(base), conv("generic", "acme"), msg, nil)
+		acct, err := genericAccount(eg, base)
+		if err != nil {
+			return err
+		}
+		return generic.New(eg).Send(context.Background(), acct, conv("generic", "acme"), msg, nil)
 	}},
 	{name: "team callback", call: func(t *testing.T, eg *egress.Client, base string) error {
-		_, err := generic.New(eg).TeamOnline(context.Background(), genericAccount(base), marker)
+		acct, err := genericAccount(eg, base)
+		if err != nil {
+			return err
+		}
+		_, err = generic.New(eg).TeamOnline(context.Background(), acct, marker)
 		return err
 	}},
 	{name: "sunshine", call: func(t *testing.T, eg *egress.Client, base string) error {
-		settings, _ := json.Marshal(map[string]any{"baseUrl": base, "integrationId": "i1"})
+		raw, _ := json.Marshal(map[string]any{"baseUrl": base, "integrationId": "i1"})
+		settings, err := sunshine.New(eg).ParseSettings(raw)
+		if err != nil {
+			return err
+		}
 		creds, _ := json.Marshal(map[string]string{"keyId": "app_1", "keySecret": marker, "webhookSecret": "w"})
 		acct := &source.Account{Source: &tenant.Source{Source: "sunshine", Account: "app1", AgentID: "a1", Enabled: true, Settings: settings}, Credentials: creds}
 		msg := ultimate.Message{Type: "text", Text: "your code is " + marker, MessageID: "m1"}
@@ -91,7 +108,11 @@ var callers = []caller{
 		if err != nil {
 			t.Fatal(err)
 		}
-		settings, _ := json.Marshal(map[string]any{"botId": lptest.DemoBotID, "jwtPublicKeyPem": s.PublicKeyPEM(), "apiBaseUrl": base})
+		raw, _ := json.Marshal(map[string]any{"botId": lptest.DemoBotID, "jwtPublicKeyPem": s.PublicKeyPEM(), "apiBaseUrl": base})
+		settings, err := liveperson.New(eg).ParseSettings(raw)
+		if err != nil {
+			return err
+		}
 		creds, _ := json.Marshal(map[string]string{"username": "bot", "password": marker})
 		acct := &source.Account{Source: &tenant.Source{Source: "liveperson", Account: lptest.DemoAccount, AgentID: "a1", Enabled: true, Settings: settings}, Credentials: creds}
 		msg := ultimate.Message{Type: "text", Text: "your code is " + marker, MessageID: "m1"}
@@ -107,9 +128,13 @@ var callers = []caller{
 			"headers": map[string]string{"X-Api-Key": "{{secret.key}}"}, "body": map[string]string{"k": "{{secret.k}}"},
 			"results": []map[string]string{{"key": "status", "path": "status"}},
 		})
+		parsed, err := action.ParseHTTP(spec, eg)
+		if err != nil {
+			return err
+		}
 		h := &action.Handler{
 			Gate:    gate{},
-			Actions: actions{"lookup": {AgentID: "a1", Name: "lookup", Kind: tenant.ActionHTTP, HTTP: spec}},
+			Actions: actions{"lookup": {AgentID: "a1", Name: "lookup", Kind: tenant.ActionHTTP, Spec: parsed}},
 			Secrets: secrets{"crmbridge/actions/a1/shop": `{"key":"` + marker + `","k":"` + marker + `"}`},
 			HTTP:    eg, Retry: retry.Policy{Attempts: 1},
 		}
@@ -157,7 +182,9 @@ func (a actions) Action(_ context.Context, _, name string) (*tenant.Action, erro
 
 type secrets map[string]string
 
-func (s secrets) Get(_ context.Context, name string) ([]byte, error) { return []byte(s[name]), nil }
+func (s secrets) ActionSecret(_ context.Context, _ *tenant.Action, name string, parse func([]byte) (any, error)) (any, error) {
+	return parse([]byte(s[name]))
+}
 
 func TestAttackEgress(t *testing.T) {
 	attacker := egress.NewTarget(t, nil)

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -65,9 +64,6 @@ type Handler struct {
 	BodyLimit int
 	// Budget bounds a handover or team check including retries; default 8 s.
 	Budget time.Duration
-
-	mu    sync.Mutex
-	teams map[string]teams.Config // parsed team configs by raw JSON
 }
 
 func (h *Handler) now() time.Time {
@@ -230,7 +226,7 @@ func short(s string) string {
 
 // teamOnline answers isTeamOnline from the agent's team configuration.
 func (h *Handler) teamOnline(ctx context.Context, call *webhook.Call) (bool, error) {
-	cfg, err := h.teamConfig(call.Agent)
+	cfg, err := teams.Of(call.Agent.Teams)
 	if err != nil {
 		return false, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the agent's teams configuration is invalid; see logs")
 	}
@@ -272,22 +268,4 @@ func (h *Handler) teamOnline(ctx context.Context, call *webhook.Call) (bool, err
 		return false, apigw.Wrap(err, http.StatusBadGateway, "team_check_failed", "the tenant did not answer the team status")
 	}
 	return online, nil
-}
-
-func (h *Handler) teamConfig(a *tenant.Agent) (teams.Config, error) {
-	key := string(a.Teams)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c, ok := h.teams[key]; ok {
-		return c, nil
-	}
-	c, err := teams.Parse(a.Teams)
-	if err != nil {
-		return nil, err
-	}
-	if h.teams == nil {
-		h.teams = map[string]teams.Config{}
-	}
-	h.teams[key] = c
-	return c, nil
 }

@@ -77,7 +77,7 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 	cb, _ := stdwebhook.NewSecret(nil)
 	creds, _ := json.Marshal(generic.Credentials{InboundSecret: in, CallbackSecret: cb})
 	secret, _ := stdwebhook.ParseSecret(in)
-	settings, _ := json.Marshal(generic.Settings{CallbackURL: "https://example.com/cb"})
+	settings := &generic.Settings{CallbackURL: "https://example.com/cb", TimeoutSeconds: 10} // as the loader parses it
 	h := &inbound.Handler{
 		Tenants: memTenants{
 			src:   &tenant.Source{Source: "generic", Account: "acme", AgentID: "a1", Enabled: true, CredentialsSecret: "s", Settings: settings},

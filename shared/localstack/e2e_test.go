@@ -17,6 +17,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
@@ -362,6 +363,17 @@ func TestBadInboundRequests(t *testing.T) {
 	}
 }
 
+// demoGenericCredentials is the demo generic account's secret value, for
+// test accounts that sign like it (each under its own secret name).
+func demoGenericCredentials(t *testing.T) string {
+	t.Helper()
+	sf, err := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sf.SecretString
+}
+
 // Each webhook scheme, with rotation, on an agent of its own.
 func TestWebhookAuthSchemes(t *testing.T) {
 	schemes := []webhookauth.Scheme{
@@ -373,13 +385,16 @@ func TestWebhookAuthSchemes(t *testing.T) {
 	}
 	for i, sc := range schemes {
 		t.Run(fmt.Sprintf("%s-%s-%s", sc.Kind, sc.Header, sc.Encoding), func(t *testing.T) {
-			agent := fmt.Sprintf("auth%02d%d", i, time.Now().UnixNano()%1e9)
+			agent := fmt.Sprintf("a%02d%021x", i, time.Now().UnixNano()) // 24 hex, unique per run
 			account := "acct-" + agent
 			scheme, _ := json.Marshal(sc)
 			putItems(t, []string{
 				fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"CONFIG"},"secret":{"S":"crmbridge/agents/%s"},"webhookAuth":{"M":%s}}`, agent, agent, ddbMap(scheme)),
-				fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/demo/callback"}}}}`, account, agent, stack.API),
-			}, map[string]string{"crmbridge/agents/" + agent: `{"apiKey":"k","webhookSecret":"new-secret","previousWebhookSecret":"old-secret"}`})
+				fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/%s"},"settings":{"M":{"callbackUrl":{"S":"%s/demo/callback"}}}}`, account, agent, account, stack.API),
+			}, map[string]string{
+				"crmbridge/agents/" + agent:            `{"apiKey":"k","webhookSecret":"new-secret","previousWebhookSecret":"old-secret"}`,
+				"crmbridge/sources/generic/" + account: demoGenericCredentials(t),
+			})
 			for _, c := range []struct {
 				secret string
 				status int
@@ -439,7 +454,7 @@ type flakyTenant struct {
 func newFlakyTenant(t *testing.T) *flakyTenant {
 	t.Helper()
 	f := &flakyTenant{account: "flaky" + fmt.Sprint(time.Now().UnixNano()%1e9)}
-	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	sf, _ := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
 	var c generic.Credentials
 	_ = json.Unmarshal([]byte(sf.SecretString), &c)
 	cb, _ := stdwebhook.ParseSecret(c.CallbackSecret)
@@ -470,8 +485,8 @@ func newFlakyTenant(t *testing.T) *flakyTenant {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(f.srv.Close)
-	putItems(t, []string{fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/cb"},"timeoutSeconds":{"N":"2"}}}}`,
-		f.account, localstack.DemoAgentID, f.srv.URL)}, nil)
+	putItems(t, []string{fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/%s"},"settings":{"M":{"callbackUrl":{"S":"%s/cb"},"timeoutSeconds":{"N":"2"}}}}`,
+		f.account, localstack.DemoAgentID, f.account, f.srv.URL)}, map[string]string{"crmbridge/sources/generic/" + f.account: sf.SecretString})
 	return f
 }
 
@@ -641,9 +656,9 @@ func TestHTTPActionWithSecretHeaderAndTimeout(t *testing.T) {
 	defer slow.Close()
 	name := fmt.Sprintf("balance%d", time.Now().UnixNano()%1e9)
 	putItems(t, []string{
-		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"POST"},"url":{"S":"%s/accounts/{{data.account}}"},"headers":{"M":{"Authorization":{"S":"Token {{secret.token}}"},"X-Conversation":{"S":"{{conversation.id}}"}}},"secret":{"S":"crmbridge/actions/test/%s"},"body":{"M":{"account":{"S":"{{data.account}}"}}},"timeoutMs":{"N":"200"},"results":{"L":[{"M":{"key":{"S":"balance"},"path":{"S":"balance.amount"}}},{"M":{"key":{"S":"vip"},"path":{"S":"vip"}}}]}}}}`, localstack.DemoAgentID, name, slow.URL, name),
+		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"POST"},"url":{"S":"%s/accounts/{{data.account}}"},"headers":{"M":{"Authorization":{"S":"Token {{secret.token}}"},"X-Conversation":{"S":"{{conversation.id}}"}}},"secret":{"S":"crmbridge/actions/%s/%s"},"body":{"M":{"account":{"S":"{{data.account}}"}}},"timeoutMs":{"N":"200"},"results":{"L":[{"M":{"key":{"S":"balance"},"path":{"S":"balance.amount"}}},{"M":{"key":{"S":"vip"},"path":{"S":"vip"}}}]}}}}`, localstack.DemoAgentID, name, slow.URL, localstack.DemoAgentID, name),
 		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s-slow"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"GET"},"url":{"S":"%s/slow"},"timeoutMs":{"N":"100"}}}}`, localstack.DemoAgentID, name, slow.URL),
-	}, map[string]string{"crmbridge/actions/test/" + name: `{"token":"s3cret"}`})
+	}, map[string]string{"crmbridge/actions/" + localstack.DemoAgentID + "/" + name: `{"token":"s3cret"}`})
 	td := newDeps(t, nil)
 	act := td.d.Action()
 	conv := newConv("act")

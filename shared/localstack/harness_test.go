@@ -48,11 +48,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	sf, _ := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
 	var c generic.Credentials
 	_ = json.Unmarshal([]byte(sf.SecretString), &c)
 	inbound, _ = stdwebhook.ParseSecret(c.InboundSecret)
-	af, _ := localstack.ReadSecretFile("../../events/tenant/secret-agent-demo.json")
+	af, _ := tenant.ReadSecretFile("../../events/tenant/secret-agent-demo.json")
 	_ = json.Unmarshal([]byte(af.SecretString), &agentSecret)
 	code := m.Run()
 	stack.Close()
@@ -349,7 +349,7 @@ func putItems(t *testing.T, items []string, secrets map[string]string) {
 	i := 0
 	for name, value := range secrets {
 		i++
-		b, _ := json.Marshal(localstack.SecretFile{Name: name, SecretString: value})
+		b, _ := json.Marshal(tenant.SecretFile{Name: name, SecretString: value})
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%d.json", i)), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -178,7 +178,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 
 	// The demo desk verifies callbacks with the account's callback secret.
-	src, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-generic-demo.json"))
+	src, err := tenant.ReadSecretFile(filepath.Join(tenantDir, "secret-source-generic-demo.json"))
 	if err != nil {
 		apiLn.Close()
 		return nil, err
@@ -206,7 +206,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	cfg := app.Config{
 		TenantsTable: opts.TenantsTable, StateTable: opts.StateTable, UltimateBaseURL: baseURL,
-		LogLevel: opts.LogLevel, Stage: "local", SecretsPrefix: "crmbridge/", LocalEgress: true,
+		LogLevel: opts.LogLevel, Stage: "local", LocalEgress: true,
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
 	}
 	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
@@ -246,7 +246,7 @@ const (
 
 // startLivePerson runs the fake LivePerson Public API for the demo account.
 func (st *Stack) startLivePerson(tenantDir string) error {
-	sf, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-liveperson-demo.json"))
+	sf, err := tenant.ReadSecretFile(filepath.Join(tenantDir, "secret-source-liveperson-demo.json"))
 	if err != nil {
 		return nil // no demo LivePerson account in this events directory
 	}
@@ -267,7 +267,7 @@ func (st *Stack) startLivePerson(tenantDir string) error {
 // startSunshine runs the fake Sunshine Conversations API for the demo app,
 // delivering its webhooks to this stack.
 func (st *Stack) startSunshine(tenantDir string) error {
-	sf, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-sunshine-demo.json"))
+	sf, err := tenant.ReadSecretFile(filepath.Join(tenantDir, "secret-source-sunshine-demo.json"))
 	if err != nil {
 		return nil // no demo Sunshine app in this events directory
 	}
@@ -287,7 +287,7 @@ func (st *Stack) startSunshine(tenantDir string) error {
 }
 
 func (st *Stack) startAgent(ctx context.Context, tenantDir string) error {
-	sec, err := ReadSecretFile(filepath.Join(tenantDir, "secret-agent-demo.json"))
+	sec, err := tenant.ReadSecretFile(filepath.Join(tenantDir, "secret-agent-demo.json"))
 	if err != nil {
 		return err
 	}

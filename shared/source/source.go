@@ -44,7 +44,8 @@ func ParsePCID(s string) (Conversation, error) {
 }
 
 // Account is a source account's configuration with its platform credentials
-// (the raw secret value; each adapter decodes its own shape).
+// (the raw secret value; each adapter decodes its own shape). Its
+// Source.Settings holds what the adapter's ParseSettings returned.
 type Account struct {
 	*tenant.Source
 	Credentials []byte
@@ -125,8 +126,12 @@ type Reply struct {
 // Adapter is implemented by every platform adapter.
 type Adapter interface {
 	Name() string
-	// ValidateSettings checks the account item's settings map.
-	ValidateSettings(settings json.RawMessage) error
+	// ParseSettings decodes and checks the account item's settings map
+	// (strictly: unknown fields are errors) into the adapter's own typed
+	// value. The tenant loader calls it once per item read and caches the
+	// result in Source.Settings, which is the only form the adapter then
+	// reads.
+	ParseSettings(settings json.RawMessage) (any, error)
 	// ValidateCredentials checks the decoded secret value (never echoing it).
 	ValidateCredentials(creds []byte) error
 }
@@ -212,12 +217,25 @@ func Capability[T any](r *Registry, name string) (T, error) {
 	return t, nil
 }
 
-// CheckSettings validates an account's settings with its adapter; it is the
-// hook tenant.Loader and the CLI use.
-func (r *Registry) CheckSettings(source string, settings json.RawMessage) error {
+// ParseSettings parses an account's settings with its adapter; it is the
+// tenant.Hooks.Settings hook the loader and the CLI use.
+func (r *Registry) ParseSettings(source string, settings json.RawMessage) (any, error) {
 	a, ok := r.byName[source]
 	if !ok {
-		return fmt.Errorf("%q: %w (known: %s)", source, ErrUnknownSource, strings.Join(r.Names(), ", "))
+		return nil, fmt.Errorf("%q: %w (known: %s)", source, ErrUnknownSource, strings.Join(r.Names(), ", "))
 	}
-	return a.ValidateSettings(settings)
+	return a.ParseSettings(settings)
+}
+
+// SettingsOf returns an account's parsed settings as the adapter's type T,
+// or an error when the account was not loaded through the adapter's
+// ParseSettings (a wiring mistake, not bad input).
+func SettingsOf[T any](acct *Account) (T, error) {
+	t, ok := acct.Source.Settings.(T)
+	if !ok {
+		var zero T
+		return zero, fmt.Errorf("account %s/%s: settings are %T, not the adapter's parsed %T (load accounts through tenant.Loader with the registry's ParseSettings)",
+			acct.Source.Source, acct.Account, acct.Source.Settings, zero)
+	}
+	return t, nil
 }

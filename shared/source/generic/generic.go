@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Name is the source name in URLs and items.
@@ -56,16 +57,14 @@ func (a *Adapter) now() time.Time {
 	return time.Now()
 }
 
-// ValidateSettings implements source.Adapter.
-func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw, a.HTTP)
-	return err
-}
+// ParseSettings implements source.Adapter: the account's *Settings, with the
+// callback URL checked in the bridge's mode.
+func (a *Adapter) ParseSettings(raw json.RawMessage) (any, error) { return parseSettings(raw, a.HTTP) }
 
 func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) {
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, err
 	}
 	if s.CallbackURL == "" {
 		return nil, errors.New("callbackUrl: required")

@@ -42,10 +42,15 @@ func credsJSON(inbound, previous, callback string) []byte {
 	return b
 }
 
-// account returns a generic account calling back to url.
+// account returns a generic account calling back to url, with its settings
+// parsed as the tenant loader parses them.
 func account(url string) *source.Account {
+	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"`+url+`"}`), localEgress())
+	if err != nil {
+		panic(err)
+	}
 	return &source.Account{
-		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "agent-1", Enabled: true, Settings: json.RawMessage(`{"callbackUrl":"` + url + `"}`)},
+		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "618a30beee4e8e87d2f94015", Enabled: true, Settings: s},
 		Credentials: credsJSON(inboundSecret, previousSecret, callbackSecret),
 	}
 }
@@ -206,14 +211,17 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	tests := []struct {
 		raw     string
 		problem string // "" means valid
 		local   string // the problem in the local stack's mode, if it differs
 	}{
 		{raw: `{"callbackUrl":"https://tenant.example.com/hook"}`},
-		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25,"other":true}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","other":true}`, problem: "other: unknown field (known: callbackUrl, timeoutSeconds)"},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSecond":5}`, problem: "timeoutSecond: unknown field; did you mean `timeoutSeconds`?"},
+		{raw: `{"callbackURL":"https://tenant.example.com/hook"}`, problem: "callbackURL: unknown field; did you mean `callbackUrl`?"},
 		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`, problem: "callbackUrl: host 127.0.0.1: loopback addresses are refused", local: "-"},
 		{raw: `{"callbackUrl":"http://localhost/hook"}`, problem: "callbackUrl: host localhost: loopback names are refused", local: "-"},
 		{raw: `{"callbackUrl":"https://169.254.169.254/latest"}`, problem: "callbackUrl: host 169.254.169.254: cloud metadata endpoint addresses are refused"},
@@ -225,10 +233,10 @@ func TestValidateSettings(t *testing.T) {
 		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be an absolute https:// URL"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":-1}`, problem: "timeoutSeconds: must be between 1 and 25"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":26}`, problem: "timeoutSeconds: must be between 1 and 25"},
-		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "settings:"},
-		{raw: `{"callbackUrl":42}`, problem: "settings:"},
-		{raw: `not json`, problem: "settings:"},
-		{raw: ``, problem: "settings:"},
+		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "timeoutSeconds: must be a whole number"},
+		{raw: `{"callbackUrl":42}`, problem: "callbackUrl: must be a string, got a number"},
+		{raw: `not json`, problem: "not valid JSON"},
+		{raw: ``, problem: "callbackUrl: required"},
 	}
 	strict, local := New(nil), New(egress.New(egress.Options{Local: true}))
 	for _, tt := range tests {
@@ -236,15 +244,15 @@ func TestValidateSettings(t *testing.T) {
 			a       *Adapter
 			problem string
 		}{{strict, tt.problem}, {local, cmp.Or(tt.local, tt.problem)}} {
-			err := m.a.ValidateSettings(json.RawMessage(tt.raw))
+			v, err := m.a.ParseSettings(json.RawMessage(tt.raw))
 			if m.problem == "" || m.problem == "-" {
-				if err != nil {
-					t.Errorf("ValidateSettings(%s), local=%v: %v", tt.raw, m.a.HTTP.Local(), err)
+				if _, ok := v.(*Settings); err != nil || !ok {
+					t.Errorf("ParseSettings(%s), local=%v: %T %v", tt.raw, m.a.HTTP.Local(), v, err)
 				}
 				continue
 			}
 			if err == nil || !strings.HasPrefix(err.Error(), m.problem) {
-				t.Errorf("ValidateSettings(%s), local=%v = %v, want %q", tt.raw, m.a.HTTP.Local(), err, m.problem)
+				t.Errorf("ParseSettings(%s), local=%v = %v, want %q", tt.raw, m.a.HTTP.Local(), err, m.problem)
 			}
 		}
 	}

@@ -89,9 +89,9 @@ func normalize(m ultimate.Message) ultimate.Message {
 // Failures worth retrying are marked retryable by egress; the caller retries
 // (and keeps the same webhook-id, so the tenant can dedupe).
 func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string, data any) ([]byte, error) {
-	settings, err := parseSettings(acct.Settings, a.HTTP)
+	settings, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
-		return nil, fmt.Errorf("account settings: %w", err)
+		return nil, err
 	}
 	k, err := parseCredentials(acct.Credentials)
 	if err != nil {

@@ -341,8 +341,12 @@ func TestCallMisconfiguredAccount(t *testing.T) {
 		acct *source.Account
 		want string
 	}{
-		{name: "bad settings", acct: &source.Account{Source: account("x").Source, Credentials: credsJSON(inboundSecret, "", callbackSecret)}, want: "account settings: callbackUrl: must be an absolute https:// URL"},
-		{name: "no settings", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Settings = nil; return ac }(), want: "account settings: settings:"},
+		{name: "unparsed settings", acct: func() *source.Account {
+			ac := account("https://t.example.com")
+			ac.Source.Settings = json.RawMessage(`{"callbackUrl":"https://t.example.com"}`)
+			return ac
+		}(), want: "account generic/acme: settings are json.RawMessage, not the adapter's parsed *generic.Settings"},
+		{name: "no settings", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Settings = nil; return ac }(), want: "account generic/acme: settings are <nil>"},
 		{name: "no credentials", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Credentials = nil; return ac }(), want: "no credentials"},
 	}
 	for _, tt := range tests {

@@ -55,7 +55,7 @@ func demoAccount(t *testing.T, a *Adapter) *source.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := tenant.ParseSource(it, source.NewRegistry(a).CheckSettings)
+	cfg, err := tenant.ParseSource(it, source.NewRegistry(a).ParseSettings)
 	if err != nil {
 		t.Fatal(err)
 	}

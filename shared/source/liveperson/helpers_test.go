@@ -54,18 +54,25 @@ func stranger(t testing.TB) *lptest.Sentinel {
 // baseSettings are valid settings with the demo key and a Public API URL.
 func baseSettings(t testing.TB) Settings {
 	return Settings{
-		BotID: testBotID, Environments: []string{"production"}, JWTPublicKeyPEM: demo(t).PublicKeyPEM(),
+		BotID: testBotID, Environments: []string{"production"}, JWTPublicKeyPEM: demo(t).PublicKeyPEM(), JWTKeyIDs: []string{lptest.DemoKID},
 		APIBaseURL: "http://127.0.0.1:9", Skills: map[string]string{"billing": "Billing-Human"}, DefaultSkill: "human",
 	}
 }
 
+// account is an account with settings s, parsed as the tenant loader
+// parses them; settings that do not parse stay raw, as an account no
+// loader would hand out, to test the adapter's refusal.
 func account(t testing.TB, s Settings, creds []byte) *source.Account {
 	t.Helper()
 	raw, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &source.Account{Source: &tenant.Source{Source: Name, Account: testAccount, AgentID: lptest.DemoAgentID, Enabled: true, Settings: raw}, Credentials: creds}
+	var settings any = json.RawMessage(raw)
+	if parsed, err := parseSettings(raw, egress.New(egress.Options{Local: true})); err == nil {
+		settings = parsed
+	}
+	return &source.Account{Source: &tenant.Source{Source: Name, Account: testAccount, AgentID: lptest.DemoAgentID, Enabled: true, Settings: settings}, Credentials: creds}
 }
 
 var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)

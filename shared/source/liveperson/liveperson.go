@@ -27,9 +27,10 @@ import (
 // Name is the source name in URLs and items.
 const Name = "liveperson"
 
-// Adapter implements the LivePerson source. Its caches (parsed settings,
-// Sentinel keys, Public API bearers) live as long as the execution
-// environment, so the warm path makes no extra network call.
+// Adapter implements the LivePerson source. Its caches (Sentinel keys,
+// Public API bearers) live as long as the execution environment, so the
+// warm path makes no extra network call; settings are parsed once by the
+// tenant loader (ParseSettings).
 type Adapter struct {
 	HTTP *egress.Client
 	Now  func() time.Time
@@ -38,7 +39,6 @@ type Adapter struct {
 	PollInterval time.Duration
 
 	once     sync.Once
-	settings *settingsCache
 	keys     *keyCache
 	sessions *sessions
 }
@@ -60,7 +60,6 @@ func New(hc *egress.Client) *Adapter {
 
 func (a *Adapter) init() {
 	a.once.Do(func() {
-		a.settings = &settingsCache{urls: a.HTTP, byAccount: map[string]*settingsEntry{}}
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
 		a.sessions = &sessions{byAccount: map[string]*session{}}
 	})

@@ -61,7 +61,7 @@ var errMisconfigured = errors.New("account misconfigured")
 
 func (a *Adapter) api(acct *source.Account) (*apiClient, error) {
 	a.init()
-	st, err := a.settings.get(acct.Account, acct.Settings)
+	st, err := settingsOf(acct)
 	if err != nil {
 		return nil, fmt.Errorf("%w: settings: %w", errMisconfigured, err)
 	}

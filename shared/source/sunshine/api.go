@@ -31,9 +31,9 @@ type api struct {
 
 // apiFor decodes an account's settings and credentials.
 func (a *Adapter) apiFor(acct *source.Account) (*api, *Settings, error) {
-	s, err := parseSettings(acct.Settings, a.HTTP)
+	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
-		return nil, nil, fmt.Errorf("account settings: %w", err)
+		return nil, nil, err
 	}
 	c, err := parseCredentials(acct.Credentials)
 	if err != nil {

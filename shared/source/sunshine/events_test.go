@@ -31,11 +31,11 @@ func demoAccount(t *testing.T) *source.Account {
 	}
 	// The demo tenant is the local stack's: its API runs on loopback.
 	a := New(egress.New(egress.Options{Local: true}))
-	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) error {
+	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) (any, error) {
 		if name != Name {
 			t.Fatalf("demo item is for source %q", name)
 		}
-		return a.ValidateSettings(s)
+		return a.ParseSettings(s)
 	})
 	if err != nil {
 		t.Fatalf("demo tenant item: %v", err)

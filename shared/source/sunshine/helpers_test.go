@@ -57,8 +57,12 @@ func account(t *testing.T, baseURL string, settings map[string]any) *source.Acco
 	if err != nil {
 		t.Fatal(err)
 	}
+	parsed, err := parseSettings(raw, egress.New(egress.Options{Local: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &source.Account{
-		Source:      &tenant.Source{Source: Name, Account: testApp, AgentID: "64f1c0ffee0ddba11ad0be57", Enabled: true, Settings: raw},
+		Source:      &tenant.Source{Source: Name, Account: testApp, AgentID: "64f1c0ffee0ddba11ad0be57", Enabled: true, Settings: parsed},
 		Credentials: credsJSON(t, testPrevSecret),
 	}
 }

@@ -30,7 +30,7 @@ var skipCreation = map[string]bool{"linkRequest": true, "notification": true}
 // act on (business messages, standby events, unused triggers) are dropped so
 // the delivery is still answered 200.
 func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
-	s, err := parseSettings(acct.Settings, a.HTTP)
+	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
 	}

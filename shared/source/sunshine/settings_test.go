@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	a := New(nil)
 	tests := []struct {
 		name    string
@@ -30,13 +30,15 @@ func TestValidateSettings(t *testing.T) {
 		{"long name", `{"integrationId":"i1","displayName":"` + strings.Repeat("n", 129) + `"}`, "displayName: at most 128"},
 		{"bad separator", `{"integrationId":"i1","tagSeparator":"-"}`, "tagSeparator:"},
 		{"empty separator", `{"integrationId":"i1","tagSeparator":""}`, "tagSeparator:"},
-		{"typo", `{"integrationId":"i1","handoverTaget":"next"}`, `unknown setting "handoverTaget"`},
+		{"typo", `{"integrationId":"i1","handoverTaget":"next"}`, "handoverTaget: unknown field; did you mean `handoverTarget`?"},
+		{"typo in a case", `{"integrationID":"i1"}`, "integrationID: unknown field; did you mean `integrationId`?"},
 		{"wrong type", `{"integrationId":"i1","typingIndicator":"yes"}`, "typingIndicator: must be a boolean"},
-		{"not an object", `[1]`, "settings: must be a map"},
+		{"wrong type in a map", `{"integrationId":"i1","escalationTargets":{"billing":1}}`, "escalationTargets.billing: must be a string"},
+		{"not an object", `[1]`, "must be a map, got a list"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := a.ValidateSettings(json.RawMessage(tc.raw))
+			_, err := a.ParseSettings(json.RawMessage(tc.raw))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

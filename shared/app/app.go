@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -85,6 +86,8 @@ type Options struct {
 	HTTP    *http.Client
 	Now     func() time.Time
 	Retry   *retry.Policy
+	// Sources replaces the platform adapters (tests with a fake platform).
+	Sources *source.Registry
 }
 
 // NewHTTPClient returns the client for outbound calls: bounded dials and
@@ -133,7 +136,10 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d := &Deps{Config: cfg, DB: db, HTTP: hc, Now: now}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
-	d.Sources = Sources(hc, now, d.Log)
+	d.Sources = opts.Sources
+	if d.Sources == nil {
+		d.Sources = Sources(hc, now, d.Log)
+	}
 	d.Tenants = &tenant.Loader{
 		DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now,
 		CheckSettings: d.Sources.CheckSettings, CheckTeams: checkTeams, CheckAction: action.Check,
@@ -195,6 +201,28 @@ func (d *Deps) Message(fwd message.Forwarder) *message.Handler {
 		Gate: d.Gate, State: d.State, Sources: d.Sources, Forward: fwd, Retry: d.Agent.Retry,
 		Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
+}
+
+// Handlers returns every function's Lambda handler, built once. fwd carries
+// the single webhook URL's calls to the escalation and action functions;
+// nil calls them in-process, through the same map (the local stack).
+func (d *Deps) Handlers(fwd message.Forwarder) map[string]Handler {
+	hs := map[string]Handler{}
+	if fwd == nil {
+		fwd = LocalForwarder{
+			message.FunctionEscalation: func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				return hs[FnWebhookEscalation](ctx, ev)
+			},
+			message.FunctionAction: func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				return hs[FnWebhookAction](ctx, ev)
+			},
+		}
+	}
+	hs[FnSourceInbound] = d.Inbound().Handle
+	hs[FnWebhookMessage] = d.Message(fwd).Handle
+	hs[FnWebhookEscalation] = d.Escalation().Handle
+	hs[FnWebhookAction] = d.Action().Handle
+	return hs
 }
 
 // Main is the body of every function's main: read the environment, build

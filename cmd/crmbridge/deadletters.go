@@ -66,7 +66,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout io.Writer) error 
 		case state.DeadInbound:
 			err = d.Inbound().Replay(ctx, *dl, d.State)
 		case state.DeadOutbound:
-			err = d.Message(nil).Replay(ctx, *dl, d.Gate)
+			err = d.Message(nil).Replay(ctx, *dl)
 		default:
 			err = fmt.Errorf("dead letter %s has unknown kind %q", key, dl.Kind)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -112,7 +113,7 @@ type fileItem struct {
 // validateFiles checks items with exactly the rules the functions apply at
 // read time, and secret files with the adapters' credential checks.
 func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
-	reg := app.Sources(http.DefaultClient, nil, nil)
+	reg := app.Sources(http.DefaultClient, time.Now, nil)
 	var items []fileItem
 	var errs []error
 	sourcesBySecret := map[string]string{}

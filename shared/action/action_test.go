@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
@@ -21,7 +22,6 @@ import (
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
 func asAPIError(t *testing.T, err error) *apigw.Error {
@@ -33,20 +33,16 @@ func asAPIError(t *testing.T, err error) *apigw.Error {
 	return e
 }
 
-// fakeGate admits every webhook: it parses the body and, when the webhook
-// names a conversation, attaches a generic account.
+// fakeGate admits every webhook and, when the webhook names a
+// conversation, attaches a generic account.
 type fakeGate struct{ err error }
 
-func (g fakeGate) Admit(_ context.Context, req *apigw.Request, _ bool) (*webhook.Call, error) {
+func (g fakeGate) Admit(_ context.Context, _ *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	w, err := ultimate.ParseWebhook(req.Body)
-	if err != nil {
-		return nil, apigw.Wrap(err, 400, "invalid_payload", err.Error())
-	}
-	call := &webhook.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}
-	if c, err := source.ParsePCID(webhook.PCID(w)); err == nil {
+	call := &accounts.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}
+	if c, err := source.ParsePCID(accounts.PCID(w)); err == nil {
 		call.Conv = c
 		call.Account = &source.Account{Source: &tenant.Source{Source: c.Source, Account: c.Account, AgentID: w.BotID}}
 	}
@@ -123,7 +119,7 @@ func newHandlerEnv(t *testing.T, status int, answer string) *handlerEnv {
 	env := &handlerEnv{fwd: &forwarder{results: []ultimate.ActionResult{{Key: "tags", Value: "vip"}}}}
 	srv := endpoint(t, status, answer, &env.hits)
 	env.h = &Handler{
-		Gate: fakeGate{},
+		Accounts: fakeGate{},
 		Actions: fakeActions{
 			"lookupOrder": {AgentID: "bot", Name: "lookupOrder", Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"method":"GET","url":"` + srv.URL +
 				`/orders/{{data.orderId}}","headers":{"Authorization":"Bearer {{secret.token}}"},"secret":"crmbridge/actions/acme",` +
@@ -139,18 +135,23 @@ func newHandlerEnv(t *testing.T, status int, answer string) *handlerEnv {
 		Sources:       source.NewRegistry(env.fwd),
 		HTTP:          srv.Client(),
 		Retry:         retry.Policy{Attempts: 2, Base: time.Millisecond, Cap: time.Millisecond},
-		Now:           func() time.Time { return time.Unix(1_700_000_000, 0) },
 	}
 	env.h.Log = slog.New(slog.NewJSONHandler(&env.log, nil))
 	env.h.Metrics = obs.NewMetrics(&env.emf, "crmbridge", "webhook-action")
 	return env
 }
 
+// invoke runs an event through the function's skeleton.
+func (env *handlerEnv) invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	sk := &apigw.Handler{Name: "webhook-action", Serve: env.h.Serve, Log: env.h.Log, Now: func() time.Time { return time.Unix(1_700_000_000, 0) }}
+	return sk.Invoke(ctx, ev)
+}
+
 func TestHandleHTTPAction(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{"order":{"status":"shipped","total":42.5}}`)
 	body := `{"botId":"bot","platformConversationId":"generic:acme:c1","name":"lookupOrder",
 		"data":[{"key":"orderId","value":"o/1"},{"key":"status","value":["x"],"saveAs":"orderStatus"}]}`
-	resp, err := env.h.Handle(context.Background(), actionEvent(body))
+	resp, err := env.invoke(context.Background(), actionEvent(body))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("Handle = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -173,7 +174,7 @@ func TestHandleHTTPAction(t *testing.T) {
 func TestHandleBuiltin(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	body := `{"botId":"bot","platformConversationId":"generic:acme:known","name":"tag","data":[{"key":"tags","value":"vip","saveAs":"tagged"}]}`
-	resp, _ := env.h.Handle(context.Background(), actionEvent(body))
+	resp, _ := env.invoke(context.Background(), actionEvent(body))
 	if resp.StatusCode != 200 || resp.Body != `{"results":[{"key":"tagged","value":"vip"}]}` {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
@@ -219,9 +220,9 @@ func TestHandleErrors(t *testing.T) {
 			}
 			env := newHandlerEnv(t, answer, `{}`)
 			if tt.gateErr != nil {
-				env.h.Gate = fakeGate{err: tt.gateErr}
+				env.h.Accounts = fakeGate{err: tt.gateErr}
 			}
-			resp, err := env.h.Handle(context.Background(), actionEvent(tt.body))
+			resp, err := env.invoke(context.Background(), actionEvent(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +253,7 @@ func TestHandleTimeout(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	env.h.HTTP = srv.Client()
 	env.h.Actions = fakeActions{"slow": {AgentID: "bot", Name: "slow", Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"` + srv.URL + `","timeoutMs":100}`)}}
-	resp, _ := env.h.Handle(context.Background(), actionEvent(`{"botId":"bot","name":"slow","data":[]}`))
+	resp, _ := env.invoke(context.Background(), actionEvent(`{"botId":"bot","name":"slow","data":[]}`))
 	if resp.StatusCode != 504 || !strings.Contains(resp.Body, `"action_timeout"`) {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
@@ -262,7 +263,7 @@ func TestHandleMethod(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	ev := actionEvent(`{}`)
 	ev.RequestContext.HTTP.Method = "GET"
-	resp, _ := env.h.Handle(context.Background(), ev)
+	resp, _ := env.invoke(context.Background(), ev)
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" {
 		t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
 	}

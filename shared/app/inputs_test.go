@@ -6,11 +6,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/app/apptest"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/sourcetest"
@@ -34,7 +35,7 @@ func newInputEnv(t *testing.T) *inputEnv {
 	t.Helper()
 	p := &sourcetest.Platform{Online: true}
 	e := &inputEnv{platform: p}
-	e.Env = apptest.New(t, apptest.Options{Sources: source.NewRegistry(p, generic.New(nil))})
+	e.Env = apptest.New(t, apptest.Options{Sources: source.NewRegistry(p, generic.New(nil, time.Now))})
 	e.DB.Fault = func(string, string) error { e.dbCalls.Add(1); return nil }
 	in, _ := stdwebhook.NewSecret(nil)
 	cb, _ := stdwebhook.NewSecret(nil)
@@ -88,53 +89,59 @@ func TestIDsAreCheckedBeforeAnything(t *testing.T) {
 		field    string
 		noLookup bool // refused before any DynamoDB call
 	}{
-		{"sendMessage, 10k conversation", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"sendMessage, 10k conversation", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/message", converse(agentID, map[string]any{"eventType": "sendMessage", "platformConversationId": pcid(long), "text": "hi", "messageId": "m1"}))
 		}, 400, "platformConversationId", true},
-		{"sendMessage, CR LF in the conversation", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"sendMessage, CR LF in the conversation", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/message", converse(agentID, map[string]any{"eventType": "sendMessage", "platformConversationId": pcid("a\r\nb"), "text": "hi"}))
 		}, 400, "platformConversationId", true},
-		{"sendMessage, NUL in the conversation", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"sendMessage, NUL in the conversation", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/message", converse(agentID, map[string]any{"eventType": "sendMessage", "platformConversationId": pcid("a\x00b"), "text": "hi"}))
 		}, 400, "platformConversationId", true},
-		{"sendMessage, 3000-character messageId", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"sendMessage, 3000-character messageId", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/message", converse(agentID, map[string]any{"eventType": "sendMessage", "platformConversationId": pcid("c1"), "text": "hi", "messageId": strings.Repeat("m", 3000)}))
 		}, 400, "messageId", true},
-		{"single URL, 200 KB botId", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"single URL, 200 KB botId", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks", converse(strings.Repeat("b", 200_000), map[string]any{"eventType": "sendMessage", "platformConversationId": pcid("c1"), "text": "hi"}))
 		}, 400, "botId", true},
-		{"single URL, botId with a slash", app.FnWebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"single URL, botId with a slash", route.WebhookMessage, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks", converse("../"+agentID, map[string]any{"eventType": "isTeamOnline"}))
 		}, 400, "botId", true},
-		{"escalate, 10k conversation", app.FnWebhookEscalation, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"escalate, 10k conversation", route.WebhookEscalation, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/escalation", converse(agentID, map[string]any{"eventType": "escalate", "platformConversationId": pcid(long)}))
 		}, 400, "platformConversationId", true},
-		{"escalate, LF in the conversation", app.FnWebhookEscalation, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"escalate, LF in the conversation", route.WebhookEscalation, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/escalation", converse(agentID, map[string]any{"eventType": "escalate", "platformConversationId": pcid("a\nb")}))
 		}, 400, "platformConversationId", true},
-		{"action, 10k conversation", app.FnWebhookAction, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"action, 10k conversation", route.WebhookAction, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/action", map[string]any{"botId": agentID, "name": "tag", "platformConversationId": pcid(long), "data": []any{}})
 		}, 400, "platformConversationId", true},
-		{"action, malformed botId", app.FnWebhookAction, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"action, malformed botId", route.WebhookAction, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return webhookEvent("/webhooks/action", map[string]any{"botId": "bot\r\nX-Injected: 1", "name": "tag", "data": []any{}})
 		}, 400, "botId", true},
-		{"generic inbound, signed 3000-character webhook-id", app.FnSourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"generic inbound, signed 3000-character webhook-id", route.SourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return e.genericEvent(t, strings.Repeat("i", 3000), generic.InboundData{ConversationID: "c1", Text: "hi"})
 		}, 400, "webhook-id", false},
-		{"generic inbound, 300-character conversation", app.FnSourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"generic inbound, 300-character conversation", route.SourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			return e.genericEvent(t, "evt-1", generic.InboundData{ConversationID: strings.Repeat("c", 300), Text: "hi"})
 		}, 400, "conversationId", false},
-		{"inbound, an event ID with a control character", app.FnSourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+		{"inbound, an event ID with a control character", route.SourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
 			b, _ := json.Marshal(map[string]any{"events": []any{map[string]any{"id": "e\x7f1", "conversation": "c1", "text": "hi"}}})
 			ev := apptest.Event("POST", "ANY /sources/{source}/{account}", "/sources/fakechat/acme", map[string]string{"authorization": "Bearer platform-token"}, b)
 			ev.PathParameters = map[string]string{"source": sourcetest.Name, "account": "acme"}
 			return ev
 		}, 400, "id", false},
-		{"inbound, a 10k account", app.FnSourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
-			ev := apptest.Event("POST", "ANY /sources/{source}/{account}", "/sources/fakechat/"+long, nil, []byte(`{}`))
-			ev.PathParameters = map[string]string{"source": sourcetest.Name, "account": long}
+		{"inbound, a 300-character account", route.SourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+			acct := strings.Repeat("a", 300)
+			ev := apptest.Event("POST", "ANY /sources/{source}/{account}", "/sources/fakechat/"+acct, nil, []byte(`{}`))
+			ev.PathParameters = map[string]string{"source": sourcetest.Name, "account": acct}
 			return ev
 		}, 404, "account", true},
+		{"inbound, a source with a control character", route.SourceInbound, func(e *inputEnv, t *testing.T) events.APIGatewayV2HTTPRequest {
+			ev := apptest.Event("POST", "ANY /sources/{source}/{account}", "/sources/x/acme", nil, []byte(`{}`))
+			ev.PathParameters = map[string]string{"source": "fake\nchat", "account": "acme"}
+			return ev
+		}, 404, "source", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +166,37 @@ func TestIDsAreCheckedBeforeAnything(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEveryRouteHasSizeLimits: each function refuses an over-large body,
+// header set or URI before reading it, with a JSON error.
+func TestEveryRouteHasSizeLimits(t *testing.T) {
+	e := newInputEnv(t)
+	routes := map[string]string{
+		route.SourceInbound: "/sources/fakechat/acme", route.WebhookMessage: "/webhooks/message",
+		route.WebhookEscalation: "/webhooks/escalation", route.WebhookAction: "/webhooks/action",
+	}
+	for fn, path := range routes {
+		for _, tc := range []struct {
+			name    string
+			ev      events.APIGatewayV2HTTPRequest
+			status  int
+			code    string
+			limited string
+		}{
+			{"body", apptest.Event("POST", "POST "+path, path, nil, []byte(strings.Repeat("x", 300<<10))), 413, "body_too_large", "262144"},
+			{"headers", apptest.Event("POST", "POST "+path, path, map[string]string{"x-big": strings.Repeat("h", 11<<10)}, []byte(`{}`)), 431, "headers_too_large", "10240"},
+			{"uri", apptest.Event("POST", "POST "+path, path+"/"+strings.Repeat("u", 9<<10), nil, []byte(`{}`)), 414, "uri_too_long", "8192"},
+		} {
+			t.Run(fn+"/"+tc.name, func(t *testing.T) {
+				resp := e.Invoke(t, fn, tc.ev)
+				code, msg, ok := apptest.ErrorBody(resp.Body)
+				if resp.StatusCode != tc.status || !ok || code != tc.code || !strings.Contains(msg, tc.limited) {
+					t.Fatalf("%d %s", resp.StatusCode, short(resp.Body))
+				}
+			})
+		}
 	}
 }
 

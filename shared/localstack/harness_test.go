@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/retry"
@@ -238,6 +239,7 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 // counted AWS calls and injectable faults towards the AI agent.
 type testDeps struct {
 	d  *app.Deps
+	h  map[string]apigw.LambdaHandler
 	db *countingDB
 	sm *countingSM
 	ai *faults
@@ -260,6 +262,7 @@ func newDeps(t *testing.T, now func() time.Time) *testDeps {
 		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
 	}
 	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", HTTP: &http.Client{Transport: td.ai, Timeout: 5 * time.Second}, Retry: &fast, Now: now})
+	td.h = td.d.Handlers(nil)
 	return td
 }
 

@@ -86,6 +86,9 @@ func ValidSourceName(s string) bool { return nameRE.MatchString(s) }
 // ValidAgentID reports whether s can be an agent ID.
 func ValidAgentID(s string) bool { return agentRE.MatchString(s) }
 
+// ValidActionName reports whether s can be an action name.
+func ValidActionName(s string) bool { return fieldRE.MatchString(s) }
+
 func validateMetadata(item string, rules []MetaRule) error {
 	seen := map[string]bool{}
 	for i, r := range rules {

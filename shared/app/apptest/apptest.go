@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/localstack"
@@ -58,7 +59,7 @@ type Env struct {
 	Secrets  *secretstest.Secrets
 	Clock    *Clock
 	Deps     *app.Deps
-	Handlers map[string]app.Handler
+	Handlers map[string]apigw.LambdaHandler
 
 	logs syncBuffer
 }

@@ -75,7 +75,7 @@ func signedRequest(t *testing.T, secret string, id string, ts time.Time, body st
 
 func TestAuthenticate(t *testing.T) {
 	const body = `{"type":"message","data":{"conversationId":"c1","text":"hi"}}`
-	a := New(nil)
+	a := New(nil, time.Now)
 	acct := account("https://tenant.example.com/hook")
 	tests := []struct {
 		name   string
@@ -172,7 +172,7 @@ func TestAuthenticateTolerance(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	a := New(nil)
+	a := New(nil, time.Now)
 	tests := []struct {
 		method string
 		proxy  string
@@ -225,7 +225,7 @@ func TestValidateSettings(t *testing.T) {
 		{raw: `not json`, problem: "settings:"},
 		{raw: ``, problem: "settings:"},
 	}
-	a := New(nil)
+	a := New(nil, time.Now)
 	for _, tt := range tests {
 		err := a.ValidateSettings(json.RawMessage(tt.raw))
 		if tt.problem == "" {
@@ -263,7 +263,7 @@ func TestValidateCredentials(t *testing.T) {
 		{name: "no callback", raw: credsJSON(inboundSecret, "", ""), problem: "credentials callbackSecret: required"},
 		{name: "bad callback", raw: credsJSON(inboundSecret, "", "whsec_!!!"), problem: "credentials callbackSecret: parse secret"},
 	}
-	a := New(nil)
+	a := New(nil, time.Now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := a.ValidateCredentials(tt.raw)
@@ -286,13 +286,12 @@ func TestValidateCredentials(t *testing.T) {
 }
 
 func TestAdapterBasics(t *testing.T) {
-	a := New(http.DefaultClient)
+	fixed := time.Unix(5, 0)
+	a := New(http.DefaultClient, func() time.Time { return fixed })
 	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != http.DefaultClient {
 		t.Fatalf("%+v", a)
 	}
-	fixed := time.Unix(5, 0)
-	a.Now = func() time.Time { return fixed }
-	if !a.now().Equal(fixed) {
-		t.Fatal("Now not used")
+	if !a.Now().Equal(fixed) {
+		t.Fatal("the clock given to New is not the adapter's")
 	}
 }

@@ -100,7 +100,7 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
+	now := a.Now()
 	body, err := json.Marshal(Outbound{Type: typ, Timestamp: now.UTC().Format(time.RFC3339Nano), Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", typ, err)
@@ -134,7 +134,7 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 	}
 	herr := &source.HTTPError{Op: typ + " callback", Status: resp.StatusCode, Reason: reason(respBody)}
 	if source.RetryableStatus(resp.StatusCode) {
-		return nil, retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), a.now()))
+		return nil, retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), a.Now()))
 	}
 	return nil, herr
 }

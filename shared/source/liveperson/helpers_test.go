@@ -71,8 +71,7 @@ func account(t testing.TB, s Settings, creds []byte) *source.Account {
 var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)
 
 func newAdapter() *Adapter {
-	a := New(&http.Client{Timeout: 5 * time.Second})
-	a.Now = func() time.Time { return testNow }
+	a := New(&http.Client{Timeout: 5 * time.Second}, func() time.Time { return testNow })
 	a.PollInterval = 10 * time.Millisecond
 	return a
 }
@@ -88,7 +87,7 @@ func endpoint(t testing.TB) lptest.Endpoint {
 
 func apiRequest(t testing.TB, r lptest.Request) *apigw.Request {
 	t.Helper()
-	req, err := apigw.FromEvent(r.Event("req-1", testNow), 0)
+	req, err := apigw.FromEvent(r.Event("req-1", testNow), apigw.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

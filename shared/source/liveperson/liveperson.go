@@ -32,7 +32,7 @@ const Name = "liveperson"
 // environment, so the warm path makes no extra network call.
 type Adapter struct {
 	HTTP *http.Client
-	Now  func() time.Time
+	Now  func() time.Time // required: the bridge's clock
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
@@ -45,15 +45,16 @@ type Adapter struct {
 
 var (
 	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Router    = (*Adapter)(nil)
 	_ source.Sender    = (*Adapter)(nil)
 	_ source.Escalator = (*Adapter)(nil)
 	_ source.Closer    = (*Adapter)(nil)
 	_ source.Builtins  = (*Adapter)(nil)
 )
 
-// New returns the adapter.
-func New(hc *http.Client) *Adapter {
-	a := &Adapter{HTTP: hc}
+// New returns the adapter over the bridge's HTTP client and clock.
+func New(hc *http.Client, now func() time.Time) *Adapter {
+	a := &Adapter{HTTP: hc, Now: now}
 	a.init()
 	return a
 }
@@ -73,13 +74,6 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
-
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
 
 func (a *Adapter) client() *http.Client {
 	if a.HTTP != nil {

@@ -8,15 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
-// maxID bounds SunCo IDs (24 hex characters in practice).
-const maxID = 200
 
 // skipCreation lists conversation:create reasons that are not a visitor
 // starting to talk: a link request or a Notification API message. Starting
@@ -70,7 +67,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 	default:
 		return source.Event{}, false, nil // a trigger we do not use
 	}
-	if err := checkID(field+".id", e.ID); err != nil {
+	if err := ids.Event(field+".id", e.ID); err != nil {
 		return source.Event{}, false, err
 	}
 	var p eventPayload
@@ -83,7 +80,12 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 	if p.Conversation == nil {
 		return source.Event{}, false, bad(field+".payload.conversation", "required")
 	}
-	if err := checkID(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+	// SunCo IDs are opaque ASCII tokens; as a conversation they also obey
+	// the conversation rules.
+	if err := ids.Event(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+		return source.Event{}, false, err
+	}
+	if err := ids.Conversation(field+".payload.conversation.id", p.Conversation.ID); err != nil {
 		return source.Event{}, false, err
 	}
 	ev := source.Event{ID: e.ID, Conversation: p.Conversation.ID}
@@ -264,20 +266,6 @@ func sessionContext(u *user, src *msgSource) map[string]string {
 	return m
 }
 
-func checkID(field, v string) error {
-	if v == "" {
-		return bad(field, "required")
-	}
-	if len(v) > maxID || !utf8.ValidString(v) {
-		return bad(field, fmt.Sprintf("must be at most %d characters", maxID))
-	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return bad(field, "must be printable without spaces")
-		}
-	}
-	return nil
-}
 
 func bad(field, problem string) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)

@@ -14,7 +14,6 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
-
 // skipCreation lists conversation:create reasons that are not a visitor
 // starting to talk: a link request or a Notification API message. Starting
 // an AI-agent session then would greet someone who has not asked anything;
@@ -265,7 +264,6 @@ func sessionContext(u *user, src *msgSource) map[string]string {
 	}
 	return m
 }
-
 
 func bad(field, problem string) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)

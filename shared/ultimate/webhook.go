@@ -228,13 +228,18 @@ type TeamStatus struct {
 	IsOnline bool `json:"isOnline"`
 }
 
-// FieldError names the part of a payload that is wrong.
+// FieldError names the part of a payload that is wrong. Err, when set, is
+// the sentinel it stands for (ErrUnknownEventType).
 type FieldError struct {
 	Field   string
 	Problem string
+	Err     error
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // ErrUnknownEventType is wrapped by the FieldError for an eventType we do not
 // know.
@@ -285,7 +290,7 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 			return nil, &FieldError{Field: "data.eventType", Problem: "required"}
 		}
 		if !converseTypes[ev.EventType] {
-			return nil, fmt.Errorf("%w", &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", ev.EventType)})
+			return nil, &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", clip(ev.EventType)), Err: ErrUnknownEventType}
 		}
 		w.Converse = ev
 	case data[0] == '[':
@@ -310,9 +315,15 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 }
 
 // IsUnknownEventType reports whether err came from an eventType we do not know.
-func IsUnknownEventType(err error) bool {
-	var fe *FieldError
-	return errors.As(err, &fe) && fe.Field == "data.eventType" && strings.HasPrefix(fe.Problem, "unknown")
+func IsUnknownEventType(err error) bool { return errors.Is(err, ErrUnknownEventType) }
+
+// clip shortens an echoed value: an error names the problem, it does not
+// repeat the input.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func optString(field string, raw json.RawMessage) (string, error) {

@@ -51,6 +51,9 @@ type Options struct {
 	Sources *source.Registry
 	// HTTP is the outbound client (for an adapter that calls a test server).
 	HTTP *http.Client
+	// AgentURL is the AI agent's base URL (a fake one's); default a closed
+	// port.
+	AgentURL string
 }
 
 // Env is one bridge over fresh fakes.
@@ -76,12 +79,16 @@ func New(t testing.TB, opts Options) *Env {
 	if err := localstack.CreateTables(context.Background(), e.DB, TenantsTable, StateTable); err != nil {
 		t.Fatal(err)
 	}
+	if opts.AgentURL == "" {
+		opts.AgentURL = "http://127.0.0.1:1"
+	}
 	cfg := app.Config{
-		TenantsTable: TenantsTable, StateTable: StateTable, UltimateBaseURL: "http://127.0.0.1:1",
+		TenantsTable: TenantsTable, StateTable: StateTable, UltimateBaseURL: opts.AgentURL,
 		LogLevel: "DEBUG", DeadLetterTTL: 24 * time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
 	}
+	// The retry policy keeps the real clock: it measures against context
+	// deadlines, which are real time.
 	pol := Fast
-	pol.Now = e.Clock.Now
 	e.Deps = app.Build(cfg, e.DB, e.Secrets, app.Options{Out: &e.logs, Service: "test", Now: e.Clock.Now, Retry: &pol, Sources: opts.Sources, HTTP: opts.HTTP})
 	e.Handlers = e.Deps.Handlers(nil)
 	return e

@@ -66,7 +66,7 @@ func admit(t *testing.T, e *apptest.Env, b []byte, headers, query map[string]str
 	if err != nil {
 		return nil, err
 	}
-	return e.Deps.Accounts.Admit(context.Background(), request(b, headers, query), w)
+	return e.Deps.Accounts.AdmitWebhook(context.Background(), request(b, headers, query), w)
 }
 
 func wantStatus(t *testing.T, err error, status int, code string) {

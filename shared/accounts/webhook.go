@@ -67,15 +67,46 @@ func PCID(w *ultimate.Webhook) string {
 	return ""
 }
 
-// Admit authenticates a parsed webhook and, when it names a conversation,
-// resolves that conversation's account for the calling agent, which must
-// own it. A webhook type that must name a conversation (route.Webhooks)
-// and does not is a 400.
-func (r *Resolver) Admit(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*Call, error) {
+// Admit is the front of a webhook function: POST only, the payload parsed
+// and its IDs checked (ParseWebhook), the webhook served by function
+// (route.Webhooks; another function's is a 400 naming its route), then
+// AdmitWebhook. The request's log line gets the eventType, the agent and
+// the conversation.
+func (r *Resolver) Admit(ctx context.Context, req *apigw.Request, function string) (*Call, error) {
+	w, err := ParseRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := route.Serves(function, w); err != nil {
+		return nil, err
+	}
+	return r.AdmitWebhook(ctx, req, w)
+}
+
+// ParseRequest is the first half of Admit, for the single URL, which looks
+// at the webhook before it decides who serves it.
+func ParseRequest(req *apigw.Request) (*ultimate.Webhook, error) {
+	if err := req.RequireMethod(http.MethodPost); err != nil {
+		return nil, err
+	}
+	w, err := ParseWebhook(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Log.Set("eventType", route.Type(w))
+	return w, nil
+}
+
+// AdmitWebhook authenticates a parsed webhook and, when it names a
+// conversation, resolves that conversation's account for the calling agent,
+// which must own it. A webhook type that must name a conversation
+// (route.Webhooks) and does not is a 400.
+func (r *Resolver) AdmitWebhook(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*Call, error) {
 	agent, err := r.Authenticate(ctx, req, w)
 	if err != nil {
 		return nil, err
 	}
+	req.Log.Set("agentId", agent.AgentID)
 	call := &Call{Hook: w, Agent: agent}
 	pcid := PCID(w)
 	if pcid == "" {
@@ -88,6 +119,7 @@ func (r *Resolver) Admit(ctx context.Context, req *apigw.Request, w *ultimate.We
 	if err != nil {
 		return nil, err
 	}
+	req.Log.Set("pcid", pcid)
 	if call.Account, err = r.Account(ctx, conv.Source, conv.Account, agent.AgentID); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ import (
 
 // Accounts admits webhooks (accounts.Resolver).
 type Accounts interface {
-	Admit(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error)
+	Admit(ctx context.Context, req *apigw.Request, function string) (*accounts.Call, error)
 }
 
 // Actions reads action items.
@@ -77,26 +77,12 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (resp events.AP
 		}
 		h.Metrics.Count("Actions", 1, map[string]string{"Kind": kind, "Status": fmt.Sprint(status / 100 * 100)})
 	}()
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return resp, err
-	}
-	w, err := accounts.ParseWebhook(req.Body)
-	if err != nil {
-		return resp, err
-	}
-	if err := route.Serves(route.WebhookAction, w); err != nil {
-		return resp, err
-	}
-	call, err := h.Accounts.Admit(ctx, req, w)
+	call, err := h.Accounts.Admit(ctx, req, route.WebhookAction)
 	if err != nil {
 		return resp, err
 	}
 	act := call.Hook.Action
-	req.Log.Set("agentId", call.Agent.AgentID)
 	req.Log.Set("action", act.Name)
-	if call.Account != nil {
-		req.Log.Set("pcid", call.Conv.PCID())
-	}
 	def, err := h.Actions.Action(ctx, call.Agent.AgentID, act.Name)
 	if err != nil {
 		return resp, accounts.LookupError(err, apigw.Errorf(http.StatusNotFound, "unknown_action", "no action %q is configured for agent %s", act.Name, call.Agent.AgentID))

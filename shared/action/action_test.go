@@ -18,6 +18,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -37,10 +38,19 @@ func asAPIError(t *testing.T, err error) *apigw.Error {
 // conversation, attaches a generic account.
 type fakeGate struct{ err error }
 
-func (g fakeGate) Admit(_ context.Context, _ *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error) {
+func (g fakeGate) Admit(_ context.Context, req *apigw.Request, function string) (*accounts.Call, error) {
+	w, err := accounts.ParseRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := route.Serves(function, w); err != nil {
+		return nil, err
+	}
 	if g.err != nil {
 		return nil, g.err
 	}
+	req.Log.Set("agentId", w.BotID)
+	req.Log.Set("pcid", accounts.PCID(w))
 	call := &accounts.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}
 	if c, err := source.ParsePCID(accounts.PCID(w)); err == nil {
 		call.Conv = c

@@ -43,6 +43,23 @@ func Wrap(err error, status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message, Err: err}
 }
 
+// JSONProblem describes why a body did not decode without echoing any of
+// it: the byte offset of a syntax error, or the field of a wrong type.
+func JSONProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return "wrong JSON type"
+		}
+		return "wrong JSON type at " + te.Field
+	}
+	return "invalid JSON"
+}
+
 // ErrorBody is the JSON shape of every error answer.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`

@@ -361,6 +361,17 @@ func (w *write) apply() {
 	w.t.items[w.key] = w.new
 }
 
+// returned is what ReturnValues asks for: the old item, or the new one.
+func (w *write) returned(rv types.ReturnValue) item {
+	switch {
+	case rv == types.ReturnValueAllOld && w.old != nil:
+		return copyItem(w.old)
+	case rv == types.ReturnValueAllNew:
+		return copyItem(w.new)
+	}
+	return nil
+}
+
 func (w *write) failed() error {
 	e := &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	if w.retOld && w.old != nil {
@@ -466,14 +477,15 @@ func (db *DB) prepareDelete(table *string, key item, condExpr *string, names map
 	return w, w.condition(condExpr, names, values, nil)
 }
 
-// PutItem writes a whole item, optionally under a condition.
-func (db *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if err := db.fault("PutItem", in.TableName); err != nil {
+// writeOne is every single-item write: the fault hook, then under the lock
+// the prepared write, its condition, and the write itself.
+func (db *DB) writeOne(op string, table *string, prepare func() (*write, error)) (*write, error) {
+	if err := db.fault(op, table); err != nil {
 		return nil, err
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	w, err := db.preparePut(in.TableName, in.Item, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
+	w, err := prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -481,65 +493,47 @@ func (db *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*d
 		return nil, w.failed()
 	}
 	w.apply()
-	out := &dynamodb.PutItemOutput{}
-	if in.ReturnValues == types.ReturnValueAllOld && w.old != nil {
-		out.Attributes = copyItem(w.old)
+	return w, nil
+}
+
+// PutItem writes a whole item, optionally under a condition.
+func (db *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	w, err := db.writeOne("PutItem", in.TableName, func() (*write, error) {
+		return db.preparePut(in.TableName, in.Item, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &dynamodb.PutItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
 }
 
 // UpdateItem applies an update expression (SET with if_not_exists, + and
 // -, list_append; REMOVE; ADD on numbers), creating the item when there is
 // none, optionally under a condition.
 func (db *DB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if err := db.fault("UpdateItem", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	w, err := db.prepareUpdate(in.TableName, in.Key, in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
-	if err != nil {
-		return nil, err
-	}
-	if !w.passes() {
-		return nil, w.failed()
-	}
-	w.apply()
-	out := &dynamodb.UpdateItemOutput{}
 	switch in.ReturnValues {
-	case types.ReturnValueAllOld:
-		if w.old != nil {
-			out.Attributes = copyItem(w.old)
-		}
-	case types.ReturnValueAllNew:
-		out.Attributes = copyItem(w.new)
-	case types.ReturnValueNone, "":
+	case types.ReturnValueNone, types.ReturnValueAllOld, types.ReturnValueAllNew, "":
 	default:
 		return nil, fmt.Errorf("dynamotest: ReturnValues %s is not supported", in.ReturnValues)
 	}
-	return out, nil
+	w, err := db.writeOne("UpdateItem", in.TableName, func() (*write, error) {
+		return db.prepareUpdate(in.TableName, in.Key, in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.UpdateItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
 }
 
 // DeleteItem deletes one item, optionally under a condition.
 func (db *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	if err := db.fault("DeleteItem", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	w, err := db.prepareDelete(in.TableName, in.Key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
+	w, err := db.writeOne("DeleteItem", in.TableName, func() (*write, error) {
+		return db.prepareDelete(in.TableName, in.Key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if !w.passes() {
-		return nil, w.failed()
-	}
-	w.apply()
-	out := &dynamodb.DeleteItemOutput{}
-	if in.ReturnValues == types.ReturnValueAllOld && w.old != nil {
-		out.Attributes = copyItem(w.old)
-	}
-	return out, nil
+	return &dynamodb.DeleteItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
 }
 
 // TransactWriteItems checks every item's condition and then applies all

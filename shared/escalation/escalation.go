@@ -30,7 +30,7 @@ import (
 
 // Accounts admits webhooks and resolves accounts (accounts.Resolver).
 type Accounts interface {
-	Admit(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error)
+	Admit(ctx context.Context, req *apigw.Request, function string) (*accounts.Call, error)
 	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
@@ -59,25 +59,11 @@ type Handler struct {
 
 // Serve is the function's apigw.Func.
 func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	w, err := accounts.ParseWebhook(req.Body)
+	call, err := h.Accounts.Admit(ctx, req, route.WebhookEscalation)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	req.Log.Set("eventType", route.Type(w))
-	if err := route.Serves(route.WebhookEscalation, w); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	call, err := h.Accounts.Admit(ctx, req, w)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	req.Log.Set("agentId", call.Agent.AgentID)
-	if call.Account != nil {
-		req.Log.Set("pcid", call.Conv.PCID())
-	}
+	w := call.Hook
 	budget := h.Budget
 	if budget <= 0 {
 		budget = 8 * time.Second

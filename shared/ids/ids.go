@@ -37,46 +37,57 @@ func bad(field, format string, args ...any) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_id", "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
+// must is nil when ok, else the 400 naming field and the rule.
+func must(ok bool, field, rule string) error {
+	if ok {
+		return nil
+	}
+	return bad(field, "%s", rule)
+}
+
 // Source checks a source name (e.g. generic, sunshine).
 func Source(field, v string) error {
-	if !tenant.ValidSourceName(v) {
-		return bad(field, "must be a source name: a lower-case letter, then letters, digits and - (at most 32)")
-	}
-	return nil
+	return must(tenant.ValidSourceName(v), field, "must be a source name: a lower-case letter, then letters, digits and - (at most 32)")
 }
 
 // Account checks a source account ID.
 func Account(field, v string) error {
-	if !tenant.ValidAccount(v) {
-		return bad(field, "must be an account ID: 1-128 letters, digits and . _ @ + = -")
-	}
-	return nil
+	return must(tenant.ValidAccount(v), field, "must be an account ID: 1-128 letters, digits and . _ @ + = -")
 }
 
 // Agent checks an AI agent ID (a webhook's botId).
 func Agent(field, v string) error {
-	if !tenant.ValidAgentID(v) {
-		return bad(field, "must be an AI agent ID")
-	}
-	return nil
+	return must(tenant.ValidAgentID(v), field, "must be an AI agent ID")
 }
 
 // Action checks an action name.
 func Action(field, v string) error {
-	if !tenant.ValidActionName(v) {
-		return bad(field, "must be an action name: 1-64 letters, digits and _ . -")
-	}
-	return nil
+	return must(tenant.ValidActionName(v), field, "must be an action name: 1-64 letters, digits and _ . -")
 }
 
 // Conversation checks a platform's conversation ID: printable UTF-8 (no
 // control characters: no CR, LF or NUL), at most MaxConversation bytes.
 func Conversation(field, v string) error {
-	switch {
-	case v == "":
+	if v == "" {
 		return bad(field, "required")
-	case len(v) > MaxConversation:
-		return bad(field, "longer than %d bytes (%d)", MaxConversation, len(v))
+	}
+	return text(field, v, MaxConversation)
+}
+
+// Label checks an optional short label (a team ID, an escalation target):
+// empty, or printable UTF-8 of at most MaxLabel bytes.
+func Label(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	return text(field, v, MaxLabel)
+}
+
+// text is printable UTF-8 of at most max bytes.
+func text(field, v string, max int) error {
+	switch {
+	case len(v) > max:
+		return bad(field, "longer than %d bytes (%d)", max, len(v))
 	case !utf8.ValidString(v):
 		return bad(field, "not valid UTF-8")
 	}
@@ -101,26 +112,6 @@ func Event(field, v string) error {
 	for i := 0; i < len(v); i++ {
 		if v[i] <= ' ' || v[i] > '~' {
 			return bad(field, "must be printable ASCII without spaces")
-		}
-	}
-	return nil
-}
-
-// Label checks an optional short label (a team ID, an escalation target):
-// empty, or printable UTF-8 of at most MaxLabel bytes.
-func Label(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	if len(v) > MaxLabel {
-		return bad(field, "longer than %d bytes (%d)", MaxLabel, len(v))
-	}
-	if !utf8.ValidString(v) {
-		return bad(field, "not valid UTF-8")
-	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) {
-			return bad(field, "must be printable text without control characters")
 		}
 	}
 	return nil

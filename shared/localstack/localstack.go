@@ -6,6 +6,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,38 +94,20 @@ type Stack struct {
 }
 
 func (o *Options) defaults() {
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:3000"
-	}
-	if o.AgentAddr == "" {
-		o.AgentAddr = "127.0.0.1:3001"
-	}
-	if o.SunshineAddr == "" {
-		o.SunshineAddr = "127.0.0.1:3100"
-	}
-	if o.LivePersonAddr == "" {
-		o.LivePersonAddr = "127.0.0.1:8095"
-	}
-	if o.EventsDir == "" {
-		o.EventsDir = "events"
-	}
-	if o.TenantsTable == "" {
-		o.TenantsTable = "crmbridge-tenants"
-	}
-	if o.StateTable == "" {
-		o.StateTable = "crmbridge-state"
-	}
-	if o.LogLevel == "" {
-		o.LogLevel = "INFO"
-	}
+	o.Addr = cmp.Or(o.Addr, "127.0.0.1:3000")
+	o.AgentAddr = cmp.Or(o.AgentAddr, "127.0.0.1:3001")
+	o.SunshineAddr = cmp.Or(o.SunshineAddr, "127.0.0.1:3100")
+	o.LivePersonAddr = cmp.Or(o.LivePersonAddr, "127.0.0.1:8095")
+	o.EventsDir = cmp.Or(o.EventsDir, "events")
+	o.TenantsTable = cmp.Or(o.TenantsTable, "crmbridge-tenants")
+	o.StateTable = cmp.Or(o.StateTable, "crmbridge-state")
+	o.LogLevel = cmp.Or(o.LogLevel, "INFO")
+	o.FunctionTimeout = cmp.Or(o.FunctionTimeout, 20*time.Second)
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
 	if o.Print == nil {
 		o.Print = func(string, ...any) {}
-	}
-	if o.FunctionTimeout == 0 {
-		o.FunctionTimeout = 20 * time.Second
 	}
 }
 

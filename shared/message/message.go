@@ -30,7 +30,7 @@ import (
 // Accounts admits webhooks and resolves accounts (accounts.Resolver).
 type Accounts interface {
 	Authenticate(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*tenant.Agent, error)
-	Admit(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error)
+	AdmitWebhook(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error)
 	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
@@ -70,26 +70,20 @@ const (
 
 // Serve is the function's apigw.Func.
 func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	w, err := accounts.ParseWebhook(req.Body)
+	w, err := accounts.ParseRequest(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	req.Log.Set("eventType", route.Type(w))
 	if owner := route.Of(w).Function; owner != route.WebhookMessage {
 		if req.RouteKey != route.SingleURL {
 			return events.APIGatewayV2HTTPResponse{}, route.Serves(route.WebhookMessage, w)
 		}
 		return h.forward(ctx, req, w, owner)
 	}
-	call, err := h.Accounts.Admit(ctx, req, w)
+	call, err := h.Accounts.AdmitWebhook(ctx, req, w)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	req.Log.Set("agentId", call.Agent.AgentID)
-	req.Log.Set("pcid", call.Conv.PCID())
 	var outcome string
 	if w.Converse.EventType == ultimate.EventSendMessage {
 		outcome, err = h.sendMessage(ctx, call)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
 )
 
 // Converse webhook event types.
@@ -263,7 +265,7 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		PlatformConversationID json.RawMessage `json:"platformConversationId"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
+		return nil, &FieldError{Field: "body", Problem: "not a JSON object: " + apigw.JSONProblem(err)}
 	}
 	w := &Webhook{}
 	var err error
@@ -348,7 +350,7 @@ func typeError(prefix string, err error) error {
 		}
 		return &FieldError{Field: field, Problem: "must be " + jsonKind(te.Type.Kind().String())}
 	}
-	return &FieldError{Field: prefix, Problem: jsonProblem(err)}
+	return &FieldError{Field: prefix, Problem: apigw.JSONProblem(err)}
 }
 
 func jsonKind(goKind string) string {
@@ -365,68 +367,5 @@ func jsonKind(goKind string) string {
 		return "a number"
 	default:
 		return "a number"
-	}
-}
-
-// jsonProblem describes a syntax error without echoing the payload.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "wrong JSON type at " + te.Field
-	}
-	return "invalid JSON"
-}
-
-// PeekBotID reads only the botId of a webhook body, so the caller can find
-// the agent's secret and authenticate before validating the rest.
-func PeekBotID(body []byte) (string, error) {
-	var env struct {
-		BotID json.RawMessage `json:"botId"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
-	}
-	id, err := optString("botId", env.BotID)
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
-		return "", &FieldError{Field: "botId", Problem: "required"}
-	}
-	return id, nil
-}
-
-// PeekKind classifies a webhook body without validating it: a converse event
-// (data is an object) or an action (data is an array). The single webhook
-// URL uses it to route. The eventType of a converse event is returned too.
-func PeekKind(body []byte) (Kind, string, error) {
-	var env struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return 0, "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
-	}
-	data := bytes.TrimSpace(env.Data)
-	switch {
-	case len(data) > 0 && data[0] == '{':
-		var ev struct {
-			EventType json.RawMessage `json:"eventType"`
-		}
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return 0, "", typeError("data", err)
-		}
-		t, err := optString("data.eventType", ev.EventType)
-		if err != nil {
-			return 0, "", err
-		}
-		return KindConverse, t, nil
-	case len(data) > 0 && data[0] == '[':
-		return KindAction, "", nil
-	default:
-		return 0, "", &FieldError{Field: "data", Problem: "must be an object (converse event) or an array (action)"}
 	}
 }

@@ -96,7 +96,7 @@ type eventData struct {
 func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
 	var env envelope
 	if err := json.Unmarshal(req.Body, &env); err != nil {
-		return nil, bad("body", "must be a JSON object: "+syntax(err))
+		return nil, bad("body", "must be a JSON object: "+apigw.JSONProblem(err))
 	}
 	typ, err := optString("type", env.Type, 64)
 	if err != nil {
@@ -114,7 +114,7 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 	}
 	var d eventData
 	if err := json.Unmarshal(env.Data, &d); err != nil {
-		return nil, bad("data", "must be an object: "+syntax(err))
+		return nil, bad("data", "must be an object: "+apigw.JSONProblem(err))
 	}
 	ev := source.Event{ID: req.HeaderValue(stdwebhook.HeaderID), Kind: kind}
 	if err := ids.Event(stdwebhook.HeaderID, ev.ID); err != nil {
@@ -178,18 +178,6 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 
 func bad(field, problem string) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)
-}
-
-func syntax(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "wrong type"
-	}
-	return "invalid JSON"
 }
 
 func reqString(field string, raw json.RawMessage, maxLen int) (string, error) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
@@ -108,7 +109,7 @@ func (c *api) do(ctx context.Context, op, method, path string, in, out any) erro
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, syntax(err))
+			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, apigw.JSONProblem(err))
 		}
 	}
 	return nil

@@ -31,7 +31,7 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 	}
 	var env envelope
 	if err := json.Unmarshal(req.Body, &env); err != nil && !isTypeError(err) {
-		return nil, bad("body", "must be a JSON object: "+syntax(err))
+		return nil, bad("body", "must be a JSON object: "+apigw.JSONProblem(err))
 	}
 	if env.App != nil && env.App.ID != "" && env.App.ID != acct.Account {
 		return nil, apigw.Errorf(http.StatusBadRequest, "app_mismatch", "app.id %q is not the app in the URL; point the webhook at /sources/sunshine/%s", clip(env.App.ID), clip(env.App.ID))
@@ -74,7 +74,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 		return source.Event{}, false, bad(field+".payload", "required, an object")
 	}
 	if err := json.Unmarshal(e.Payload, &p); err != nil && !isTypeError(err) {
-		return source.Event{}, false, bad(field+".payload", "must be an object: "+syntax(err))
+		return source.Event{}, false, bad(field+".payload", "must be an object: "+apigw.JSONProblem(err))
 	}
 	if p.Conversation == nil {
 		return source.Event{}, false, bad(field+".payload.conversation", "required")
@@ -275,14 +275,6 @@ func bad(field, problem string) error {
 func isTypeError(err error) bool {
 	var te *json.UnmarshalTypeError
 	return errors.As(err, &te)
-}
-
-func syntax(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	return "invalid JSON"
 }
 
 // clip keeps platform-supplied strings short in answers and logs.

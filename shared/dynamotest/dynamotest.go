@@ -380,112 +380,101 @@ func (w *write) failed() error {
 	return e
 }
 
-func (db *DB) preparePut(table *string, it item, condExpr *string, names map[string]string, values map[string]types.AttributeValue, ret types.ReturnValuesOnConditionCheckFailure) (*write, error) {
-	t, err := db.table(table)
-	if err != nil {
-		return nil, err
-	}
-	k, err := t.keyOf(t.keyPart(it))
-	if err != nil {
-		return nil, err
-	}
-	w := &write{t: t, key: k, old: t.items[k], new: copyItem(it), retOld: ret == types.ReturnValuesOnConditionCheckFailureAllOld}
-	if err := w.condition(condExpr, names, values, nil); err != nil {
-		return nil, err
-	}
-	return w, t.checkItem(w.new)
+// spec is one write as the API describes it, whichever call carries it.
+type spec struct {
+	table  *string
+	key    item    // Update, Delete, ConditionCheck
+	item   item    // Put
+	update *string // Update
+	check  bool    // ConditionCheck: test, write nothing
+	cond   *string
+	names  map[string]string
+	values map[string]types.AttributeValue
+	ret    types.ReturnValuesOnConditionCheckFailure
 }
 
-// condition parses a condition expression; e, when set, is shared with the
-// update expression of the same call.
-func (w *write) condition(expr *string, names map[string]string, values map[string]types.AttributeValue, e *env) error {
-	own := e == nil
-	if own {
-		e = newEnv(names, values)
-	}
-	if expr != nil {
-		c, err := parseCondition(*expr, e)
-		if err != nil {
-			return err
-		}
-		w.cond = c
-	} else if own && (len(names) > 0 || len(values) > 0) {
-		return validation("ExpressionAttributeNames and ExpressionAttributeValues can only be specified when using expressions")
-	}
-	if own {
-		return e.unused()
-	}
-	return nil
-}
-
-func (db *DB) prepareUpdate(table *string, key item, update, condExpr *string, names map[string]string, values map[string]types.AttributeValue, ret types.ReturnValuesOnConditionCheckFailure) (*write, error) {
-	t, err := db.table(table)
+// prepare checks a write and computes its result without applying it.
+func (db *DB) prepare(s spec) (*write, error) {
+	t, err := db.table(s.table)
 	if err != nil {
 		return nil, err
+	}
+	key := s.key
+	if s.item != nil {
+		key = t.keyPart(s.item)
 	}
 	k, err := t.keyOf(key)
 	if err != nil {
 		return nil, err
 	}
-	if update == nil {
-		return nil, fmt.Errorf("dynamotest: UpdateItem without an UpdateExpression is not supported")
-	}
-	e := newEnv(names, values)
-	acts, err := parseUpdate(*update, e)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range acts {
-		if a.path == t.hash || a.path == t.rng {
-			return nil, validation("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", a.path)
+	w := &write{t: t, key: k, old: t.items[k], retOld: s.ret == types.ReturnValuesOnConditionCheckFailureAllOld}
+	e := newEnv(s.names, s.values)
+	var acts []action
+	if s.update != nil {
+		if acts, err = parseUpdate(*s.update, e); err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			if a.path == t.hash || a.path == t.rng {
+				return nil, validation("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", a.path)
+			}
 		}
 	}
-	w := &write{t: t, key: k, old: t.items[k], retOld: ret == types.ReturnValuesOnConditionCheckFailureAllOld}
-	if err := w.condition(condExpr, names, values, e); err != nil {
-		return nil, err
+	switch {
+	case s.cond != nil:
+		if w.cond, err = parseCondition(*s.cond, e); err != nil {
+			return nil, err
+		}
+	case s.check:
+		return nil, validation("ConditionCheck requires a ConditionExpression")
+	case s.update == nil && (len(s.names) > 0 || len(s.values) > 0):
+		return nil, validation("ExpressionAttributeNames and ExpressionAttributeValues can only be specified when using expressions")
 	}
 	if err := e.unused(); err != nil {
 		return nil, err
 	}
-	old := w.old
-	if old == nil {
-		old = item{}
-	}
-	next := copyItem(old)
-	for n, v := range key {
-		next[n] = v
-	}
-	for _, a := range acts {
-		if err := a.apply(old, next); err != nil {
-			return nil, err
+	switch {
+	case s.check:
+		w.new = w.old
+		return w, nil
+	case s.item != nil:
+		w.new = copyItem(s.item)
+	case s.update != nil:
+		old := w.old
+		if old == nil {
+			old = item{}
 		}
+		next := copyItem(old)
+		for n, v := range key {
+			next[n] = v
+		}
+		for _, a := range acts {
+			if err := a.apply(old, next); err != nil {
+				return nil, err
+			}
+		}
+		w.new = next
+	default:
+		return w, nil // a delete
 	}
-	w.new = copyItem(next)
 	return w, t.checkItem(w.new)
 }
 
-func (db *DB) prepareDelete(table *string, key item, condExpr *string, names map[string]string, values map[string]types.AttributeValue, ret types.ReturnValuesOnConditionCheckFailure) (*write, error) {
-	t, err := db.table(table)
-	if err != nil {
-		return nil, err
+// single is every single-item write: the fault hook, then under the lock
+// the prepared write, its condition, and the write; out builds the call's
+// answer from the attributes ReturnValues asks for.
+func single[Out any](db *DB, op string, s spec, rv types.ReturnValue, out func(item) *Out) (*Out, error) {
+	switch rv {
+	case types.ReturnValueNone, types.ReturnValueAllOld, types.ReturnValueAllNew, "":
+	default:
+		return nil, fmt.Errorf("dynamotest: ReturnValues %s is not supported", rv)
 	}
-	k, err := t.keyOf(key)
-	if err != nil {
-		return nil, err
-	}
-	w := &write{t: t, key: k, old: t.items[k], retOld: ret == types.ReturnValuesOnConditionCheckFailureAllOld}
-	return w, w.condition(condExpr, names, values, nil)
-}
-
-// writeOne is every single-item write: the fault hook, then under the lock
-// the prepared write, its condition, and the write itself.
-func (db *DB) writeOne(op string, table *string, prepare func() (*write, error)) (*write, error) {
-	if err := db.fault(op, table); err != nil {
+	if err := db.fault(op, s.table); err != nil {
 		return nil, err
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	w, err := prepare()
+	w, err := db.prepare(s)
 	if err != nil {
 		return nil, err
 	}
@@ -493,47 +482,30 @@ func (db *DB) writeOne(op string, table *string, prepare func() (*write, error))
 		return nil, w.failed()
 	}
 	w.apply()
-	return w, nil
+	return out(w.returned(rv)), nil
 }
 
 // PutItem writes a whole item, optionally under a condition.
 func (db *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	w, err := db.writeOne("PutItem", in.TableName, func() (*write, error) {
-		return db.preparePut(in.TableName, in.Item, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &dynamodb.PutItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
+	s := spec{table: in.TableName, item: in.Item, cond: in.ConditionExpression, names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues, ret: in.ReturnValuesOnConditionCheckFailure}
+	return single(db, "PutItem", s, in.ReturnValues, func(a item) *dynamodb.PutItemOutput { return &dynamodb.PutItemOutput{Attributes: a} })
 }
 
 // UpdateItem applies an update expression (SET with if_not_exists, + and
 // -, list_append; REMOVE; ADD on numbers), creating the item when there is
 // none, optionally under a condition.
 func (db *DB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	switch in.ReturnValues {
-	case types.ReturnValueNone, types.ReturnValueAllOld, types.ReturnValueAllNew, "":
-	default:
-		return nil, fmt.Errorf("dynamotest: ReturnValues %s is not supported", in.ReturnValues)
+	if in.UpdateExpression == nil {
+		return nil, fmt.Errorf("dynamotest: UpdateItem without an UpdateExpression is not supported")
 	}
-	w, err := db.writeOne("UpdateItem", in.TableName, func() (*write, error) {
-		return db.prepareUpdate(in.TableName, in.Key, in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &dynamodb.UpdateItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
+	s := spec{table: in.TableName, key: in.Key, update: in.UpdateExpression, cond: in.ConditionExpression, names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues, ret: in.ReturnValuesOnConditionCheckFailure}
+	return single(db, "UpdateItem", s, in.ReturnValues, func(a item) *dynamodb.UpdateItemOutput { return &dynamodb.UpdateItemOutput{Attributes: a} })
 }
 
 // DeleteItem deletes one item, optionally under a condition.
 func (db *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	w, err := db.writeOne("DeleteItem", in.TableName, func() (*write, error) {
-		return db.prepareDelete(in.TableName, in.Key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &dynamodb.DeleteItemOutput{Attributes: w.returned(in.ReturnValues)}, nil
+	s := spec{table: in.TableName, key: in.Key, cond: in.ConditionExpression, names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues, ret: in.ReturnValuesOnConditionCheckFailure}
+	return single(db, "DeleteItem", s, in.ReturnValues, func(a item) *dynamodb.DeleteItemOutput { return &dynamodb.DeleteItemOutput{Attributes: a} })
 }
 
 // TransactWriteItems checks every item's condition and then applies all
@@ -551,39 +523,28 @@ func (db *DB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteIt
 	writes := make([]*write, len(in.TransactItems))
 	seen := map[string]bool{}
 	for i, ti := range in.TransactItems {
-		var w *write
-		var err error
-		var table *string
+		var s spec
 		switch {
 		case ti.Put != nil:
 			p := ti.Put
-			table = p.TableName
-			w, err = db.preparePut(p.TableName, p.Item, p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ReturnValuesOnConditionCheckFailure)
+			s = spec{table: p.TableName, item: p.Item, cond: p.ConditionExpression, names: p.ExpressionAttributeNames, values: p.ExpressionAttributeValues, ret: p.ReturnValuesOnConditionCheckFailure}
 		case ti.Update != nil:
 			u := ti.Update
-			table = u.TableName
-			w, err = db.prepareUpdate(u.TableName, u.Key, u.UpdateExpression, u.ConditionExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues, u.ReturnValuesOnConditionCheckFailure)
+			s = spec{table: u.TableName, key: u.Key, update: u.UpdateExpression, cond: u.ConditionExpression, names: u.ExpressionAttributeNames, values: u.ExpressionAttributeValues, ret: u.ReturnValuesOnConditionCheckFailure}
 		case ti.Delete != nil:
 			d := ti.Delete
-			table = d.TableName
-			w, err = db.prepareDelete(d.TableName, d.Key, d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues, d.ReturnValuesOnConditionCheckFailure)
+			s = spec{table: d.TableName, key: d.Key, cond: d.ConditionExpression, names: d.ExpressionAttributeNames, values: d.ExpressionAttributeValues, ret: d.ReturnValuesOnConditionCheckFailure}
 		case ti.ConditionCheck != nil:
 			c := ti.ConditionCheck
-			table = c.TableName
-			if c.ConditionExpression == nil {
-				return nil, validation("ConditionCheck requires a ConditionExpression")
-			}
-			w, err = db.prepareDelete(c.TableName, c.Key, c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues, c.ReturnValuesOnConditionCheckFailure)
-			if w != nil {
-				w.new = w.old // a check writes nothing
-			}
+			s = spec{table: c.TableName, key: c.Key, check: true, cond: c.ConditionExpression, names: c.ExpressionAttributeNames, values: c.ExpressionAttributeValues, ret: c.ReturnValuesOnConditionCheckFailure}
 		default:
 			return nil, validation("TransactItems[%d] has no operation", i)
 		}
+		w, err := db.prepare(s)
 		if err != nil {
 			return nil, err
 		}
-		id := aws.ToString(table) + "\x00" + w.key
+		id := aws.ToString(s.table) + "\x00" + w.key
 		if seen[id] {
 			return nil, validation("Transaction request cannot include multiple operations on one item")
 		}

@@ -80,35 +80,32 @@ func (db *DB) table(name *string) (*table, error) {
 // CreateTable creates a table with its key schema and global secondary
 // indexes (local ones are refused).
 func (db *DB) CreateTable(_ context.Context, in *dynamodb.CreateTableInput, _ ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
-	if err := db.fault("CreateTable", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	name := aws.ToString(in.TableName)
-	if _, ok := db.tables[name]; ok {
-		return nil, &types.ResourceInUseException{Message: aws.String("Table already exists: " + name)}
-	}
-	if len(in.LocalSecondaryIndexes) > 0 {
-		return nil, fmt.Errorf("dynamotest: local secondary indexes are not supported")
-	}
-	t := &table{types: map[string]types.ScalarAttributeType{}, indexes: map[string]index{}, items: map[string]item{}}
-	for _, d := range in.AttributeDefinitions {
-		t.types[aws.ToString(d.AttributeName)] = d.AttributeType
-	}
-	var err error
-	if t.hash, t.rng, err = keySchema(in.KeySchema, t.types); err != nil {
-		return nil, err
-	}
-	for _, g := range in.GlobalSecondaryIndexes {
-		h, r, err := keySchema(g.KeySchema, t.types)
-		if err != nil {
+	return locked(db, "CreateTable", in.TableName, func() (*dynamodb.CreateTableOutput, error) {
+		name := aws.ToString(in.TableName)
+		if _, ok := db.tables[name]; ok {
+			return nil, &types.ResourceInUseException{Message: aws.String("Table already exists: " + name)}
+		}
+		if len(in.LocalSecondaryIndexes) > 0 {
+			return nil, fmt.Errorf("dynamotest: local secondary indexes are not supported")
+		}
+		t := &table{types: map[string]types.ScalarAttributeType{}, indexes: map[string]index{}, items: map[string]item{}}
+		for _, d := range in.AttributeDefinitions {
+			t.types[aws.ToString(d.AttributeName)] = d.AttributeType
+		}
+		var err error
+		if t.hash, t.rng, err = keySchema(in.KeySchema, t.types); err != nil {
 			return nil, err
 		}
-		t.indexes[aws.ToString(g.IndexName)] = index{hash: h, rng: r}
-	}
-	db.tables[name] = t
-	return &dynamodb.CreateTableOutput{TableDescription: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+		for _, g := range in.GlobalSecondaryIndexes {
+			h, r, err := keySchema(g.KeySchema, t.types)
+			if err != nil {
+				return nil, err
+			}
+			t.indexes[aws.ToString(g.IndexName)] = index{hash: h, rng: r}
+		}
+		db.tables[name] = t
+		return &dynamodb.CreateTableOutput{TableDescription: &types.TableDescription{TableName: in.TableName, TableStatus: types.TableStatusActive}}, nil
+	})
 }
 
 func keySchema(ks []types.KeySchemaElement, defs map[string]types.ScalarAttributeType) (hash, rng string, err error) {
@@ -132,28 +129,25 @@ func keySchema(ks []types.KeySchemaElement, defs map[string]types.ScalarAttribut
 // UpdateTimeToLive records the TTL attribute (see Sweep). Enabling it twice
 // is refused, as DynamoDB does.
 func (db *DB) UpdateTimeToLive(_ context.Context, in *dynamodb.UpdateTimeToLiveInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
-	if err := db.fault("UpdateTimeToLive", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	spec := in.TimeToLiveSpecification
-	if spec == nil {
-		return nil, validation("TimeToLiveSpecification is required")
-	}
-	if aws.ToBool(spec.Enabled) {
-		if t.ttl != "" {
-			return nil, validation("TimeToLive is already enabled")
+	return locked(db, "UpdateTimeToLive", in.TableName, func() (*dynamodb.UpdateTimeToLiveOutput, error) {
+		t, err := db.table(in.TableName)
+		if err != nil {
+			return nil, err
 		}
-		t.ttl = aws.ToString(spec.AttributeName)
-	} else {
-		t.ttl = ""
-	}
-	return &dynamodb.UpdateTimeToLiveOutput{TimeToLiveSpecification: spec}, nil
+		spec := in.TimeToLiveSpecification
+		if spec == nil {
+			return nil, validation("TimeToLiveSpecification is required")
+		}
+		if aws.ToBool(spec.Enabled) {
+			if t.ttl != "" {
+				return nil, validation("TimeToLive is already enabled")
+			}
+			t.ttl = aws.ToString(spec.AttributeName)
+		} else {
+			t.ttl = ""
+		}
+		return &dynamodb.UpdateTimeToLiveOutput{TimeToLiveSpecification: spec}, nil
+	})
 }
 
 // Sweep deletes the items whose TTL attribute is before now, as DynamoDB's
@@ -308,27 +302,24 @@ func valueSize(v types.AttributeValue) int {
 
 // GetItem reads one item (all reads are strongly consistent).
 func (db *DB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	if err := db.fault("GetItem", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if in.ProjectionExpression != nil {
-		return nil, fmt.Errorf("dynamotest: GetItem ProjectionExpression is not supported")
-	}
-	k, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	out := &dynamodb.GetItemOutput{}
-	if it, ok := t.items[k]; ok {
-		out.Item = copyItem(it)
-	}
-	return out, nil
+	return locked(db, "GetItem", in.TableName, func() (*dynamodb.GetItemOutput, error) {
+		t, err := db.table(in.TableName)
+		if err != nil {
+			return nil, err
+		}
+		if in.ProjectionExpression != nil {
+			return nil, fmt.Errorf("dynamotest: GetItem ProjectionExpression is not supported")
+		}
+		k, err := t.keyOf(in.Key)
+		if err != nil {
+			return nil, err
+		}
+		out := &dynamodb.GetItemOutput{}
+		if it, ok := t.items[k]; ok {
+			out.Item = copyItem(it)
+		}
+		return out, nil
+	})
 }
 
 // write is one checked write, prepared before any is applied (a
@@ -469,20 +460,28 @@ func single[Out any](db *DB, op string, s spec, rv types.ReturnValue, out func(i
 	default:
 		return nil, fmt.Errorf("dynamotest: ReturnValues %s is not supported", rv)
 	}
-	if err := db.fault(op, s.table); err != nil {
+	return locked(db, op, s.table, func() (*Out, error) {
+		w, err := db.prepare(s)
+		if err != nil {
+			return nil, err
+		}
+		if !w.passes() {
+			return nil, w.failed()
+		}
+		w.apply()
+		return out(w.returned(rv)), nil
+	})
+}
+
+// locked runs one call: the fault hook, then fn under the lock, which
+// makes every call atomic.
+func locked[Out any](db *DB, op string, table *string, fn func() (*Out, error)) (*Out, error) {
+	if err := db.fault(op, table); err != nil {
 		return nil, err
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	w, err := db.prepare(s)
-	if err != nil {
-		return nil, err
-	}
-	if !w.passes() {
-		return nil, w.failed()
-	}
-	w.apply()
-	return out(w.returned(rv)), nil
+	return fn()
 }
 
 // PutItem writes a whole item, optionally under a condition.
@@ -512,200 +511,191 @@ func (db *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...f
 // the writes, or none: a failed condition cancels the transaction with one
 // reason per item, in order.
 func (db *DB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if err := db.fault("TransactWriteItems", nil); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if n := len(in.TransactItems); n == 0 || n > 100 {
-		return nil, validation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length between 1 and 100")
-	}
-	writes := make([]*write, len(in.TransactItems))
-	seen := map[string]bool{}
-	for i, ti := range in.TransactItems {
-		var s spec
-		switch {
-		case ti.Put != nil:
-			p := ti.Put
-			s = spec{table: p.TableName, item: p.Item, cond: p.ConditionExpression, names: p.ExpressionAttributeNames, values: p.ExpressionAttributeValues, ret: p.ReturnValuesOnConditionCheckFailure}
-		case ti.Update != nil:
-			u := ti.Update
-			s = spec{table: u.TableName, key: u.Key, update: u.UpdateExpression, cond: u.ConditionExpression, names: u.ExpressionAttributeNames, values: u.ExpressionAttributeValues, ret: u.ReturnValuesOnConditionCheckFailure}
-		case ti.Delete != nil:
-			d := ti.Delete
-			s = spec{table: d.TableName, key: d.Key, cond: d.ConditionExpression, names: d.ExpressionAttributeNames, values: d.ExpressionAttributeValues, ret: d.ReturnValuesOnConditionCheckFailure}
-		case ti.ConditionCheck != nil:
-			c := ti.ConditionCheck
-			s = spec{table: c.TableName, key: c.Key, check: true, cond: c.ConditionExpression, names: c.ExpressionAttributeNames, values: c.ExpressionAttributeValues, ret: c.ReturnValuesOnConditionCheckFailure}
-		default:
-			return nil, validation("TransactItems[%d] has no operation", i)
+	return locked(db, "TransactWriteItems", nil, func() (*dynamodb.TransactWriteItemsOutput, error) {
+		if n := len(in.TransactItems); n == 0 || n > 100 {
+			return nil, validation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length between 1 and 100")
 		}
-		w, err := db.prepare(s)
-		if err != nil {
-			return nil, err
+		writes := make([]*write, len(in.TransactItems))
+		seen := map[string]bool{}
+		for i, ti := range in.TransactItems {
+			var s spec
+			switch {
+			case ti.Put != nil:
+				p := ti.Put
+				s = spec{table: p.TableName, item: p.Item, cond: p.ConditionExpression, names: p.ExpressionAttributeNames, values: p.ExpressionAttributeValues, ret: p.ReturnValuesOnConditionCheckFailure}
+			case ti.Update != nil:
+				u := ti.Update
+				s = spec{table: u.TableName, key: u.Key, update: u.UpdateExpression, cond: u.ConditionExpression, names: u.ExpressionAttributeNames, values: u.ExpressionAttributeValues, ret: u.ReturnValuesOnConditionCheckFailure}
+			case ti.Delete != nil:
+				d := ti.Delete
+				s = spec{table: d.TableName, key: d.Key, cond: d.ConditionExpression, names: d.ExpressionAttributeNames, values: d.ExpressionAttributeValues, ret: d.ReturnValuesOnConditionCheckFailure}
+			case ti.ConditionCheck != nil:
+				c := ti.ConditionCheck
+				s = spec{table: c.TableName, key: c.Key, check: true, cond: c.ConditionExpression, names: c.ExpressionAttributeNames, values: c.ExpressionAttributeValues, ret: c.ReturnValuesOnConditionCheckFailure}
+			default:
+				return nil, validation("TransactItems[%d] has no operation", i)
+			}
+			w, err := db.prepare(s)
+			if err != nil {
+				return nil, err
+			}
+			id := aws.ToString(s.table) + "\x00" + w.key
+			if seen[id] {
+				return nil, validation("Transaction request cannot include multiple operations on one item")
+			}
+			seen[id] = true
+			writes[i] = w
 		}
-		id := aws.ToString(s.table) + "\x00" + w.key
-		if seen[id] {
-			return nil, validation("Transaction request cannot include multiple operations on one item")
-		}
-		seen[id] = true
-		writes[i] = w
-	}
-	reasons := make([]types.CancellationReason, len(writes))
-	codes := make([]string, len(writes))
-	failed := false
-	for i, w := range writes {
-		reasons[i] = types.CancellationReason{Code: aws.String("None")}
-		codes[i] = "None"
-		if !w.passes() {
-			failed = true
-			codes[i] = "ConditionalCheckFailed"
-			reasons[i] = types.CancellationReason{Code: aws.String(codes[i]), Message: aws.String("The conditional request failed")}
-			if w.retOld && w.old != nil {
-				reasons[i].Item = copyItem(w.old)
+		reasons := make([]types.CancellationReason, len(writes))
+		codes := make([]string, len(writes))
+		failed := false
+		for i, w := range writes {
+			reasons[i] = types.CancellationReason{Code: aws.String("None")}
+			codes[i] = "None"
+			if !w.passes() {
+				failed = true
+				codes[i] = "ConditionalCheckFailed"
+				reasons[i] = types.CancellationReason{Code: aws.String(codes[i]), Message: aws.String("The conditional request failed")}
+				if w.retOld && w.old != nil {
+					reasons[i].Item = copyItem(w.old)
+				}
 			}
 		}
-	}
-	if failed {
-		return nil, &types.TransactionCanceledException{
-			Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]"),
-			CancellationReasons: reasons,
+		if failed {
+			return nil, &types.TransactionCanceledException{
+				Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]"),
+				CancellationReasons: reasons,
+			}
 		}
-	}
-	for _, w := range writes {
-		w.apply()
-	}
-	return &dynamodb.TransactWriteItemsOutput{}, nil
+		for _, w := range writes {
+			w.apply()
+		}
+		return &dynamodb.TransactWriteItemsOutput{}, nil
+	})
 }
 
 // Query reads the items of one partition of the table or of a global
 // secondary index (whose items are those with both index key attributes),
 // ordered by the sort key.
 func (db *DB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	if err := db.fault("Query", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if in.KeyConditionExpression == nil {
-		return nil, validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
-	}
-	if in.ExclusiveStartKey != nil || in.FilterExpression != nil || in.ProjectionExpression != nil {
-		return nil, fmt.Errorf("dynamotest: Query paging, filters and projections are not supported")
-	}
-	ix := index{hash: t.hash, rng: t.rng}
-	if in.IndexName != nil {
-		var ok bool
-		if ix, ok = t.indexes[aws.ToString(in.IndexName)]; !ok {
-			return nil, validation("The table does not have the specified index: %s", aws.ToString(in.IndexName))
+	return locked(db, "Query", in.TableName, func() (*dynamodb.QueryOutput, error) {
+		t, err := db.table(in.TableName)
+		if err != nil {
+			return nil, err
 		}
-		if aws.ToBool(in.ConsistentRead) {
-			return nil, validation("Consistent reads are not supported on global secondary indexes")
+		if in.KeyConditionExpression == nil {
+			return nil, validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
 		}
-	}
-	e := newEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-	kc, err := parseKeyCondition(*in.KeyConditionExpression, e)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.unused(); err != nil {
-		return nil, err
-	}
-	if kc.hash != ix.hash {
-		return nil, validation("Query condition missed key schema element: %s", ix.hash)
-	}
-	var found []item
-	for _, it := range t.items {
-		h, ok := it[ix.hash]
-		if !ok || (ix.rng != "" && it[ix.rng] == nil) || !equal(h, kc.hashValue) {
-			continue
+		if in.ExclusiveStartKey != nil || in.FilterExpression != nil || in.ProjectionExpression != nil {
+			return nil, fmt.Errorf("dynamotest: Query paging, filters and projections are not supported")
 		}
-		if kc.rngCond != nil && !kc.rngCond(it) {
-			continue
-		}
-		found = append(found, it)
-	}
-	sort.SliceStable(found, func(i, j int) bool {
-		if ix.rng == "" {
-			return false
-		}
-		c, _ := compare(found[i][ix.rng], found[j][ix.rng])
-		if in.ScanIndexForward != nil && !*in.ScanIndexForward {
-			return c > 0
-		}
-		return c < 0
-	})
-	out := &dynamodb.QueryOutput{}
-	if in.Limit != nil && int(*in.Limit) < len(found) {
-		found = found[:*in.Limit]
-		last := found[len(found)-1]
-		out.LastEvaluatedKey = t.keyPart(last)
-		if ix.hash != t.hash {
-			out.LastEvaluatedKey[ix.hash] = last[ix.hash]
-			if ix.rng != "" {
-				out.LastEvaluatedKey[ix.rng] = last[ix.rng]
+		ix := index{hash: t.hash, rng: t.rng}
+		if in.IndexName != nil {
+			var ok bool
+			if ix, ok = t.indexes[aws.ToString(in.IndexName)]; !ok {
+				return nil, validation("The table does not have the specified index: %s", aws.ToString(in.IndexName))
+			}
+			if aws.ToBool(in.ConsistentRead) {
+				return nil, validation("Consistent reads are not supported on global secondary indexes")
 			}
 		}
-	}
-	for _, it := range found {
-		out.Items = append(out.Items, copyItem(it))
-	}
-	out.Count = int32(len(out.Items))
-	out.ScannedCount = out.Count
-	return out, nil
-}
-
-// Scan reads every item, optionally projected to some attributes, in key
-// order, in one page.
-func (db *DB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	if err := db.fault("Scan", in.TableName); err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if in.ExclusiveStartKey != nil || in.FilterExpression != nil || in.Limit != nil || in.IndexName != nil {
-		return nil, fmt.Errorf("dynamotest: Scan paging, filters and indexes are not supported")
-	}
-	var proj []string
-	if in.ProjectionExpression != nil {
 		e := newEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-		if proj, err = parseProjection(*in.ProjectionExpression, e); err != nil {
+		kc, err := parseKeyCondition(*in.KeyConditionExpression, e)
+		if err != nil {
 			return nil, err
 		}
 		if err := e.unused(); err != nil {
 			return nil, err
 		}
-	}
-	keys := make([]string, 0, len(t.items))
-	for k := range t.items {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := &dynamodb.ScanOutput{}
-	for _, k := range keys {
-		it := copyItem(t.items[k])
-		if proj != nil {
-			p := item{}
-			for _, n := range proj {
-				if v, ok := it[n]; ok {
-					p[n] = v
+		if kc.hash != ix.hash {
+			return nil, validation("Query condition missed key schema element: %s", ix.hash)
+		}
+		var found []item
+		for _, it := range t.items {
+			h, ok := it[ix.hash]
+			if !ok || (ix.rng != "" && it[ix.rng] == nil) || !equal(h, kc.hashValue) {
+				continue
+			}
+			if kc.rngCond != nil && !kc.rngCond(it) {
+				continue
+			}
+			found = append(found, it)
+		}
+		sort.SliceStable(found, func(i, j int) bool {
+			if ix.rng == "" {
+				return false
+			}
+			c, _ := compare(found[i][ix.rng], found[j][ix.rng])
+			if in.ScanIndexForward != nil && !*in.ScanIndexForward {
+				return c > 0
+			}
+			return c < 0
+		})
+		out := &dynamodb.QueryOutput{}
+		if in.Limit != nil && int(*in.Limit) < len(found) {
+			found = found[:*in.Limit]
+			last := found[len(found)-1]
+			out.LastEvaluatedKey = t.keyPart(last)
+			if ix.hash != t.hash {
+				out.LastEvaluatedKey[ix.hash] = last[ix.hash]
+				if ix.rng != "" {
+					out.LastEvaluatedKey[ix.rng] = last[ix.rng]
 				}
 			}
-			it = p
 		}
-		out.Items = append(out.Items, it)
-	}
-	out.Count = int32(len(out.Items))
-	out.ScannedCount = out.Count
-	return out, nil
+		for _, it := range found {
+			out.Items = append(out.Items, copyItem(it))
+		}
+		out.Count = int32(len(out.Items))
+		out.ScannedCount = out.Count
+		return out, nil
+	})
+}
+
+// Scan reads every item, optionally projected to some attributes, in key
+// order, in one page.
+func (db *DB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return locked(db, "Scan", in.TableName, func() (*dynamodb.ScanOutput, error) {
+		t, err := db.table(in.TableName)
+		if err != nil {
+			return nil, err
+		}
+		if in.ExclusiveStartKey != nil || in.FilterExpression != nil || in.Limit != nil || in.IndexName != nil {
+			return nil, fmt.Errorf("dynamotest: Scan paging, filters and indexes are not supported")
+		}
+		var proj []string
+		if in.ProjectionExpression != nil {
+			e := newEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+			if proj, err = parseProjection(*in.ProjectionExpression, e); err != nil {
+				return nil, err
+			}
+			if err := e.unused(); err != nil {
+				return nil, err
+			}
+		}
+		keys := make([]string, 0, len(t.items))
+		for k := range t.items {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := &dynamodb.ScanOutput{}
+		for _, k := range keys {
+			it := copyItem(t.items[k])
+			if proj != nil {
+				p := item{}
+				for _, n := range proj {
+					if v, ok := it[n]; ok {
+						p[n] = v
+					}
+				}
+				it = p
+			}
+			out.Items = append(out.Items, it)
+		}
+		out.Count = int32(len(out.Items))
+		out.ScannedCount = out.Count
+		return out, nil
+	})
 }
 
 func copyItem(it item) item {

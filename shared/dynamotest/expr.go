@@ -10,9 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Expressions: condition, update, key condition and projection
-// expressions over top-level attributes, the grammar of the DynamoDB
-// developer guide. Nested document paths are refused rather than guessed.
+// Expressions: the parts of DynamoDB's condition, update, key condition
+// and projection grammar the bridge writes (comparisons, IN, AND, OR, NOT,
+// parentheses, attribute_exists/attribute_not_exists; SET with
+// if_not_exists, + and -; REMOVE), over top-level attributes. The rest of
+// the grammar (functions such as begins_with, BETWEEN, ADD, nested paths)
+// is refused by name rather than guessed.
 
 type item = map[string]types.AttributeValue
 
@@ -191,26 +194,6 @@ func (p *parser) operand() (operand, error) {
 		}
 		p.env.usedVals[t.s] = true
 		return func(item) (types.AttributeValue, bool) { return v, true }, nil
-	case t.kind == 'i' && strings.EqualFold(t.s, "size") && p.toks[p.pos+1].s == "(":
-		p.pos += 2
-		name, err := p.path()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect(")"); err != nil {
-			return nil, err
-		}
-		return func(it item) (types.AttributeValue, bool) {
-			v, ok := it[name]
-			if !ok {
-				return nil, false
-			}
-			n, ok := size(v)
-			if !ok {
-				return nil, false
-			}
-			return &types.AttributeValueMemberN{Value: fmt.Sprint(n)}, true
-		}, nil
 	default:
 		name, err := p.path()
 		if err != nil {
@@ -218,26 +201,6 @@ func (p *parser) operand() (operand, error) {
 		}
 		return func(it item) (types.AttributeValue, bool) { v, ok := it[name]; return v, ok }, nil
 	}
-}
-
-func size(v types.AttributeValue) (int, bool) {
-	switch t := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len([]rune(t.Value)), true
-	case *types.AttributeValueMemberB:
-		return len(t.Value), true
-	case *types.AttributeValueMemberL:
-		return len(t.Value), true
-	case *types.AttributeValueMemberM:
-		return len(t.Value), true
-	case *types.AttributeValueMemberSS:
-		return len(t.Value), true
-	case *types.AttributeValueMemberNS:
-		return len(t.Value), true
-	case *types.AttributeValueMemberBS:
-		return len(t.Value), true
-	}
-	return 0, false
 }
 
 // --- conditions
@@ -308,7 +271,7 @@ func (p *parser) primary() (cond, error) {
 		}
 		return c, p.expect(")")
 	}
-	if t := p.peek(); t.kind == 'i' && p.toks[p.pos+1].s == "(" && !strings.EqualFold(t.s, "size") {
+	if t := p.peek(); t.kind == 'i' && p.toks[p.pos+1].s == "(" {
 		return p.function()
 	}
 	l, err := p.operand()
@@ -344,30 +307,6 @@ func (p *parser) primary() (cond, error) {
 				}
 			}
 			return false
-		}, nil
-	}
-	if p.keyword("BETWEEN") {
-		lo, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		if !p.keyword("AND") {
-			return nil, validation("Invalid expression: BETWEEN needs AND")
-		}
-		hi, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		return func(it item) bool {
-			v, ok1 := l(it)
-			a, ok2 := lo(it)
-			b, ok3 := hi(it)
-			if !ok1 || !ok2 || !ok3 {
-				return false
-			}
-			c1, ok1 := compare(v, a)
-			c2, ok2 := compare(v, b)
-			return ok1 && ok2 && c1 >= 0 && c2 <= 0
 		}, nil
 	}
 	op := p.next()
@@ -423,50 +362,18 @@ func (p *parser) primary() (cond, error) {
 func (p *parser) function() (cond, error) {
 	name := strings.ToLower(p.next().s)
 	p.pos++ // (
-	switch name {
-	case "attribute_exists", "attribute_not_exists":
-		path, err := p.path()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect(")"); err != nil {
-			return nil, err
-		}
-		want := name == "attribute_exists"
-		return func(it item) bool { _, ok := it[path]; return ok == want }, nil
-	case "begins_with", "contains":
-		a, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect(","); err != nil {
-			return nil, err
-		}
-		b, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect(")"); err != nil {
-			return nil, err
-		}
-		return func(it item) bool {
-			x, ok1 := a(it)
-			y, ok2 := b(it)
-			if !ok1 || !ok2 {
-				return false
-			}
-			xs, ok1 := x.(*types.AttributeValueMemberS)
-			ys, ok2 := y.(*types.AttributeValueMemberS)
-			if !ok1 || !ok2 {
-				return false
-			}
-			if name == "begins_with" {
-				return strings.HasPrefix(xs.Value, ys.Value)
-			}
-			return strings.Contains(xs.Value, ys.Value)
-		}, nil
+	if name != "attribute_exists" && name != "attribute_not_exists" {
+		return nil, fmt.Errorf("dynamotest: function %s is not supported", name)
 	}
-	return nil, validation("Invalid expression: unknown function %s", name)
+	path, err := p.path()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect(")"); err != nil {
+		return nil, err
+	}
+	want := name == "attribute_exists"
+	return func(it item) bool { _, ok := it[path]; return ok == want }, nil
 }
 
 // --- update expressions
@@ -502,10 +409,8 @@ func parseUpdate(src string, e *env) ([]action, error) {
 				var path string
 				path, err = p.path()
 				a = action{path: path, apply: func(_, out item) error { delete(out, path); return nil }}
-			case "ADD":
-				a, err = p.addAction()
 			default:
-				return nil, validation("Invalid UpdateExpression: unsupported clause %s", t.s)
+				return nil, fmt.Errorf("dynamotest: update clause %s is not supported", t.s)
 			}
 			if err != nil {
 				return nil, err
@@ -593,61 +498,29 @@ func (p *parser) setOperand() (value, error) {
 	if t.kind == 'i' && p.toks[p.pos+1].s == "(" {
 		fn := strings.ToLower(t.s)
 		p.pos += 2
-		switch fn {
-		case "if_not_exists":
-			path, err := p.path()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expect(","); err != nil {
-				return nil, err
-			}
-			def, err := p.setValue()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expect(")"); err != nil {
-				return nil, err
-			}
-			return func(old item) (types.AttributeValue, error) {
-				if v, ok := old[path]; ok {
-					return v, nil
-				}
-				return def(old)
-			}, nil
-		case "list_append":
-			a, err := p.setValue()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expect(","); err != nil {
-				return nil, err
-			}
-			b, err := p.setValue()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expect(")"); err != nil {
-				return nil, err
-			}
-			return func(old item) (types.AttributeValue, error) {
-				x, err := a(old)
-				if err != nil {
-					return nil, err
-				}
-				y, err := b(old)
-				if err != nil {
-					return nil, err
-				}
-				xl, ok1 := x.(*types.AttributeValueMemberL)
-				yl, ok2 := y.(*types.AttributeValueMemberL)
-				if !ok1 || !ok2 {
-					return nil, validation("An operand in the update expression has an incorrect data type")
-				}
-				return &types.AttributeValueMemberL{Value: append(append([]types.AttributeValue{}, xl.Value...), yl.Value...)}, nil
-			}, nil
+		if fn != "if_not_exists" {
+			return nil, fmt.Errorf("dynamotest: update function %s is not supported", fn)
 		}
-		return nil, validation("Invalid UpdateExpression: unknown function %s", fn)
+		path, err := p.path()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect(","); err != nil {
+			return nil, err
+		}
+		def, err := p.setValue()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect(")"); err != nil {
+			return nil, err
+		}
+		return func(old item) (types.AttributeValue, error) {
+			if v, ok := old[path]; ok {
+				return v, nil
+			}
+			return def(old)
+		}, nil
 	}
 	o, err := p.operand()
 	if err != nil {
@@ -662,46 +535,17 @@ func (p *parser) setOperand() (value, error) {
 	}, nil
 }
 
-func (p *parser) addAction() (action, error) {
-	path, err := p.path()
-	if err != nil {
-		return action{}, err
-	}
-	o, err := p.operand()
-	if err != nil {
-		return action{}, err
-	}
-	return action{path: path, apply: func(old, out item) error {
-		v, _ := o(old)
-		cur, ok := old[path]
-		if !ok {
-			out[path] = v
-			return nil
-		}
-		sum, err := arith(cur, v, 1)
-		if err != nil {
-			return err
-		}
-		out[path] = sum
-		return nil
-	}}, nil
-}
-
 // --- key conditions and projections
 
-// keyCond is hash = :v [AND a condition on the sort key].
+// keyCond is "partition key = :value", the key condition the bridge
+// queries with; a sort key condition is refused.
 type keyCond struct {
 	hash      string
 	hashValue types.AttributeValue
-	rngCond   cond
 }
 
 func parseKeyCondition(src string, e *env) (*keyCond, error) {
-	parts := splitAnd(src)
-	if len(parts) == 0 || len(parts) > 2 {
-		return nil, validation("Invalid KeyConditionExpression: %s", src)
-	}
-	toks, err := lex(parts[0])
+	toks, err := lex(src)
 	if err != nil {
 		return nil, err
 	}
@@ -719,44 +563,10 @@ func parseKeyCondition(src string, e *env) (*keyCond, error) {
 		return nil, validation("Invalid KeyConditionExpression: the partition key needs a :value")
 	}
 	e.usedVals[vt.s] = true
-	if err := p.end(); err != nil {
-		return nil, err
+	if p.keyword("AND") {
+		return nil, fmt.Errorf("dynamotest: sort key conditions are not supported")
 	}
-	kc := &keyCond{hash: name, hashValue: v}
-	if len(parts) == 2 {
-		c, err := parseCondition(parts[1], e)
-		if err != nil {
-			return nil, err
-		}
-		kc.rngCond = c
-	}
-	return kc, nil
-}
-
-// splitAnd splits "a = :a AND b > :b" at its top-level AND, keeping the
-// AND inside BETWEEN x AND y.
-func splitAnd(src string) []string {
-	words := strings.Fields(src)
-	var parts []string
-	var cur []string
-	between := false
-	for _, w := range words {
-		switch {
-		case strings.EqualFold(w, "BETWEEN"):
-			between = true
-		case strings.EqualFold(w, "AND") && between:
-			between = false
-		case strings.EqualFold(w, "AND"):
-			parts = append(parts, strings.Join(cur, " "))
-			cur = nil
-			continue
-		}
-		cur = append(cur, w)
-	}
-	if len(cur) > 0 {
-		parts = append(parts, strings.Join(cur, " "))
-	}
-	return parts
+	return &keyCond{hash: name, hashValue: v}, p.end()
 }
 
 func parseProjection(src string, e *env) ([]string, error) {
@@ -827,45 +637,8 @@ func equal(a, b types.AttributeValue) bool {
 			}
 		}
 		return true
-	case *types.AttributeValueMemberSS:
-		y, ok := b.(*types.AttributeValueMemberSS)
-		return ok && sameSet(x.Value, y.Value)
-	case *types.AttributeValueMemberNS:
-		y, ok := b.(*types.AttributeValueMemberNS)
-		if !ok {
-			return false
-		}
-		return sameSet(normNums(x.Value), normNums(y.Value))
 	}
 	return false
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := map[string]bool{}
-	for _, s := range a {
-		m[s] = true
-	}
-	for _, s := range b {
-		if !m[s] {
-			return false
-		}
-	}
-	return true
-}
-
-func normNums(ns []string) []string {
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		if r, ok := new(big.Rat).SetString(n); ok {
-			out[i] = r.RatString()
-		} else {
-			out[i] = n
-		}
-	}
-	return out
 }
 
 // compare orders two scalars of the same type: numbers by value, strings

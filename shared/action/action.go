@@ -5,6 +5,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,11 +90,7 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (resp events.AP
 	}
 	kind = def.Kind
 	req.Log.Set("kind", kind)
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 10*time.Second))
 	defer cancel()
 	var results []ultimate.ActionResult
 	switch def.Kind {

@@ -6,6 +6,7 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,11 +65,7 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	w := call.Hook
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 8 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 8*time.Second))
 	defer cancel()
 	if w.Converse.EventType == ultimate.EventIsTeamOnline {
 		online, err := h.teamOnline(ctx, call)

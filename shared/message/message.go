@@ -6,6 +6,7 @@
 package message
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,11 +137,7 @@ func (h *Handler) sendMessage(ctx context.Context, call *accounts.Call) (string,
 		lease = l
 	}
 
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 10 * time.Second
-	}
-	dctx, cancel := context.WithTimeout(ctx, budget)
+	dctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 10*time.Second))
 	defer cancel()
 	var p source.Progress
 	err = h.Retry.Do(dctx, func(ctx context.Context, _ int) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -19,7 +20,8 @@ import (
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
-func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
+func (c *cli) tenants(ctx context.Context, args []string) error {
+	stdout := c.stdout
 	if len(args) == 0 {
 		return errors.New("usage: crmbridge tenants validate|put|get|list [args]")
 	}
@@ -38,13 +40,12 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		_, db, err := deps(ctx)
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
 		for _, it := range items {
-			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(cfg.TenantsTable), Item: it.item}); err != nil {
+			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Config.TenantsTable), Item: it.item}); err != nil {
 				return fmt.Errorf("%s: %w", it.file, err)
 			}
 			fmt.Fprintf(stdout, "put %s\n", it.name)
@@ -58,12 +59,11 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(args) == 3 {
 			sk = args[2]
 		}
-		_, db, err := deps(ctx)
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
-		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(cfg.TenantsTable), Key: map[string]types.AttributeValue{
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Config.TenantsTable), Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: args[1]}, "sk": &types.AttributeValueMemberS{Value: sk},
 		}})
 		if err != nil {
@@ -79,12 +79,14 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err = fmt.Fprintln(stdout, string(b))
 		return err
 	case "list":
-		_, db, err := deps(ctx)
+		if len(args) != 1 {
+			return errors.New("usage: crmbridge tenants list")
+		}
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
-		p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(cfg.TenantsTable), ProjectionExpression: aws.String("pk, sk")})
+		p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(d.Config.TenantsTable), ProjectionExpression: aws.String("pk, sk")})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
@@ -119,7 +121,7 @@ func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
 	// (loopback URLs) pass only with EGRESS_LOCAL=1 and STAGE=local, which
 	// `make run` sets; anything else is checked as deployed.
 	eg := egress.New(egress.Options{Local: cfg.LocalEgress})
-	reg := app.Sources(eg, nil, nil)
+	reg := app.Sources(eg, time.Now, nil)
 	hooks := app.Hooks(reg, eg)
 	var items []fileItem
 	var errs []error

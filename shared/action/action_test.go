@@ -16,14 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
 func asAPIError(t *testing.T, err error) *apigw.Error {
@@ -35,20 +36,25 @@ func asAPIError(t *testing.T, err error) *apigw.Error {
 	return e
 }
 
-// fakeGate admits every webhook: it parses the body and, when the webhook
-// names a conversation, attaches a generic account.
+// fakeGate admits every webhook and, when the webhook names a
+// conversation, attaches a generic account.
 type fakeGate struct{ err error }
 
-func (g fakeGate) Admit(_ context.Context, req *apigw.Request, _ bool) (*webhook.Call, error) {
+func (g fakeGate) Admit(_ context.Context, req *apigw.Request, function string) (*accounts.Call, error) {
+	w, err := accounts.ParseRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := route.Serves(function, w); err != nil {
+		return nil, err
+	}
 	if g.err != nil {
 		return nil, g.err
 	}
-	w, err := ultimate.ParseWebhook(req.Body)
-	if err != nil {
-		return nil, apigw.Wrap(err, 400, "invalid_payload", err.Error())
-	}
-	call := &webhook.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}
-	if c, err := source.ParsePCID(webhook.PCID(w)); err == nil {
+	req.Log.Set("agentId", w.BotID)
+	req.Log.Set("pcid", accounts.PCID(w))
+	call := &accounts.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}
+	if c, err := source.ParsePCID(accounts.PCID(w)); err == nil {
 		call.Conv = c
 		call.Account = &source.Account{Source: &tenant.Source{Source: c.Source, Account: c.Account, AgentID: w.BotID}}
 	}
@@ -164,7 +170,7 @@ func newHandlerEnv(t *testing.T, status int, answer string) *handlerEnv {
 		"crmbridge/actions/" + testAgent + "/list": `["t0k"]`,
 	}}
 	env.h = &Handler{
-		Gate: fakeGate{},
+		Accounts: fakeGate{},
 		Actions: fakeActions{
 			"lookupOrder": httpAction(t, "lookupOrder", `{"method":"GET","url":"`+srv.URL+
 				`/orders/{{data.orderId}}","headers":{"Authorization":"Bearer {{secret.token}}"},"secret":"crmbridge/actions/`+testAgent+`/acme",`+
@@ -182,18 +188,23 @@ func newHandlerEnv(t *testing.T, status int, answer string) *handlerEnv {
 		Sources:       source.NewRegistry(env.fwd),
 		HTTP:          localEgress,
 		Retry:         retry.Policy{Attempts: 2, Base: time.Millisecond, Cap: time.Millisecond},
-		Now:           func() time.Time { return time.Unix(1_700_000_000, 0) },
 	}
 	env.h.Log = slog.New(slog.NewJSONHandler(&env.log, nil))
 	env.h.Metrics = obs.NewMetrics(&env.emf, "crmbridge", "webhook-action")
 	return env
 }
 
+// invoke runs an event through the function's skeleton.
+func (env *handlerEnv) invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	sk := &apigw.Handler{Name: "webhook-action", Serve: env.h.Serve, Log: env.h.Log, Now: func() time.Time { return time.Unix(1_700_000_000, 0) }}
+	return sk.Invoke(ctx, ev)
+}
+
 func TestHandleHTTPAction(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{"order":{"status":"shipped","total":42.5}}`)
 	body := `{"botId":"618a30beee4e8e87d2f94015","platformConversationId":"generic:acme:c1","name":"lookupOrder",
 		"data":[{"key":"orderId","value":"o/1"},{"key":"status","value":["x"],"saveAs":"orderStatus"}]}`
-	resp, err := env.h.Handle(context.Background(), actionEvent(body))
+	resp, err := env.invoke(context.Background(), actionEvent(body))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("Handle = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -216,7 +227,7 @@ func TestHandleHTTPAction(t *testing.T) {
 func TestHandleBuiltin(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	body := `{"botId":"618a30beee4e8e87d2f94015","platformConversationId":"generic:acme:known","name":"tag","data":[{"key":"tags","value":"vip","saveAs":"tagged"}]}`
-	resp, _ := env.h.Handle(context.Background(), actionEvent(body))
+	resp, _ := env.invoke(context.Background(), actionEvent(body))
 	if resp.StatusCode != 200 || resp.Body != `{"results":[{"key":"tagged","value":"vip"}]}` {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
@@ -269,9 +280,9 @@ func TestHandleErrors(t *testing.T) {
 			}
 			env := newHandlerEnv(t, answer, `{}`)
 			if tt.gateErr != nil {
-				env.h.Gate = fakeGate{err: tt.gateErr}
+				env.h.Accounts = fakeGate{err: tt.gateErr}
 			}
-			resp, err := env.h.Handle(context.Background(), actionEvent(tt.body))
+			resp, err := env.invoke(context.Background(), actionEvent(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -305,7 +316,7 @@ func TestHandleTimeout(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	env.h.HTTP = localEgress
 	env.h.Actions = fakeActions{"slow": httpAction(t, "slow", `{"url":"`+srv.URL+`","timeoutMs":100}`)}
-	resp, _ := env.h.Handle(context.Background(), actionEvent(`{"botId":"618a30beee4e8e87d2f94015","name":"slow","data":[]}`))
+	resp, _ := env.invoke(context.Background(), actionEvent(`{"botId":"618a30beee4e8e87d2f94015","name":"slow","data":[]}`))
 	if resp.StatusCode != 504 || !strings.Contains(resp.Body, `"action_timeout"`) {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
@@ -315,7 +326,7 @@ func TestHandleMethod(t *testing.T) {
 	env := newHandlerEnv(t, 200, `{}`)
 	ev := actionEvent(`{}`)
 	ev.RequestContext.HTTP.Method = "GET"
-	resp, _ := env.h.Handle(context.Background(), ev)
+	resp, _ := env.invoke(context.Background(), ev)
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" {
 		t.Fatalf("%d %v", resp.StatusCode, resp.Headers)
 	}
@@ -356,7 +367,7 @@ func TestActionCannotReadAnotherTenantsSecret(t *testing.T) {
 			}
 			// Through the loader, as deployed: the item is refused when read.
 			env.h.Actions = &tenant.Loader{DB: memDB{"AGENT#" + testAgent + "/ACTION#steal": it}, Table: "T", Hooks: tenant.Hooks{Action: Parser(localEgress)}}
-			resp, _ := env.h.Handle(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"steal","data":[]}`))
+			resp, _ := env.invoke(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"steal","data":[]}`))
 			if resp.StatusCode != 500 || !strings.Contains(resp.Body, `"config_invalid"`) {
 				t.Fatalf("through the loader: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -366,7 +377,7 @@ func TestActionCannotReadAnotherTenantsSecret(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.h.Actions = fakeActions{"steal": {AgentID: testAgent, Name: "steal", Kind: tenant.ActionHTTP, Spec: spec}}
-			resp, _ = env.h.Handle(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"steal","data":[]}`))
+			resp, _ = env.invoke(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"steal","data":[]}`))
 			if resp.StatusCode != 500 || !strings.Contains(resp.Body, `"config_invalid"`) {
 				t.Fatalf("at the read: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -383,7 +394,7 @@ func TestHTTPActionUsesTheParsedSpec(t *testing.T) {
 	def := env.h.Actions.(fakeActions)["lookupOrder"]
 	spec := def.Spec.(*HTTPSpec)
 	spec.Results = spec.Results[:1] // a change to the cached spec shows in the answer
-	resp, _ := env.h.Handle(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"lookupOrder","data":[{"key":"orderId","value":"1"}]}`))
+	resp, _ := env.invoke(context.Background(), actionEvent(`{"botId":"`+testAgent+`","name":"lookupOrder","data":[{"key":"orderId","value":"1"}]}`))
 	if resp.StatusCode != 200 || resp.Body != `{"results":[{"key":"status","value":"shipped"}]}` {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}

@@ -1,7 +1,3 @@
-// Package action is the webhook-action function: the AI agent's named
-// actions, served by a built-in of the conversation's platform adapter or by
-// a tenant-defined HTTP call-out, answered synchronously with results the AI
-// agent stores as session parameters.
 package action
 
 import (

@@ -1,6 +1,3 @@
-// Package app wires the bridge: it reads the environment once, builds the
-// AWS clients, caches and stores at cold start, and hands the four functions
-// (and the local stack) their handlers. Function mains only call into it.
 package app
 
 import (

@@ -22,9 +22,11 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
@@ -36,7 +38,6 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
 // marker is in every secret and in the message text: any copy of it at a
@@ -67,7 +68,7 @@ func conv(src, acct string) source.Conversation {
 // the caller's client: a URL its check refuses never reaches a request.
 func genericAccount(eg *egress.Client, base string) (*source.Account, error) {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte(marker+strings.Repeat("k", 32-len(marker))))
-	settings, err := generic.New(eg).ParseSettings(json.RawMessage(`{"callbackUrl":"` + base + `/hook"}`))
+	settings, err := generic.New(eg, time.Now).ParseSettings(json.RawMessage(`{"callbackUrl":"` + base + `/hook"}`))
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +83,14 @@ var callers = []caller{
 		if err != nil {
 			return err
 		}
-		return generic.New(eg).Send(context.Background(), acct, conv("generic", "acme"), msg, nil)
+		return generic.New(eg, time.Now).Send(context.Background(), acct, conv("generic", "acme"), msg, nil)
 	}},
 	{name: "team callback", call: func(t *testing.T, eg *egress.Client, base string) error {
 		acct, err := genericAccount(eg, base)
 		if err != nil {
 			return err
 		}
-		_, err = generic.New(eg).TeamOnline(context.Background(), acct, marker)
+		_, err = generic.New(eg, time.Now).TeamOnline(context.Background(), acct, marker)
 		return err
 	}},
 	{name: "sunshine", call: func(t *testing.T, eg *egress.Client, base string) error {
@@ -109,14 +110,14 @@ var callers = []caller{
 			t.Fatal(err)
 		}
 		raw, _ := json.Marshal(map[string]any{"botId": lptest.DemoBotID, "jwtPublicKeyPem": s.PublicKeyPEM(), "apiBaseUrl": base})
-		settings, err := liveperson.New(eg).ParseSettings(raw)
+		settings, err := liveperson.New(eg, time.Now).ParseSettings(raw)
 		if err != nil {
 			return err
 		}
 		creds, _ := json.Marshal(map[string]string{"username": "bot", "password": marker})
 		acct := &source.Account{Source: &tenant.Source{Source: "liveperson", Account: lptest.DemoAccount, AgentID: "a1", Enabled: true, Settings: settings}, Credentials: creds}
 		msg := ultimate.Message{Type: "text", Text: "your code is " + marker, MessageID: "m1"}
-		return liveperson.New(eg).Send(context.Background(), acct, conv("liveperson", lptest.DemoAccount), msg, nil)
+		return liveperson.New(eg, time.Now).Send(context.Background(), acct, conv("liveperson", lptest.DemoAccount), msg, nil)
 	}},
 	{name: "chat API", call: func(t *testing.T, eg *egress.Client, base string) error {
 		c := &ultimate.Client{HTTP: eg, Keys: apiKey{}, DefaultBaseURL: base, Retry: retry.Policy{Attempts: 1}}
@@ -133,13 +134,14 @@ var callers = []caller{
 			return err
 		}
 		h := &action.Handler{
-			Gate:    gate{},
-			Actions: actions{"lookup": {AgentID: "a1", Name: "lookup", Kind: tenant.ActionHTTP, Spec: parsed}},
-			Secrets: secrets{"crmbridge/actions/a1/shop": `{"key":"` + marker + `","k":"` + marker + `"}`},
-			HTTP:    eg, Retry: retry.Policy{Attempts: 1},
+			Accounts: gate{},
+			Actions:  actions{"lookup": {AgentID: "a1", Name: "lookup", Kind: tenant.ActionHTTP, Spec: parsed}},
+			Secrets:  secrets{"crmbridge/actions/a1/shop": `{"key":"` + marker + `","k":"` + marker + `"}`},
+			HTTP:     eg, Retry: retry.Policy{Attempts: 1},
 		}
 		body := `{"botId":"a1","name":"lookup","data":[{"key":"id","value":"o1"}]}`
-		resp, err := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
+		fn := &apigw.Handler{Name: "webhook-action", Serve: h.Serve, Now: time.Now}
+		resp, err := fn.Invoke(context.Background(), events.APIGatewayV2HTTPRequest{
 			RouteKey: "POST /webhooks/action", RawPath: "/webhooks/action", Body: body,
 			RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "r1", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/webhooks/action"}},
 		})
@@ -163,12 +165,12 @@ func (apiKey) ForgetAPIKey(string)                            {}
 
 type gate struct{}
 
-func (gate) Admit(_ context.Context, req *apigw.Request, _ bool) (*webhook.Call, error) {
+func (gate) Admit(_ context.Context, req *apigw.Request, _ string) (*accounts.Call, error) {
 	w, err := ultimate.ParseWebhook(req.Body)
 	if err != nil {
 		return nil, err
 	}
-	return &webhook.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}, nil
+	return &accounts.Call{Hook: w, Agent: &tenant.Agent{AgentID: w.BotID}}, nil
 }
 
 type actions map[string]*tenant.Action

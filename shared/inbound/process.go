@@ -24,14 +24,16 @@ import (
 const (
 	OutcomeSent      = "sent"
 	OutcomeDuplicate = "duplicate"
-	OutcomeHeld      = "held" // with a human; not sent to the AI agent
+	OutcomeHeld      = "held"    // with a human; not sent to the AI agent
+	OutcomeInvalid   = "invalid" // skipped: a malformed ID (logged)
 )
 
+// worker does one account's events; a queue consumer builds one per
+// delivery the same way.
 type worker struct {
 	h      *Handler
 	acct   *source.Account
 	target ultimate.Target
-	body   []byte
 }
 
 // process claims ev, does its work once, and finishes the claim. A failure

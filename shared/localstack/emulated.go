@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/crmbridge/crmbridge/shared/route"
 )
 
 // Emulated runs the four real bootstraps under the Runtime Interface
@@ -48,12 +50,12 @@ func StartEmulated(ctx context.Context, st *Stack, buildDir string) (e *Emulated
 		"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "20", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 	}
-	for _, fn := range Functions {
+	for _, fn := range route.Functions {
 		env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "crmbridge-" + fn}
 		for k, v := range base {
 			env[k] = v
 		}
-		if fn == "webhook-message" {
+		if fn == route.WebhookMessage {
 			env["ESCALATION_FUNCTION"] = "crmbridge-webhook-escalation"
 			env["ACTION_FUNCTION"] = "crmbridge-webhook-action"
 		}

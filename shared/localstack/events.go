@@ -71,16 +71,6 @@ func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool
 	return out, true, err
 }
 
-// SignEvent signs a generic-source sample event's body (used to write the
-// samples in events/).
-func SignEvent(ev *events.APIGatewayV2HTTPRequest, secret stdwebhook.Secret, id string, now time.Time) {
-	h := lower(ev.Headers)
-	for k, v := range stdwebhook.Headers(secret, id, now, []byte(ev.Body)) {
-		h[k] = v
-	}
-	ev.Headers = h
-}
-
 func lower(h map[string]string) map[string]string {
 	out := make(map[string]string, len(h)+3)
 	for k, v := range h {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
@@ -73,15 +74,21 @@ func send(t *testing.T, id, typ string, data generic.InboundData) (int, string) 
 
 func sendAt(t *testing.T, account, id, typ string, data generic.InboundData, at time.Time) (int, string) {
 	t.Helper()
+	status, body, err := trySend(account, id, typ, data, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
+}
+
+// trySend is send for goroutines, which must not call t.Fatal.
+func trySend(account, id, typ string, data generic.InboundData, at time.Time) (int, string, error) {
 	body, err := generic.NewEvent(typ, data, at)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	status, resp, err := generic.Post(context.Background(), nil, stack.API+"/sources/generic/"+account, inbound, id, body, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, string(resp)
+	return status, string(resp), err
 }
 
 // webhook posts an AI-agent webhook authenticated as the demo agent.
@@ -155,13 +162,22 @@ func texts(conv string) []string {
 
 func errorCode(t *testing.T, body string) string {
 	t.Helper()
+	code, ok := errorCodeOf(body)
+	if !ok {
+		t.Fatalf("not a JSON error body: %s", body)
+	}
+	return code
+}
+
+// errorCodeOf is errorCode for goroutines, which must not call t.Fatal.
+func errorCodeOf(body string) (string, bool) {
 	var b struct {
 		Error struct{ Code, Message string }
 	}
 	if err := json.Unmarshal([]byte(body), &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
-		t.Fatalf("not a JSON error body: %s", body)
+		return "", false
 	}
-	return b.Error.Code
+	return b.Error.Code, true
 }
 
 // countingDB and countingSM count the AWS calls a handler makes.
@@ -274,6 +290,7 @@ func noPII(t *testing.T, td *testDeps, kept ...string) {
 // counted AWS calls and injectable faults towards the AI agent.
 type testDeps struct {
 	d    *app.Deps
+	h    map[string]apigw.LambdaHandler
 	logs syncBuffer // every log line, at DEBUG
 	db   *countingDB
 	sm   *countingSM
@@ -298,6 +315,7 @@ func newDeps(t *testing.T, now func() time.Time) *testDeps {
 	}
 	eg := egress.New(egress.Options{Local: true, Now: now, Wrap: func(rt http.RoundTripper) http.RoundTripper { td.ai.pass = rt; return td.ai }})
 	td.d = app.Build(c, td.db, td.sm, app.Options{Out: &td.logs, Service: "test", Egress: eg, Retry: &fast, Now: now})
+	td.h = td.d.Handlers(nil)
 	return td
 }
 

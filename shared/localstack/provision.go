@@ -1,8 +1,3 @@
-// Package localstack runs crmbridge on one machine: moto_server for
-// DynamoDB and Secrets Manager, the tables and the demo tenant, the fake AI
-// agent, a demo tenant desk, and the four handlers behind a local HTTP API
-// with the same routes as the deployed one. `make run` and the end-to-end
-// tests both use it.
 package localstack
 
 import (

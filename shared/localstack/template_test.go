@@ -21,9 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"gopkg.in/yaml.v3"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
-	"github.com/crmbridge/crmbridge/shared/message"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
@@ -76,10 +77,10 @@ func get(n *yaml.Node, keys ...string) *yaml.Node {
 }
 
 var functionOf = map[string]string{
-	"SourceInboundFunction":     app.FnSourceInbound,
-	"WebhookMessageFunction":    app.FnWebhookMessage,
-	"WebhookEscalationFunction": app.FnWebhookEscalation,
-	"WebhookActionFunction":     app.FnWebhookAction,
+	"SourceInboundFunction":     route.SourceInbound,
+	"WebhookMessageFunction":    route.WebhookMessage,
+	"WebhookEscalationFunction": route.WebhookEscalation,
+	"WebhookActionFunction":     route.WebhookAction,
 }
 
 func TestTemplateRoutesMatchTheCode(t *testing.T) {
@@ -107,10 +108,13 @@ func TestTemplateRoutesMatchTheCode(t *testing.T) {
 			got = append(got, strings.ToUpper(method.Value)+" "+path.Value+" "+fn)
 		}
 	}
-	for _, r := range app.Routes {
+	for _, r := range route.Table {
+		if r.Method == apigw.DefaultRoute {
+			want = append(want, "$default "+r.Target)
+			continue
+		}
 		want = append(want, r.Method+" "+r.Pattern+" "+r.Target)
 	}
-	want = append(want, "$default "+app.FnSourceInbound)
 	sort.Strings(got)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
@@ -431,13 +435,7 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 			}
 			sm := &recordingSM{API: stack.SM}
 			d := app.Build(c, rec, sm, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
-			esc, act := d.Escalation(), d.Action()
-			handlers := map[string]app.Handler{
-				app.FnSourceInbound:     d.Inbound().Handle,
-				app.FnWebhookMessage:    d.Message(app.LocalForwarder{message.FunctionEscalation: esc.Handle, message.FunctionAction: act.Handle}).Handle,
-				app.FnWebhookEscalation: esc.Handle,
-				app.FnWebhookAction:     act.Handle,
-			}
+			handlers := d.Handlers(nil)
 			files, _ := filepath.Glob(filepath.Join("../../events", fn, "*.json"))
 			for _, f := range files {
 				raw, _ := os.ReadFile(f)
@@ -453,7 +451,7 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if fn == app.FnWebhookMessage {
+			if fn == route.WebhookMessage {
 				// The single URL forwards in-process here; the forwarded
 				// functions' own grants cover those calls on AWS.
 				rec.ops, sm.names = nil, nil

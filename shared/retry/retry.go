@@ -1,7 +1,10 @@
 // Package retry runs an operation with capped exponential backoff and full
-// jitter, inside the time the caller has left. It is the one retry layer for
-// calls to the AI agent and to chat platforms; the clients under it make a
-// single attempt each.
+// jitter, inside the time the caller has left, and honours the delay a
+// server asks for (Retry-After). It is the one retry layer of outbound
+// calls: ultimate.Client runs its Chat API calls under a Policy itself;
+// for the chat platforms the handlers run each adapter call under the
+// bridge's Policy (app.Deps.Retry), and the adapters make one attempt per
+// call, marking what is worth another with Retryable.
 package retry
 
 import (

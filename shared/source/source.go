@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -33,14 +34,15 @@ func (c Conversation) PCID() string { return c.Source + ":" + c.Account + ":" + 
 // ErrBadPCID means a platformConversationId is not one of ours.
 var ErrBadPCID = errors.New("platformConversationId is not {source}:{account}:{conversation}")
 
-// ParsePCID splits a platformConversationId. The conversation part may itself
-// contain colons; source and account may not.
+// ParsePCID splits a platformConversationId by the input rules of package
+// ids. The conversation part may itself contain colons; source and account
+// may not. The error wraps ErrBadPCID and a 400 naming the problem.
 func ParsePCID(s string) (Conversation, error) {
-	parts := strings.SplitN(s, ":", 3)
-	if len(parts) != 3 || !tenant.ValidSourceName(parts[0]) || !tenant.ValidAccount(parts[1]) || parts[2] == "" {
-		return Conversation{}, ErrBadPCID
+	src, acct, id, err := ids.PCID("platformConversationId", s)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("%w: %w", ErrBadPCID, err)
 	}
-	return Conversation{Source: parts[0], Account: parts[1], ID: parts[2]}, nil
+	return Conversation{Source: src, Account: acct, ID: id}, nil
 }
 
 // Account is a source account's configuration with its platform credentials
@@ -146,6 +148,12 @@ type Inbound interface {
 	// Parse turns an authenticated request into events. Errors are
 	// *apigw.Error values naming the problem.
 	Parse(req *apigw.Request, acct *Account) (*Batch, error)
+}
+
+// Router is an inbound adapter that answers the paths and methods it does
+// not serve before the account is even looked up.
+type Router interface {
+	Route(req *apigw.Request) error
 }
 
 // Progress lets a multi-part send resume after a retry without repeating the

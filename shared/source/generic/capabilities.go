@@ -120,6 +120,7 @@ func (a *Adapter) WidgetEndSession(ctx context.Context, acct *source.Account, co
 
 var (
 	_ source.Inbound     = (*Adapter)(nil)
+	_ source.Router      = (*Adapter)(nil)
 	_ source.Sender      = (*Adapter)(nil)
 	_ source.Escalator   = (*Adapter)(nil)
 	_ source.TeamChecker = (*Adapter)(nil)

@@ -36,26 +36,19 @@ type Credentials struct {
 // Adapter implements the generic source.
 type Adapter struct {
 	HTTP *egress.Client
-	Now  func() time.Time
+	Now  func() time.Time // required: the bridge's clock
 	// Tolerance for webhook-timestamp; default ±5 minutes.
 	Tolerance time.Duration
 }
 
-// New returns the adapter.
-func New(hc *egress.Client) *Adapter { return &Adapter{HTTP: hc} }
+// New returns the adapter over the bridge's HTTP client and clock.
+func New(hc *egress.Client, now func() time.Time) *Adapter { return &Adapter{HTTP: hc, Now: now} }
 
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
 
 // Budget: Standard Webhooks senders wait 15-30 s; we answer well inside.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
-
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
 
 // ParseSettings implements source.Adapter: the account's *Settings, with the
 // callback URL checked in the bridge's mode.

@@ -82,7 +82,7 @@ func signedRequest(t *testing.T, secret string, id string, ts time.Time, body st
 
 func TestAuthenticate(t *testing.T) {
 	const body = `{"type":"message","data":{"conversationId":"c1","text":"hi"}}`
-	a := New(nil)
+	a := New(nil, time.Now)
 	acct := account("https://tenant.example.com/hook")
 	tests := []struct {
 		name   string
@@ -179,7 +179,7 @@ func TestAuthenticateTolerance(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	a := New(nil)
+	a := New(nil, time.Now)
 	tests := []struct {
 		method string
 		proxy  string
@@ -238,7 +238,7 @@ func TestParseSettings(t *testing.T) {
 		{raw: `not json`, problem: "not valid JSON"},
 		{raw: ``, problem: "callbackUrl: required"},
 	}
-	strict, local := New(nil), New(egress.New(egress.Options{Local: true}))
+	strict, local := New(nil, time.Now), New(egress.New(egress.Options{Local: true}), time.Now)
 	for _, tt := range tests {
 		for _, m := range []struct {
 			a       *Adapter
@@ -281,7 +281,7 @@ func TestValidateCredentials(t *testing.T) {
 		{name: "no callback", raw: credsJSON(inboundSecret, "", ""), problem: "credentials callbackSecret: required"},
 		{name: "bad callback", raw: credsJSON(inboundSecret, "", "whsec_!!!"), problem: "credentials callbackSecret: parse secret"},
 	}
-	a := New(nil)
+	a := New(nil, time.Now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := a.ValidateCredentials(tt.raw)
@@ -304,14 +304,13 @@ func TestValidateCredentials(t *testing.T) {
 }
 
 func TestAdapterBasics(t *testing.T) {
+	fixed := time.Unix(5, 0)
 	eg := egress.New(egress.Options{})
-	a := New(eg)
+	a := New(eg, func() time.Time { return fixed })
 	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != eg {
 		t.Fatalf("%+v", a)
 	}
-	fixed := time.Unix(5, 0)
-	a.Now = func() time.Time { return fixed }
-	if !a.now().Equal(fixed) {
-		t.Fatal("Now not used")
+	if !a.Now().Equal(fixed) {
+		t.Fatal("the clock given to New is not the adapter's")
 	}
 }

@@ -97,7 +97,7 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
+	now := a.Now()
 	body, err := json.Marshal(Outbound{Type: typ, Timestamp: now.UTC().Format(time.RFC3339Nano), Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", typ, err)

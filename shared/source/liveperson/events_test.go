@@ -134,7 +134,7 @@ func fromEventJSON(t *testing.T, raw []byte) *apigw.Request {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	req, err := apigw.FromEvent(ev, 0)
+	req, err := apigw.FromEvent(ev, apigw.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

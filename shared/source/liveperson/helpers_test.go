@@ -79,8 +79,7 @@ var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)
 
 func newAdapter() *Adapter {
 	// Local mode: the fake LivePerson APIs listen on loopback.
-	a := New(egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}))
-	a.Now = func() time.Time { return testNow }
+	a := New(egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}), func() time.Time { return testNow })
 	a.PollInterval = 10 * time.Millisecond
 	return a
 }
@@ -96,7 +95,7 @@ func endpoint(t testing.TB) lptest.Endpoint {
 
 func apiRequest(t testing.TB, r lptest.Request) *apigw.Request {
 	t.Helper()
-	req, err := apigw.FromEvent(r.Event("req-1", testNow), 0)
+	req, err := apigw.FromEvent(r.Event("req-1", testNow), apigw.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const Name = "liveperson"
 // tenant loader (ParseSettings).
 type Adapter struct {
 	HTTP *egress.Client
-	Now  func() time.Time
+	Now  func() time.Time // required: the bridge's clock
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
@@ -45,15 +45,16 @@ type Adapter struct {
 
 var (
 	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Router    = (*Adapter)(nil)
 	_ source.Sender    = (*Adapter)(nil)
 	_ source.Escalator = (*Adapter)(nil)
 	_ source.Closer    = (*Adapter)(nil)
 	_ source.Builtins  = (*Adapter)(nil)
 )
 
-// New returns the adapter.
-func New(hc *egress.Client) *Adapter {
-	a := &Adapter{HTTP: hc}
+// New returns the adapter over the bridge's HTTP client and clock.
+func New(hc *egress.Client, now func() time.Time) *Adapter {
+	a := &Adapter{HTTP: hc, Now: now}
 	a.init()
 	return a
 }
@@ -72,10 +73,3 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
-
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}

@@ -84,7 +84,7 @@ func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait
 	if interval <= 0 {
 		interval = 400 * time.Millisecond
 	}
-	deadline := a.now().Add(wait)
+	deadline := a.Now().Add(wait)
 	last := "not found"
 	for {
 		state, failure, found, err := c.commandState(ctx, conv, id)
@@ -103,7 +103,7 @@ func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait
 				return fmt.Errorf("transfer command %s: %w: %s", id, ErrCommandFailed, failure)
 			}
 		}
-		if !a.now().Add(interval).Before(deadline) {
+		if !a.Now().Add(interval).Before(deadline) {
 			return fmt.Errorf("transfer command %s: %w (state %s after %s)", id, ErrCommandPending, last, wait)
 		}
 		t := time.NewTimer(interval)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -114,7 +115,7 @@ func TestValidateSettingsStrict(t *testing.T) {
 		for _, m := range []struct {
 			a    *Adapter
 			want string
-		}{{New(nil), tc.strict}, {newAdapter(), tc.local}} {
+		}{{New(nil, time.Now), tc.strict}, {newAdapter(), tc.local}} {
 			_, err := m.a.ParseSettings(raw)
 			if (m.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), m.want)) {
 				t.Errorf("%v local=%v: %v, want %q", tc.settings["apiBaseUrl"], m.a.HTTP.Local(), err, m.want)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
@@ -91,7 +92,7 @@ func (c *api) do(ctx context.Context, op, method, path string, in, out any) erro
 	}
 	if out != nil {
 		if err := json.Unmarshal(resp.Body, out); err != nil {
-			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, syntax(err))
+			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, apigw.JSONProblem(err))
 		}
 	}
 	return nil

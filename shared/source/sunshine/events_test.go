@@ -84,7 +84,7 @@ func TestSampleEvents(t *testing.T) {
 			if ev.PathParameters["account"] != acct.Account || ev.PathParameters["source"] != Name {
 				t.Fatalf("path parameters %v", ev.PathParameters)
 			}
-			req, err := apigw.FromEvent(ev, 0)
+			req, err := apigw.FromEvent(ev, apigw.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,7 @@ type Adapter struct {
 // The capabilities the handlers look up by interface.
 var (
 	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Router    = (*Adapter)(nil)
 	_ source.Sender    = (*Adapter)(nil)
 	_ source.Escalator = (*Adapter)(nil)
 	_ source.Builtins  = (*Adapter)(nil)
@@ -57,7 +58,7 @@ func (a *Adapter) Name() string { return Name }
 // 20 s and retries it; 3 s are kept for the network and the answer.
 func (a *Adapter) Budget() time.Duration { return 17 * time.Second }
 
-// Route implements the inbound handler's optional method check: SunCo only
+// Route implements source.Router: SunCo only
 // POSTs, and only to the account's URL itself.
 func (a *Adapter) Route(req *apigw.Request) error {
 	if p := req.Params["proxy"]; p != "" {

@@ -1,6 +1,12 @@
+// Package localstack runs crmbridge on one machine: moto_server for
+// DynamoDB and Secrets Manager, the tables and the demo tenant, the fake AI
+// agent, a demo tenant desk, and the four handlers behind a local HTTP API
+// with the same routes as the deployed one. `make run` and the end-to-end
+// tests both use it.
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,9 +25,9 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
-	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
@@ -84,42 +90,24 @@ type Stack struct {
 	Endpoint      string // the AWS endpoint (moto_server) the stack uses
 
 	srv      *http.Server
-	handlers map[string]app.Handler
+	handlers map[string]apigw.LambdaHandler
 }
 
 func (o *Options) defaults() {
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:3000"
-	}
-	if o.AgentAddr == "" {
-		o.AgentAddr = "127.0.0.1:3001"
-	}
-	if o.SunshineAddr == "" {
-		o.SunshineAddr = "127.0.0.1:3100"
-	}
-	if o.LivePersonAddr == "" {
-		o.LivePersonAddr = "127.0.0.1:8095"
-	}
-	if o.EventsDir == "" {
-		o.EventsDir = "events"
-	}
-	if o.TenantsTable == "" {
-		o.TenantsTable = "crmbridge-tenants"
-	}
-	if o.StateTable == "" {
-		o.StateTable = "crmbridge-state"
-	}
-	if o.LogLevel == "" {
-		o.LogLevel = "INFO"
-	}
+	o.Addr = cmp.Or(o.Addr, "127.0.0.1:3000")
+	o.AgentAddr = cmp.Or(o.AgentAddr, "127.0.0.1:3001")
+	o.SunshineAddr = cmp.Or(o.SunshineAddr, "127.0.0.1:3100")
+	o.LivePersonAddr = cmp.Or(o.LivePersonAddr, "127.0.0.1:8095")
+	o.EventsDir = cmp.Or(o.EventsDir, "events")
+	o.TenantsTable = cmp.Or(o.TenantsTable, "crmbridge-tenants")
+	o.StateTable = cmp.Or(o.StateTable, "crmbridge-state")
+	o.LogLevel = cmp.Or(o.LogLevel, "INFO")
+	o.FunctionTimeout = cmp.Or(o.FunctionTimeout, 20*time.Second)
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
 	if o.Print == nil {
 		o.Print = func(string, ...any) {}
-	}
-	if o.FunctionTimeout == 0 {
-		o.FunctionTimeout = 20 * time.Second
 	}
 }
 
@@ -193,7 +181,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, fmt.Errorf("demo source callbackSecret: %w", err)
 	}
-	st.Desk = &Desk{Secret: cb, Online: true, Print: opts.Print}
+	st.Desk = &Desk{Secret: cb, Online: true, Print: opts.Print, Now: time.Now}
 
 	baseURL := opts.AgentBaseURL
 	if baseURL == "" {
@@ -210,14 +198,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
 	}
 	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
-	esc, act := st.Deps.Escalation(), st.Deps.Action()
-	fwd := app.LocalForwarder{message.FunctionEscalation: esc.Handle, message.FunctionAction: act.Handle}
-	st.handlers = map[string]app.Handler{
-		app.FnSourceInbound:     st.Deps.Inbound().Handle,
-		app.FnWebhookMessage:    st.Deps.Message(fwd).Handle,
-		app.FnWebhookEscalation: esc.Handle,
-		app.FnWebhookAction:     act.Handle,
-	}
+	st.handlers = st.Deps.Handlers(nil)
 	st.srv = &http.Server{Handler: st, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = st.srv.Serve(apiLn) }()
 	return st, nil
@@ -328,23 +309,16 @@ func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.Desk.ServeHTTP(w, r)
 		return
 	}
-	route, params, err := apigw.Match(app.Routes, r.Method, r.URL.Path)
-	if err != nil {
-		// Unmatched requests go to the $default route, like on AWS.
-		route = apigw.Route{Method: "$default", Target: app.FnSourceInbound}
-		params = nil
-	}
-	ev, err := apigw.FromHTTP(r, route, params, 0)
+	// Unmatched requests go to the $default route, like on AWS.
+	rt, params, _ := route.Table.Match(r.Method, r.URL.Path)
+	ev, err := apigw.FromHTTP(r, rt, params, 0)
 	if err != nil {
 		apigw.WriteHTTP(w, apigw.Fail(apigw.Errorf(http.StatusBadRequest, "bad_request", "could not read the request"), ""))
 		return
 	}
-	if route.Method == "$default" {
-		ev.RouteKey, ev.RequestContext.RouteKey = "$default", "$default"
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), st.Opts.FunctionTimeout)
 	defer cancel()
-	resp, err := st.Invoke(ctx, route.Target, ev)
+	resp, err := st.Invoke(ctx, rt.Target, ev)
 	if err != nil {
 		apigw.WriteHTTP(w, apigw.Fail(err, ev.RequestContext.RequestID))
 		return

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/route"
 )
 
 type expect struct {
@@ -78,7 +79,7 @@ var samples = map[string][]expect{
 		{"missing-credentials", 401, "missing_credentials"},
 		{"unknown-agent", 401, "unknown_agent"},
 		{"foreign-conversation", 403, "not_owner"},
-		{"not-our-conversation", 400, "invalid_payload"},
+		{"not-our-conversation", 400, "invalid_id"},
 		{"action-at-message-route", 400, "wrong_route"},
 		{"unknown-event-type", 400, "invalid_payload"},
 		{"malformed-json", 400, "invalid_payload"},
@@ -125,7 +126,7 @@ func TestEventsUnderEmulator(t *testing.T) {
 	}
 	defer emu.Stop()
 
-	for _, fn := range localstack.Functions {
+	for _, fn := range route.Functions {
 		checkEveryFileListed(t, filepath.Join(root, "events", fn), samples[fn])
 		for _, s := range samples[fn] {
 			t.Run(fn+"/"+s.file, func(t *testing.T) {

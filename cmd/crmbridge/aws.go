@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -9,6 +10,17 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/app"
 )
+
+// TenantsDB is what the tenants commands ask of DynamoDB.
+type TenantsDB interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	dynamodb.ScanAPIClient
+}
+
+// connector builds the functions' dependencies for the commands that need
+// AWS (tests give the in-memory fakes instead).
+type connector func(ctx context.Context, stderr io.Writer) (*app.Deps, TenantsDB, error)
 
 // env reads the environment with the local stack's table names as defaults.
 func env() (app.Config, error) {
@@ -27,8 +39,9 @@ func env() (app.Config, error) {
 	})
 }
 
-// deps builds the same dependencies the functions use, with logs on stderr.
-func deps(ctx context.Context) (*app.Deps, *dynamodb.Client, error) {
+// connectAWS builds the same dependencies the functions use, over the
+// SDK's standard environment, with logs on stderr.
+func connectAWS(ctx context.Context, stderr io.Writer) (*app.Deps, TenantsDB, error) {
 	cfg, err := env()
 	if err != nil {
 		return nil, nil, err
@@ -38,6 +51,6 @@ func deps(ctx context.Context) (*app.Deps, *dynamodb.Client, error) {
 		return nil, nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
-	d := app.Build(cfg, db, secretsmanager.NewFromConfig(awsCfg), app.Options{Out: os.Stderr, Service: "cli"})
+	d := app.Build(cfg, db, secretsmanager.NewFromConfig(awsCfg), app.Options{Out: stderr, Service: "cli"})
 	return d, db, nil
 }

@@ -6,30 +6,35 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
-func runDeadLetters(ctx context.Context, args []string, stdout io.Writer) error {
+func (c *cli) deadLetters(ctx context.Context, args []string) error {
+	stdout := c.stdout
 	if len(args) == 0 {
 		return errors.New("usage: crmbridge deadletters list|show|replay|discard [args]")
-	}
-	d, _, err := deps(ctx)
-	if err != nil {
-		return err
 	}
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("deadletters list", flag.ContinueOnError)
+		fs.SetOutput(c.stderr)
 		kind := fs.String("kind", "", "inbound or outbound (default both)")
 		limit := fs.Int("limit", 50, "at most this many per kind")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		kinds := []string{state.DeadInbound, state.DeadOutbound}
-		if *kind != "" {
+		switch *kind {
+		case "":
+		case state.DeadInbound, state.DeadOutbound:
 			kinds = []string{*kind}
+		default:
+			return fmt.Errorf("--kind must be %s or %s", state.DeadInbound, state.DeadOutbound)
+		}
+		d, _, err := c.connect(ctx, c.stderr)
+		if err != nil {
+			return err
 		}
 		for _, k := range kinds {
 			dls, err := d.State.DeadLetters(ctx, k, int32(*limit))
@@ -46,6 +51,10 @@ func runDeadLetters(ctx context.Context, args []string, stdout io.Writer) error 
 			return fmt.Errorf("usage: crmbridge deadletters %s KEY", args[0])
 		}
 		key := args[1]
+		d, _, err := c.connect(ctx, c.stderr)
+		if err != nil {
+			return err
+		}
 		if args[0] == "discard" {
 			if err := d.State.Discard(ctx, key); err != nil {
 				return err
@@ -66,7 +75,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout io.Writer) error 
 		case state.DeadInbound:
 			err = d.Inbound().Replay(ctx, *dl, d.State)
 		case state.DeadOutbound:
-			err = d.Message(nil).Replay(ctx, *dl, d.Gate)
+			err = d.Message(nil).Replay(ctx, *dl)
 		default:
 			err = fmt.Errorf("dead letter %s has unknown kind %q", key, dl.Kind)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
-func runEvents(args []string, stdout io.Writer) error {
+func runEvents(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "sign" {
 		return errors.New("usage: crmbridge events sign [--tenant-dir DIR] FILE")
 	}
@@ -34,7 +34,7 @@ func runEvents(args []string, stdout io.Writer) error {
 		return err
 	}
 	if !changed {
-		fmt.Fprintln(os.Stderr, "crmbridge: left as is (not a validly signed generic event)")
+		fmt.Fprintln(stderr, "crmbridge: left as is (not a validly signed generic event)")
 	}
 	_, err = stdout.Write(out)
 	return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/route"
 )
 
 // runInvoke is `make invoke` where SAM CLI and Docker are missing: the real
@@ -30,7 +31,7 @@ func runInvoke(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fn, file := fs.Arg(0), fs.Arg(1)
 	if _, err := os.Stat(filepath.Join(*build, fn, "bootstrap")); err != nil {
-		return fmt.Errorf("no bootstrap for %q in %s (functions: %s; run make build-host)", fn, *build, strings.Join(localstack.Functions, ", "))
+		return fmt.Errorf("no bootstrap for %q in %s (functions: %s; run make build-host)", fn, *build, strings.Join(route.Functions, ", "))
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,32 +41,42 @@ Run 'crmbridge COMMAND -h' for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, connect: connectAWS}
+	if err := c.run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // a command's -h printed its flags
+		}
 		fmt.Fprintln(os.Stderr, "crmbridge:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// cli is one run of the tool: where it writes, and how it reaches AWS.
+type cli struct {
+	stdout, stderr io.Writer
+	connect        connector
+}
+
+func (c *cli) run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(c.stdout, usage)
 		return nil
 	}
 	switch args[0] {
 	case "local":
-		return runLocal(ctx, args[1:], stdout, stderr)
+		return runLocal(ctx, args[1:], c.stdout, c.stderr)
 	case "send":
-		return runSend(ctx, args[1:], stdout)
+		return runSend(ctx, args[1:], c.stdout)
 	case "tenants":
-		return runTenants(ctx, args[1:], stdout)
+		return c.tenants(ctx, args[1:])
 	case "deadletters":
-		return runDeadLetters(ctx, args[1:], stdout)
+		return c.deadLetters(ctx, args[1:])
 	case "events":
-		return runEvents(args[1:], stdout)
+		return runEvents(args[1:], c.stdout, c.stderr)
 	case "keys":
-		return runKeys(stdout)
+		return runKeys(c.stdout)
 	case "invoke":
-		return runInvoke(ctx, args[1:], stdout)
+		return runInvoke(ctx, args[1:], c.stdout)
 	default:
 		return fmt.Errorf("unknown command %q (see crmbridge --help)", args[0])
 	}

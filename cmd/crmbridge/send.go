@@ -16,6 +16,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
 type kvFlag map[string]string
@@ -58,7 +59,7 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if *secretFile == "" {
 		*secretFile = filepath.Join("events", "tenant", "secret-source-generic-"+*account+".json")
 	}
-	sf, err := localstack.ReadSecretFile(*secretFile)
+	sf, err := tenant.ReadSecretFile(*secretFile)
 	if err != nil {
 		return fmt.Errorf("read the account's secret (--secret-file): %w", err)
 	}

@@ -6,23 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/app"
-	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
-	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
-func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
+func (c *cli) tenants(ctx context.Context, args []string) error {
+	stdout := c.stdout
 	if len(args) == 0 {
 		return errors.New("usage: crmbridge tenants validate|put|get|list [args]")
 	}
@@ -41,13 +40,12 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		_, db, err := deps(ctx)
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
 		for _, it := range items {
-			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(cfg.TenantsTable), Item: it.item}); err != nil {
+			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.Config.TenantsTable), Item: it.item}); err != nil {
 				return fmt.Errorf("%s: %w", it.file, err)
 			}
 			fmt.Fprintf(stdout, "put %s\n", it.name)
@@ -61,12 +59,11 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(args) == 3 {
 			sk = args[2]
 		}
-		_, db, err := deps(ctx)
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
-		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(cfg.TenantsTable), Key: map[string]types.AttributeValue{
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Config.TenantsTable), Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: args[1]}, "sk": &types.AttributeValueMemberS{Value: sk},
 		}})
 		if err != nil {
@@ -82,12 +79,14 @@ func runTenants(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err = fmt.Fprintln(stdout, string(b))
 		return err
 	case "list":
-		_, db, err := deps(ctx)
+		if len(args) != 1 {
+			return errors.New("usage: crmbridge tenants list")
+		}
+		d, db, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		cfg, _ := env()
-		p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(cfg.TenantsTable), ProjectionExpression: aws.String("pk, sk")})
+		p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(d.Config.TenantsTable), ProjectionExpression: aws.String("pk, sk")})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
@@ -110,32 +109,39 @@ type fileItem struct {
 }
 
 // validateFiles checks items with exactly the rules the functions apply at
-// read time, and secret files with the adapters' credential checks.
+// read time (app.Hooks: strict fields, the adapters' settings, teams,
+// action specs, secret names owned by the item's tenant), and secret files
+// by their names' rules and with the adapters' credential checks.
 func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
-	reg := app.Sources(http.DefaultClient, nil, nil)
+	cfg, err := env()
+	if err != nil {
+		return nil, err
+	}
+	// The functions' checks in the functions' mode: the local stack's items
+	// (loopback URLs) pass only with EGRESS_LOCAL=1 and STAGE=local, which
+	// `make run` sets; anything else is checked as deployed.
+	eg := egress.New(egress.Options{Local: cfg.LocalEgress})
+	reg := app.Sources(eg, time.Now, nil)
+	hooks := app.Hooks(reg, eg)
 	var items []fileItem
 	var errs []error
-	sourcesBySecret := map[string]string{}
-	var secrets []localstack.SecretFile
-	var secretFiles []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(b, &probe); err != nil {
-			errs = append(errs, fmt.Errorf("%s: not JSON: %w", f, err))
+		if !json.Valid(b) {
+			errs = append(errs, fmt.Errorf("%s: not JSON", f))
 			continue
 		}
-		if _, ok := probe["Name"]; ok {
-			var s localstack.SecretFile
-			if err := json.Unmarshal(b, &s); err != nil || s.Name == "" || s.SecretString == "" {
-				errs = append(errs, fmt.Errorf("%s: a secret file needs Name and SecretString", f))
+		if tenant.IsSecretFile(b) {
+			name, err := checkSecretFile(reg, b)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", f, err))
 				continue
 			}
-			secrets, secretFiles = append(secrets, s), append(secretFiles, f)
+			fmt.Fprintf(stdout, "ok  %s (secret %s)\n", f, name)
 			continue
 		}
 		it, err := tenant.DecodeItemJSON(b)
@@ -143,62 +149,38 @@ func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", f, err))
 			continue
 		}
-		pk, sk, kind := tenant.KeysOf(it)
-		switch kind {
-		case tenant.KindSource:
-			s, perr := tenant.ParseSource(it, reg.CheckSettings)
-			err = perr
-			if perr == nil && s.CredentialsSecret != "" {
-				sourcesBySecret[s.CredentialsSecret] = s.Source
-			}
-		case tenant.KindAgent:
-			_, err = tenant.ParseAgent(it, func(raw json.RawMessage) error { _, err := teams.Parse(raw); return err })
-		case tenant.KindAction:
-			_, err = tenant.ParseAction(it, action.Check)
-		default:
-			err = fmt.Errorf("item %s: unknown kind: pk must start with SOURCE# or AGENT#, sk must be CONFIG or ACTION#name", tenant.Name(pk, sk))
-		}
-		if err != nil {
+		if _, err := hooks.Parse(it); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f, err))
 			continue
 		}
+		pk, sk, _ := tenant.KeysOf(it)
 		items = append(items, fileItem{file: f, name: tenant.Name(pk, sk), item: it})
 		fmt.Fprintf(stdout, "ok  %s (%s)\n", f, tenant.Name(pk, sk))
-	}
-	for i, s := range secrets {
-		err := checkSecret(reg, s, sourcesBySecret)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", secretFiles[i], err))
-			continue
-		}
-		fmt.Fprintf(stdout, "ok  %s (secret %s)\n", secretFiles[i], s.Name)
 	}
 	return items, errors.Join(errs...)
 }
 
-func checkSecret(reg *source.Registry, s localstack.SecretFile, sourcesBySecret map[string]string) error {
-	switch {
-	case strings.HasPrefix(s.Name, "crmbridge/agents/"):
-		_, err := tenant.ParseAgentSecret(s.Name, []byte(s.SecretString))
-		return err
-	case strings.HasPrefix(s.Name, "crmbridge/sources/"):
-		name := sourcesBySecret[s.Name]
-		if name == "" {
-			parts := strings.Split(s.Name, "/")
-			if len(parts) >= 3 {
-				name = parts[2]
-			}
-		}
-		a, ok := reg.Get(name)
-		if !ok {
-			return fmt.Errorf("secret %s: unknown source %q", s.Name, name)
-		}
-		return a.ValidateCredentials([]byte(s.SecretString))
-	default:
-		var m map[string]any
-		if json.Unmarshal([]byte(s.SecretString), &m) != nil {
-			return fmt.Errorf("secret %s: must be a JSON object", s.Name)
-		}
-		return nil
+// checkSecretFile checks a secret file's name (it says whose secret it is)
+// and its value for that kind of secret; errors never carry the value.
+func checkSecretFile(reg *source.Registry, b []byte) (string, error) {
+	s, ref, err := tenant.DecodeSecretFile(b)
+	if err != nil {
+		return "", err
 	}
+	switch ref.Kind {
+	case tenant.SecretAgent:
+		_, err = tenant.ParseAgentSecret(s.Name, []byte(s.SecretString))
+	case tenant.SecretSource:
+		a, ok := reg.Get(ref.Source)
+		if !ok {
+			return "", fmt.Errorf("secret %s: unknown source %q (known: %s)", s.Name, ref.Source, strings.Join(reg.Names(), ", "))
+		}
+		err = a.ValidateCredentials([]byte(s.SecretString))
+	case tenant.SecretAction:
+		var m map[string]any
+		if json.Unmarshal([]byte(s.SecretString), &m) != nil || m == nil {
+			err = fmt.Errorf("secret %s: must be a JSON object (its fields fill {{secret.<field>}})", s.Name)
+		}
+	}
+	return s.Name, err
 }

@@ -3,13 +3,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/route"
 )
 
-func main() {
-	app.Main(app.FnWebhookAction, func(_ context.Context, d *app.Deps) (any, error) {
-		return d.Action().Handle, nil
-	})
-}
+func main() { app.Main(route.WebhookAction) }

@@ -1,30 +1,36 @@
+// Package action is the webhook-action function: the AI agent's named
+// actions, served by a built-in of the conversation's platform adapter or by
+// a tenant-defined HTTP call-out, answered synchronously with results the AI
+// agent stores as session parameters.
 package action
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
-// Gate admits webhook calls.
-type Gate interface {
-	Admit(ctx context.Context, req *apigw.Request, requirePCID bool) (*webhook.Call, error)
+// Accounts admits webhooks (accounts.Resolver).
+type Accounts interface {
+	Admit(ctx context.Context, req *apigw.Request, function string) (*accounts.Call, error)
 }
 
 // Actions reads action items.
@@ -32,9 +38,10 @@ type Actions interface {
 	Action(ctx context.Context, agentID, name string) (*tenant.Action, error)
 }
 
-// Secrets returns secret values.
+// Secrets reads an action's secret, refusing one that is not its agent's
+// (tenant.Credentials).
 type Secrets interface {
-	Get(ctx context.Context, name string) ([]byte, error)
+	ActionSecret(ctx context.Context, act *tenant.Action, name string, parse func([]byte) (any, error)) (any, error)
 }
 
 // Conversations reads what the bridge kept about a conversation (adapter
@@ -45,88 +52,43 @@ type Conversations interface {
 
 // Handler serves POST /webhooks/action (and forwarded calls).
 type Handler struct {
-	Gate          Gate
+	Accounts      Accounts
 	Actions       Actions
 	Secrets       Secrets
 	Conversations Conversations
 	Sources       *source.Registry
-	HTTP          *http.Client
+	HTTP          *egress.Client
 	Retry         retry.Policy
 	Log           *slog.Logger
 	Metrics       *obs.Metrics
-	Now           func() time.Time
-	BodyLimit     int
 	// Budget bounds an action including retries; default 10 s.
 	Budget time.Duration
-
-	mu    sync.Mutex
-	specs map[string]*HTTPSpec
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-// Handle is the Lambda handler.
-func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	start := h.now()
-	var agentID, pcid, name, kind string
-	req, err := apigw.FromEvent(ev, h.BodyLimit)
-	var resp events.APIGatewayV2HTTPResponse
-	if err == nil {
-		resp, err = h.serve(ctx, req, &agentID, &pcid, &name, &kind)
-	}
+// Serve is the function's apigw.Func. Every answer is counted by the
+// action's kind and status class.
+func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (resp events.APIGatewayV2HTTPResponse, err error) {
+	var kind string
+	defer func() {
+		status := http.StatusOK
+		if err != nil {
+			status = apigw.AsError(err).Status
+		}
+		h.Metrics.Count("Actions", 1, map[string]string{"Kind": kind, "Status": fmt.Sprint(status / 100 * 100)})
+	}()
+	call, err := h.Accounts.Admit(ctx, req, route.WebhookAction)
 	if err != nil {
-		resp = apigw.Fail(err, ev.RequestContext.RequestID)
-	}
-	apigw.LogRequest(ctx, h.Log, "webhook-action", ev, resp.StatusCode, err, h.now().Sub(start),
-		slog.String("agentId", agentID), slog.String("pcid", pcid), slog.String("action", name), slog.String("kind", kind))
-	h.Metrics.Count("Actions", 1, map[string]string{"Kind": kind, "Status": fmt.Sprint(resp.StatusCode / 100 * 100)})
-	return resp, nil
-}
-
-func (h *Handler) serve(ctx context.Context, req *apigw.Request, agentID, pcid, name, kind *string) (events.APIGatewayV2HTTPResponse, error) {
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	k, et, err := ultimate.PeekKind(req.Body)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusBadRequest, "invalid_payload", err.Error())
-	}
-	if k != ultimate.KindAction {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route",
-			"%s is a converse event; actions have a top-level name and a data array (converse events go to POST /webhooks/message or /webhooks/escalation)", et)
-	}
-	call, err := h.Gate.Admit(ctx, req, false)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return resp, err
 	}
 	act := call.Hook.Action
-	*agentID, *name = call.Agent.AgentID, act.Name
-	if call.Account != nil {
-		*pcid = call.Conv.PCID()
-	}
+	req.Log.Set("action", act.Name)
 	def, err := h.Actions.Action(ctx, call.Agent.AgentID, act.Name)
 	if err != nil {
-		if errors.Is(err, tenant.ErrNotFound) {
-			return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusNotFound, "unknown_action",
-				fmt.Sprintf("no action %q is configured for agent %s", act.Name, call.Agent.AgentID))
-		}
-		var te *tenant.Error
-		if errors.As(err, &te) {
-			return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action's configuration is invalid; see logs")
-		}
-		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusServiceUnavailable, "config_unavailable", "configuration could not be read; retry later")
+		return resp, accounts.LookupError(err, apigw.Errorf(http.StatusNotFound, "unknown_action", "no action %q is configured for agent %s", act.Name, call.Agent.AgentID))
 	}
-	*kind = def.Kind
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	kind = def.Kind
+	req.Log.Set("kind", kind)
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 10*time.Second))
 	defer cancel()
 	var results []ultimate.ActionResult
 	switch def.Kind {
@@ -138,12 +100,12 @@ func (h *Handler) serve(ctx context.Context, req *apigw.Request, agentID, pcid, 
 		err = apigw.Errorf(http.StatusInternalServerError, "config_invalid", "action %q has unknown kind %q", def.Name, def.Kind)
 	}
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, failure(err)
+		return resp, failure(err)
 	}
 	return apigw.JSON(http.StatusOK, ultimate.ActionResponse{Results: saveAs(act.Data, results)}), nil
 }
 
-func (h *Handler) builtin(ctx context.Context, call *webhook.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
+func (h *Handler) builtin(ctx context.Context, call *accounts.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
 	if call.Account == nil {
 		return nil, apigw.Errorf(http.StatusBadRequest, "invalid_payload", "platformConversationId: required for built-in action %q", def.Name)
 	}
@@ -180,8 +142,8 @@ func (h *Handler) builtin(ctx context.Context, call *webhook.Call, def *tenant.A
 	return results, err
 }
 
-func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
-	spec, err := h.spec(def)
+func (h *Handler) http(ctx context.Context, call *accounts.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
+	spec, err := specOf(def)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action's http definition is invalid; see logs")
 	}
@@ -196,16 +158,15 @@ func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Acti
 		}
 	}
 	if spec.Secret != "" {
-		raw, err := h.Secrets.Get(ctx, spec.Secret)
-		if err != nil {
+		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, parseSecretFields)
+		switch {
+		case errors.Is(err, tenant.ErrForeignSecret):
+			return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action names a secret that is not its agent's; see logs")
+		case err != nil:
 			return nil, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the action's secret could not be read; see logs")
 		}
-		var fields map[string]any
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, apigw.Errorf(http.StatusInternalServerError, "credentials_unavailable", "the action's secret %s is not a JSON object", spec.Secret)
-		}
-		for k, v := range fields {
-			vs["secret."+k] = stringify(v)
+		for k, v := range fields.(map[string]string) {
+			vs["secret."+k] = v
 		}
 	}
 	var results []ultimate.ActionResult
@@ -217,22 +178,18 @@ func (h *Handler) http(ctx context.Context, call *webhook.Call, def *tenant.Acti
 	return results, err
 }
 
-func (h *Handler) spec(def *tenant.Action) (*HTTPSpec, error) {
-	key := def.AgentID + "\x00" + def.Name + "\x00" + string(def.HTTP)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s, ok := h.specs[key]; ok {
-		return s, nil
+// parseSecretFields turns an action secret (a JSON object) into the values
+// of its {{secret.x}} placeholders; the secrets cache keeps the result.
+func parseSecretFields(raw []byte) (any, error) {
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return nil, errors.New("the action's secret is not a JSON object")
 	}
-	s, err := ParseHTTP(def.HTTP)
-	if err != nil {
-		return nil, err
+	out := make(map[string]string, len(fields))
+	for k, v := range fields {
+		out[k] = stringify(v)
 	}
-	if h.specs == nil {
-		h.specs = map[string]*HTTPSpec{}
-	}
-	h.specs[key] = s
-	return s, nil
+	return out, nil
 }
 
 // failure turns an action error into the AI agent's answer.
@@ -241,7 +198,7 @@ func failure(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	var he *source.HTTPError
+	var he *egress.StatusError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
 		return apigw.Wrap(err, http.StatusGatewayTimeout, "action_timeout", "the action did not complete in time")

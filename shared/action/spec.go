@@ -1,7 +1,3 @@
-// Package action is the webhook-action function: the AI agent's named
-// actions, served by a built-in of the conversation's platform adapter or by
-// a tenant-defined HTTP call-out, answered synchronously with results the AI
-// agent stores as session parameters.
 package action
 
 import (
@@ -14,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
@@ -31,7 +29,7 @@ type HTTPSpec struct {
 // ResultMap takes one value from the response JSON.
 type ResultMap struct {
 	Key      string `json:"key"`
-	Path     string `json:"path"` // dot path with [n] indexes, e.g. order.items[0].name; "" is the whole body
+	Path     string `json:"path"` // dot path with [n] indexes to a scalar, e.g. order.items[0].name
 	Sanitize bool   `json:"sanitize,omitempty"`
 }
 
@@ -46,11 +44,17 @@ var methods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.
 
 // ParseHTTP decodes and validates a call-out definition, so a bad template
 // or mapping is refused when the item is written, not at the first call.
-func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
+// Decoding is strict: a misspelt field (results[0].sanitise) is an error,
+// not a silently unmasked value. Errors name the field from the item's
+// root (http.…). urls checks the URL in the bridge's mode (egress.CheckURL;
+// nil is the deployed, strict mode).
+func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 	var s HTTPSpec
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("http: %w", err)
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil, errors.New("http: required, a map with url")
+	}
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, strictjson.Under("http", err)
 	}
 	s.Method = strings.ToUpper(s.Method)
 	if s.Method == "" {
@@ -65,13 +69,16 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 	if strings.Contains(s.URL, "://") && strings.Contains(hostPart(s.URL), "{{") {
 		return nil, fmt.Errorf("http.url: placeholders are not allowed in the scheme or host")
 	}
-	if !tenant.AllowedURL(s.URL) {
-		return nil, fmt.Errorf("http.url: must be https:// (http:// only on 127.0.0.1 or localhost)")
+	if err := urls.CheckURL(placeholderRE.ReplaceAllString(s.URL, "x")); err != nil {
+		return nil, fmt.Errorf("http.url: %w", err)
 	}
 	if err := checkTemplate("http.url", s.URL, false, s.Secret != ""); err != nil {
 		return nil, err
 	}
 	if err := checkPathEncoding(s.URL); err != nil {
+		return nil, err
+	}
+	if err := checkDotSegments(s.URL); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(s.Headers))
@@ -82,6 +89,9 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 	for _, k := range names {
 		if !headerNameRE.MatchString(k) {
 			return nil, fmt.Errorf("http.headers.%s: not a valid header name", k)
+		}
+		if hasControl(s.Headers[k]) {
+			return nil, fmt.Errorf("http.headers.%s: control characters such as CR or LF are not allowed", k)
 		}
 		if err := checkTemplate("http.headers."+k, s.Headers[k], true, s.Secret != ""); err != nil {
 			return nil, err
@@ -105,6 +115,9 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 	if s.TimeoutMs < 100 || s.TimeoutMs > 20000 {
 		return nil, errors.New("http.timeoutMs: must be between 100 and 20000")
 	}
+	if len(s.Results) > maxResults {
+		return nil, fmt.Errorf("http.results: at most %d", maxResults)
+	}
 	seen := map[string]bool{}
 	for i, r := range s.Results {
 		if !keyRE.MatchString(r.Key) {
@@ -114,8 +127,13 @@ func ParseHTTP(raw json.RawMessage) (*HTTPSpec, error) {
 			return nil, fmt.Errorf("http.results[%d].key: duplicate %q", i, r.Key)
 		}
 		seen[r.Key] = true
-		if r.Path != "" && !pathRE.MatchString(r.Path) {
-			return nil, fmt.Errorf("http.results[%d].path: %q is not a path like order.items[0].name", i, r.Path)
+		// A path is required: the whole answer may hold more than this
+		// conversation's data, and only named scalars reach the AI agent.
+		if r.Path == "" {
+			return nil, fmt.Errorf("http.results[%d].path: required, a path to one value like order.items[0].name", i)
+		}
+		if len(r.Path) > 256 || !pathRE.MatchString(r.Path) {
+			return nil, fmt.Errorf("http.results[%d].path: %q is not a path like order.items[0].name (max 256)", i, clipString(r.Path))
 		}
 	}
 	return &s, nil
@@ -145,6 +163,28 @@ func checkPathEncoding(u string) error {
 		return fmt.Errorf("http.url: the path must be percent-encoded (e.g. %%20 for a space), as it is sent")
 	}
 	return nil
+}
+
+// checkDotSegments refuses a written "." or ".." path segment: the server
+// would resolve it, and the rendered URL would not be the one validated.
+func checkDotSegments(u string) error {
+	path := u[strings.Index(u, "://")+3:]
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	for _, seg := range strings.Split(path, "/")[1:] {
+		if dec, err := url.PathUnescape(seg); err == nil && (dec == "." || dec == "..") {
+			return errors.New("http.url: the path may not contain . or .. segments")
+		}
+	}
+	return nil
+}
+
+func clipString(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 func hostPart(u string) string {
@@ -225,18 +265,41 @@ const (
 
 var builtins = map[string]bool{BuiltinAddTags: true, BuiltinGetUserInfo: true, BuiltinGetAccountInfo: true, BuiltinPreviousConversations: true, BuiltinForward: true, BuiltinClose: true}
 
-// Check validates an action item's kind-specific part; it is the hook the
-// tenant loader and the CLI use.
-func Check(a *tenant.Action) error {
-	switch a.Kind {
-	case tenant.ActionBuiltin:
-		if !builtins[a.Builtin] {
-			return fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)", a.Builtin)
-		}
-	case tenant.ActionHTTP:
-		if _, err := ParseHTTP(a.HTTP); err != nil {
-			return err
+// Parser returns the check of an action item's kind-specific part, with
+// URLs checked in urls' mode. Its result is what the item then carries as
+// Spec: nil for a builtin, the *HTTPSpec of an http call-out. Its secret
+// must be one of the action's own agent's (tenant.CheckActionSecret). It is
+// the tenant.Hooks.Action hook the loader and the CLI use.
+func Parser(urls *egress.Client) func(a *tenant.Action, raw json.RawMessage) (any, error) {
+	return func(a *tenant.Action, raw json.RawMessage) (any, error) {
+		switch a.Kind {
+		case tenant.ActionBuiltin:
+			if !builtins[a.Builtin] {
+				return nil, fmt.Errorf("builtin: unknown %q (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)", a.Builtin)
+			}
+			return nil, nil
+		case tenant.ActionHTTP:
+			s, err := ParseHTTP(raw, urls)
+			if err != nil {
+				return nil, err
+			}
+			if s.Secret != "" {
+				if err := tenant.CheckActionSecret(a.AgentID, s.Secret); err != nil {
+					return nil, fmt.Errorf("http.secret: %w", err)
+				}
+			}
+			return s, nil
+		default:
+			return nil, fmt.Errorf("kind: unknown %q", a.Kind)
 		}
 	}
-	return nil
+}
+
+// specOf returns an http action's parsed call-out.
+func specOf(a *tenant.Action) (*HTTPSpec, error) {
+	s, ok := a.Spec.(*HTTPSpec)
+	if !ok || s == nil {
+		return nil, fmt.Errorf("action %s: spec is %T, not the *HTTPSpec action.Parser makes (load actions through tenant.Loader with the action hook)", a.Name, a.Spec)
+	}
+	return s, nil
 }

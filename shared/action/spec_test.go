@@ -2,6 +2,7 @@ package action
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,14 +23,14 @@ func TestParseHTTP(t *testing.T) {
 		{name: "full", raw: `{"method":"PUT","url":"https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
 			"headers":{"Authorization":"Token {{secret.token}}","X-Conv":"{{conversation.id}}","X-Src":"{{ conversation.source }}:{{conversation.account}}"},
 			"body":{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1},
-			"secret":"crmbridge/actions/acme","timeoutMs":20000,"unknownField":true,
-			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
+			"secret":"crmbridge/actions/acme","timeoutMs":20000,
+			"results":[{"key":"balance","path":"balance.amount"},{"key":"first","path":"items[0].name","sanitize":true},{"key":"all","path":"all"},{"key":"x","path":"$meta.a-b[1][2]"}]}`,
 			want: HTTPSpec{Method: "PUT", URL: "https://api.example.com/accounts/{{data.account}}/x?c={{conversation.pcid}}&a={{agent.id}}&n={{action.name}}",
 				Headers: map[string]string{"Authorization": "Token {{secret.token}}", "X-Conv": "{{conversation.id}}", "X-Src": "{{ conversation.source }}:{{conversation.account}}"},
 				Body:    json.RawMessage(`{"account":"{{data.account}}","nested":[{"k":"{{secret.other}}"}],"{{data.key}}":1}`),
 				Secret:  "crmbridge/actions/acme", TimeoutMs: 20000,
-				Results: []ResultMap{{Key: "balance", Path: "balance.amount"}, {Key: "first", Path: "items[0].name", Sanitize: true}, {Key: "all"}, {Key: "x", Path: "$meta.a-b[1][2]"}}}},
-		{name: "loopback http", raw: `{"method":"GET","url":"http://127.0.0.1:3000/demo/orders/{{data.orderId}}"}`,
+				Results: []ResultMap{{Key: "balance", Path: "balance.amount"}, {Key: "first", Path: "items[0].name", Sanitize: true}, {Key: "all", Path: "all"}, {Key: "x", Path: "$meta.a-b[1][2]"}}}},
+		{name: "loopback http in the local stack", raw: `{"method":"GET","url":"http://127.0.0.1:3000/demo/orders/{{data.orderId}}"}`,
 			want: HTTPSpec{Method: "GET", URL: "http://127.0.0.1:3000/demo/orders/{{data.orderId}}", TimeoutMs: 5000}},
 		{name: "placeholder after the host", raw: `{"url":"https://api.example.com?q={{data.q}}"}`,
 			want: HTTPSpec{Method: "POST", URL: "https://api.example.com?q={{data.q}}", TimeoutMs: 5000}},
@@ -38,7 +39,7 @@ func TestParseHTTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseHTTP(json.RawMessage(tt.raw))
+			got, err := ParseHTTP(json.RawMessage(tt.raw), localEgress)
 			if err != nil {
 				t.Fatalf("ParseHTTP: %v", err)
 			}
@@ -66,13 +67,26 @@ func TestParseHTTPErrors(t *testing.T) {
 	}{
 		{name: "not JSON", raw: `{"url":`, want: "http: "},
 		{name: "empty", raw: ``, want: "http: "},
-		{name: "url a number", raw: `{"url":1}`, want: "http: "},
+		{name: "url a number", raw: `{"url":1}`, want: "http.url: must be a string, got a number"},
 		{name: "bad method", raw: `{"method":"TRACE","url":"https://a.example.com"}`, want: "http.method: must be GET, POST, PUT, PATCH or DELETE"},
 		{name: "HEAD", raw: `{"method":"HEAD","url":"https://a.example.com"}`, want: "http.method:"},
-		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be https://"},
+		{name: "missing url", raw: `{"method":"GET"}`, want: "http.url: must be an absolute https:// URL"},
 		{name: "http url", raw: `{"url":"http://api.example.com/x"}`, want: "http.url: must be https://"},
-		{name: "loopback lookalike", raw: `{"url":"http://127.0.0.1:@api.example.com/x"}`, want: "http.url: must be https://"},
-		{name: "no scheme", raw: `{"url":"api.example.com/x"}`, want: "http.url: must be https://"},
+		{name: "loopback lookalike", raw: `{"url":"http://127.0.0.1:@api.example.com/x"}`, want: "http.url: must not carry a user"},
+		{name: "no scheme", raw: `{"url":"api.example.com/x"}`, want: "http.url: must be an absolute https:// URL"},
+		{name: "loopback outside the local stack", raw: `{"url":"http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"}`, want: "http.url: host 127.0.0.1: loopback"},
+		{name: "localhost outside the local stack", raw: `{"url":"https://localhost/x"}`, want: "http.url: host localhost: loopback names"},
+		{name: "metadata", raw: `{"url":"http://169.254.169.254/latest/meta-data/{{data.x}}"}`, want: "http.url: host 169.254.169.254: cloud metadata"},
+		{name: "private", raw: `{"url":"https://10.0.0.8/x"}`, want: "http.url: host 10.0.0.8: private"},
+		{name: "dot segment", raw: `{"url":"https://a.example.com/api/../{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "encoded dot segment", raw: `{"url":"https://a.example.com/api/%2e%2E/{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "single dot segment", raw: `{"url":"https://a.example.com/./{{data.id}}"}`, want: "http.url: the path may not contain . or .. segments"},
+		{name: "CRLF in a header template", raw: `{"url":"https://a.example.com","headers":{"X-Id":"{{data.id}}\r\nX-Admin: 1"}}`, want: "http.headers.X-Id: control characters"},
+		{name: "LF in a header template", raw: `{"url":"https://a.example.com","headers":{"X-Id":"a\nb"}}`, want: "http.headers.X-Id: control characters"},
+		{name: "result without a path", raw: `{"url":"https://a.example.com","results":[{"key":"all"}]}`, want: "http.results[0].path: required"},
+		{name: "result with an empty path", raw: `{"url":"https://a.example.com","results":[{"key":"all","path":""}]}`, want: "http.results[0].path: required"},
+		{name: "result path too long", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"` + strings.Repeat("p", 257) + `"}]}`, want: "http.results[0].path:"},
+		{name: "too many results", raw: `{"url":"https://a.example.com","results":[` + manyResults(21) + `]}`, want: "http.results: at most 20"},
 		{name: "placeholder in host", raw: `{"url":"https://{{data.tenant}}.example.com/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
 		{name: "placeholder as host", raw: `{"url":"https://{{data.host}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
 		{name: "placeholder in port", raw: `{"url":"https://api.example.com:{{data.port}}/x"}`, want: "http.url: placeholders are not allowed in the scheme or host"},
@@ -93,7 +107,7 @@ func TestParseHTTPErrors(t *testing.T) {
 		{name: "unbalanced in header", raw: `{"url":"https://a.example.com","headers":{"X":"{{data.x}"}}`, want: "http.headers.X: unbalanced {{ }}"},
 		{name: "unbalanced in body", raw: `{"url":"https://a.example.com","body":["{{data.x"]}`, want: "http.body: unbalanced {{ }}"},
 		{name: "space in path", raw: `{"url":"https://a.example.com/a b/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
-		{name: "space in path before the placeholder", raw: `{"url":"http://127.0.0.1:/ {{data.0}}"}`, want: "http.url: the path must be percent-encoded"},
+		{name: "space in path before the placeholder", raw: `{"url":"https://a.example.com:/ {{data.0}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "brace in path", raw: `{"url":"https://a.example.com/{x}/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "non-ASCII path", raw: `{"url":"https://a.example.com/ü/{{data.id}}"}`, want: "http.url: the path must be percent-encoded"},
 		{name: "bad header name", raw: `{"url":"https://a.example.com","headers":{"X Bad":"v"}}`, want: "http.headers.X Bad: not a valid header name"},
@@ -104,8 +118,8 @@ func TestParseHTTPErrors(t *testing.T) {
 		{name: "timeout too large", raw: `{"url":"https://a.example.com","timeoutMs":20001}`, want: "http.timeoutMs: must be between 100 and 20000"},
 		{name: "timeout negative", raw: `{"url":"https://a.example.com","timeoutMs":-5}`, want: "http.timeoutMs:"},
 		{name: "result without key", raw: `{"url":"https://a.example.com","results":[{"path":"a"}]}`, want: "http.results[0].key: required"},
-		{name: "result key with space", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"a"},{"key":"b c"}]}`, want: "http.results[1].key: required"},
-		{name: "result key too long", raw: `{"url":"https://a.example.com","results":[{"key":"` + strings.Repeat("k", 65) + `"}]}`, want: "http.results[0].key:"},
+		{name: "result key with space", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"a"},{"key":"b c","path":"b"}]}`, want: "http.results[1].key: required"},
+		{name: "result key too long", raw: `{"url":"https://a.example.com","results":[{"key":"` + strings.Repeat("k", 65) + `","path":"k"}]}`, want: "http.results[0].key:"},
 		{name: "duplicate result key", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x"},{"key":"a","path":"y"}]}`, want: `http.results[1].key: duplicate "a"`},
 		{name: "bad path leading dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":".x"}]}`, want: `http.results[0].path: ".x" is not a path`},
 		{name: "bad path double dot", raw: `{"url":"https://a.example.com","results":[{"key":"a","path":"x..y"}]}`, want: "http.results[0].path:"},
@@ -115,7 +129,7 @@ func TestParseHTTPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := ParseHTTP(json.RawMessage(tt.raw))
+			s, err := ParseHTTP(json.RawMessage(tt.raw), nil)
 			if err == nil {
 				t.Fatalf("accepted: %+v", s)
 			}
@@ -130,10 +144,18 @@ func TestParseHTTPNonJSONBody(t *testing.T) {
 	// The item decoder only produces JSON, but the spec can also come from
 	// the CLI's JSON: a raw body that is not JSON is refused.
 	s := HTTPSpec{URL: "https://a.example.com", Body: json.RawMessage(`{oops`)}
-	_, err := ParseHTTP(mustMarshalSpec(t, s))
+	_, err := ParseHTTP(mustMarshalSpec(t, s), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "http: ") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+func manyResults(n int) string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`{"key":"k%d","path":"p"}`, i)
+	}
+	return strings.Join(out, ",")
 }
 
 func mustMarshalSpec(t *testing.T, s HTTPSpec) json.RawMessage {
@@ -142,43 +164,77 @@ func mustMarshalSpec(t *testing.T, s HTTPSpec) json.RawMessage {
 	return json.RawMessage(`{"url":"` + s.URL + `","body":` + string(s.Body) + `}`)
 }
 
-func TestCheck(t *testing.T) {
+func TestParseHook(t *testing.T) {
+	const agent = "618a30beee4e8e87d2f94015"
+	builtin := func(b string) *tenant.Action {
+		return &tenant.Action{AgentID: agent, Kind: tenant.ActionBuiltin, Builtin: b}
+	}
+	httpAct := &tenant.Action{AgentID: agent, Kind: tenant.ActionHTTP}
 	tests := []struct {
-		a    tenant.Action
+		a    *tenant.Action
+		raw  string
 		want string // "" means valid
 	}{
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addTags"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getUserInfo"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getAccountInfo"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "getPreviousConversations"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "forward"}},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: "addtags"}, want: `builtin: unknown "addtags"`},
-		{a: tenant.Action{Kind: tenant.ActionBuiltin, Builtin: ""}, want: `builtin: unknown ""`},
-		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"https://a.example.com"}`)}},
-		{a: tenant.Action{Kind: tenant.ActionHTTP, HTTP: json.RawMessage(`{"url":"http://a.example.com"}`)}, want: "http.url: must be https://"},
-		{a: tenant.Action{Kind: tenant.ActionHTTP}, want: "http: "},
+		{a: builtin("addTags")},
+		{a: builtin("getUserInfo")},
+		{a: builtin("getAccountInfo")},
+		{a: builtin("getPreviousConversations")},
+		{a: builtin("forward")},
+		{a: builtin("closeConversation")},
+		{a: builtin("addtags"), want: `builtin: unknown "addtags"`},
+		{a: builtin(""), want: `builtin: unknown ""`},
+		{a: httpAct, raw: `{"url":"https://a.example.com"}`},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":"{{secret.k}}"},"secret":"crmbridge/actions/` + agent + `/shop"}`},
+		{a: httpAct, raw: `{"url":"http://a.example.com"}`, want: "http.url: must be https://"},
+		{a: httpAct, raw: ``, want: "http: required"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","timeoutSecond":5}`, want: "http.timeoutSecond: unknown field (known: body, headers, method, results, secret, timeoutMs, url)"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","timeoutMS":5}`, want: "http.timeoutMS: unknown field; did you mean `timeoutMs`?"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","results":[{"key":"email","path":"e","sanitise":true}]}`,
+			want: "http.results[0].sanitise: unknown field; did you mean `sanitize`?"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":1}}`, want: "http.headers.X: must be a string"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","headers":{"X":"{{secret.apiKey}}"},"secret":"crmbridge/agents/64f1c0ffee0ddba11ad0be57"}`,
+			want: `http.secret: must start with "crmbridge/actions/` + agent + `/" (an action may only use its own agent's secrets)`},
+		{a: httpAct, raw: `{"url":"https://a.example.com","secret":"crmbridge/actions/64f1c0ffee0ddba11ad0be57/shop"}`, want: "http.secret: must start with"},
+		{a: httpAct, raw: `{"url":"https://a.example.com","secret":"crmbridge/actions/` + agent + `/../x"}`, want: "http.secret: after"},
+		{a: &tenant.Action{AgentID: agent, Kind: "lambda"}, want: `kind: unknown "lambda"`},
 	}
 	for _, tt := range tests {
-		err := Check(&tt.a)
+		v, err := Parser(nil)(tt.a, json.RawMessage(tt.raw))
 		if tt.want == "" {
 			if err != nil {
-				t.Errorf("Check(%+v): %v", tt.a, err)
+				t.Errorf("Parse(%+v, %s): %v", tt.a, tt.raw, err)
+			} else if _, isSpec := v.(*HTTPSpec); isSpec != (tt.a.Kind == tenant.ActionHTTP) {
+				t.Errorf("Parse(%+v) = %T", tt.a, v)
 			}
 			continue
 		}
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("Check(%+v) = %v, want %q", tt.a, err, tt.want)
+			t.Errorf("Parse(%+v, %s) = %v, want %q", tt.a, tt.raw, err, tt.want)
 		}
 	}
 }
 
-func TestCheckAsTenantHook(t *testing.T) {
-	it, err := tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#a1"},"sk":{"S":"ACTION#x"},"kind":{"S":"builtin"},"builtin":{"S":"teleport"}}`))
+func TestParseAsTenantHook(t *testing.T) {
+	const item = "AGENT#618a30beee4e8e87d2f94015/ACTION#x"
+	it, err := tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#618a30beee4e8e87d2f94015"},"sk":{"S":"ACTION#x"},"kind":{"S":"builtin"},"builtin":{"S":"teleport"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tenant.ParseAction(it, Check)
-	if err == nil || err.Error() != `item AGENT#a1/ACTION#x: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
+	_, err = tenant.ParseAction(it, Parser(nil))
+	if err == nil || err.Error() != `item `+item+`: builtin: unknown "teleport" (addTags, getUserInfo, getAccountInfo, getPreviousConversations, closeConversation, forward)` {
 		t.Fatalf("err %v", err)
+	}
+	it, err = tenant.DecodeItemJSON([]byte(`{"pk":{"S":"AGENT#618a30beee4e8e87d2f94015"},"sk":{"S":"ACTION#x"},"kind":{"S":"http"},"http":{"M":{` +
+		`"url":{"S":"https://a.example.com"},"results":{"L":[{"M":{"key":{"S":"email"},"sanitise":{"BOOL":true}}}]}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tenant.ParseAction(it, Parser(nil))
+	if err == nil || err.Error() != "item "+item+": field http.results[0].sanitise: unknown field; did you mean `sanitize`?" {
+		t.Fatalf("err %v", err)
+	}
+	a, err := tenant.ParseAction(it, func(a *tenant.Action, raw json.RawMessage) (any, error) { return nil, nil })
+	if err != nil || a.Spec != nil {
+		t.Fatal("a hook's nil spec is kept")
 	}
 }

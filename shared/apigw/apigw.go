@@ -1,7 +1,9 @@
 // Package apigw turns API Gateway HTTP API (payload format 2.0) events into
-// plain requests and turns handler results back into responses. It is the one
-// place that decodes bodies, applies the body limit and writes JSON errors, so
-// every function answers bad input the same way.
+// plain requests and handler results back into responses, and holds the one
+// handler skeleton every function runs in (Handler): decode the event within
+// its size limits, serve it, render errors as JSON, write one log line. It is
+// the one place that decodes bodies, applies the limits and writes JSON
+// errors, so every function answers bad input the same way.
 package apigw
 
 import (
@@ -18,6 +20,27 @@ import (
 // large is a mistake or an attack, and is refused before it is parsed.
 const DefaultBodyLimit = 256 << 10
 
+// Limits bound what a request may carry; they are checked before anything
+// reads the request. Zero fields take the defaults.
+type Limits struct {
+	Body   int // bytes, after base64 decoding; default DefaultBodyLimit
+	Header int // bytes of all header names and values; default 10 KiB, the HTTP API's own quota
+	URI    int // bytes of the path and query string; default 8 KiB
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Body <= 0 {
+		l.Body = DefaultBodyLimit
+	}
+	if l.Header <= 0 {
+		l.Header = 10 << 10
+	}
+	if l.URI <= 0 {
+		l.URI = 8 << 10
+	}
+	return l
+}
+
 // Request is a decoded HTTP API request.
 type Request struct {
 	Method    string
@@ -32,6 +55,10 @@ type Request struct {
 	SourceIP  string
 	Domain    string
 	Stage     string
+	// Event is the event as API Gateway sent it (to forward it unchanged).
+	Event events.APIGatewayV2HTTPRequest
+	// Log collects what the handler did, for the request's one log line.
+	Log Fields
 }
 
 // HeaderValue returns a header by case-insensitive name.
@@ -40,11 +67,11 @@ func (r *Request) HeaderValue(name string) string { return r.Header.Get(name) }
 // QueryValue returns the first value of a query parameter.
 func (r *Request) QueryValue(name string) string { return r.Query.Get(name) }
 
-// FromEvent decodes ev. A body over limit (0 means DefaultBodyLimit) is a 413.
-func FromEvent(ev events.APIGatewayV2HTTPRequest, limit int) (*Request, error) {
-	if limit <= 0 {
-		limit = DefaultBodyLimit
-	}
+// FromEvent decodes ev within lim: a body over the limit is a 413, headers
+// over it a 431, a path and query over it a 414.
+func FromEvent(ev events.APIGatewayV2HTTPRequest, lim Limits) (*Request, error) {
+	lim = lim.withDefaults()
+	limit := lim.Body
 	req := &Request{
 		Method:    strings.ToUpper(ev.RequestContext.HTTP.Method),
 		Path:      ev.RawPath,
@@ -56,15 +83,23 @@ func FromEvent(ev events.APIGatewayV2HTTPRequest, limit int) (*Request, error) {
 		SourceIP:  ev.RequestContext.HTTP.SourceIP,
 		Domain:    ev.RequestContext.DomainName,
 		Stage:     ev.RequestContext.Stage,
-	}
-	if req.Method == "" {
-		req.Method = strings.ToUpper(ev.RequestContext.HTTP.Method)
+		Event:     ev,
 	}
 	if req.Path == "" {
 		req.Path = ev.RequestContext.HTTP.Path
 	}
 	if req.Params == nil {
 		req.Params = map[string]string{}
+	}
+	if len(req.Path)+len(req.RawQuery) > lim.URI {
+		return req, Errorf(http.StatusRequestURITooLong, "uri_too_long", "path and query string are longer than %d bytes", lim.URI)
+	}
+	size := 0
+	for k, v := range ev.Headers {
+		size += len(k) + len(v)
+	}
+	if size > lim.Header {
+		return req, Errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "headers are larger than %d bytes", lim.Header)
 	}
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)

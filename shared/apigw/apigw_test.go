@@ -75,7 +75,7 @@ func TestFromEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := FromEvent(tt.ev, tt.limit)
+			req, err := FromEvent(tt.ev, Limits{Body: tt.limit})
 			if tt.status != 0 {
 				wantAPIError(t, err, tt.status, tt.code)
 				return
@@ -91,7 +91,7 @@ func TestFromEvent(t *testing.T) {
 }
 
 func TestFromEventTooLargeMessageNamesLimit(t *testing.T) {
-	_, err := FromEvent(event("POST", "/a", "", "12345678901", false, nil), 10)
+	_, err := FromEvent(event("POST", "/a", "", "12345678901", false, nil), Limits{Body: 10})
 	e := wantAPIError(t, err, 413, "body_too_large")
 	if !strings.Contains(e.Message, "10 bytes") {
 		t.Fatalf("message %q does not name the limit", e.Message)
@@ -105,7 +105,7 @@ func TestFromEventFields(t *testing.T) {
 		"webhook-signature": "v1,abc",
 	})
 	ev.PathParameters = map[string]string{"account": "acme"}
-	req, err := FromEvent(ev, 0)
+	req, err := FromEvent(ev, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestFromEventFields(t *testing.T) {
 func TestFromEventDefaults(t *testing.T) {
 	ev := event("GET", "", "", "", false, nil)
 	ev.RequestContext.HTTP.Path = "/from-context"
-	req, err := FromEvent(ev, 0)
+	req, err := FromEvent(ev, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

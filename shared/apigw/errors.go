@@ -1,11 +1,9 @@
 package apigw
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,6 +41,23 @@ func Errorf(status int, code, format string, args ...any) *Error {
 // Wrap attaches an internal cause to a caller-facing error.
 func Wrap(err error, status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message, Err: err}
+}
+
+// JSONProblem describes why a body did not decode without echoing any of
+// it: the byte offset of a syntax error, or the field of a wrong type.
+func JSONProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return "wrong JSON type"
+		}
+		return "wrong JSON type at " + te.Field
+	}
+	return "invalid JSON"
 }
 
 // ErrorBody is the JSON shape of every error answer.
@@ -99,28 +114,4 @@ func Raw(status int, contentType string, body []byte) events.APIGatewayV2HTTPRes
 		Headers:    map[string]string{"Content-Type": contentType},
 		Body:       string(body),
 	}
-}
-
-// LogRequest writes a function's one log line per request: the request ID
-// and route, the caller's attributes (IDs, outcome; never message text or
-// secrets), the status, the duration, and for failures the error code and
-// cause. 4xx log at warn, 5xx at error, the rest at info.
-func LogRequest(ctx context.Context, log *slog.Logger, msg string, ev events.APIGatewayV2HTTPRequest, status int, err error, elapsed time.Duration, attrs ...slog.Attr) {
-	if log == nil {
-		return
-	}
-	all := make([]slog.Attr, 0, len(attrs)+6)
-	all = append(all, slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey))
-	all = append(all, attrs...)
-	all = append(all, slog.Int("status", status), slog.Float64("ms", float64(elapsed.Microseconds())/1000))
-	level := slog.LevelInfo
-	if err != nil {
-		e := AsError(err)
-		all = append(all, slog.String("code", e.Code), slog.String("error", err.Error()))
-		level = slog.LevelWarn
-		if e.Status >= 500 {
-			level = slog.LevelError
-		}
-	}
-	log.LogAttrs(ctx, level, msg, all...)
 }

@@ -18,9 +18,9 @@ import (
 func localServer(t *testing.T, limit int, seen func(events.APIGatewayV2HTTPRequest), h func(*Request) events.APIGatewayV2HTTPResponse) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, params, err := Match(testRoutes, r.Method, r.URL.Path)
-		if err != nil {
-			WriteHTTP(w, Fail(err, "local"))
+		route, params, ok := testRoutes.Match(r.Method, r.URL.Path)
+		if !ok {
+			WriteHTTP(w, Fail(testRoutes.Unmatched(r.Method, r.URL.Path, ""), "local"))
 			return
 		}
 		ev, err := FromHTTP(r, route, params, limit)
@@ -31,7 +31,7 @@ func localServer(t *testing.T, limit int, seen func(events.APIGatewayV2HTTPReque
 		if seen != nil {
 			seen(ev)
 		}
-		req, err := FromEvent(ev, limit)
+		req, err := FromEvent(ev, Limits{Body: limit})
 		if err != nil {
 			WriteHTTP(w, Fail(err, ev.RequestContext.RequestID))
 			return
@@ -190,7 +190,7 @@ func TestFromHTTPReadsAtMostLimitPlusOne(t *testing.T) {
 	if len(ev.Body) != 101 {
 		t.Fatalf("body length %d, want limit+1 = 101", len(ev.Body))
 	}
-	if _, err := FromEvent(ev, 100); err == nil {
+	if _, err := FromEvent(ev, Limits{Body: 100}); err == nil {
 		t.Fatal("FromEvent accepted limit+1 bytes")
 	} else {
 		wantAPIError(t, err, 413, "body_too_large")

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-var testRoutes = []Route{
+var testRoutes = Routes{
 	{Method: "POST", Pattern: "/webhooks", Target: "message"},
 	{Method: "POST", Pattern: "/webhooks/message", Target: "message"},
 	{Method: "GET", Pattern: "/webhooks/message", Target: "message-get"},
@@ -47,16 +47,19 @@ func TestMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			r, params, err := Match(testRoutes, tt.method, tt.path)
+			r, params, ok := testRoutes.Match(tt.method, tt.path)
 			if tt.status != 0 {
-				e := wantAPIError(t, err, tt.status, tt.code)
+				if ok {
+					t.Fatalf("matched %s", r.Key())
+				}
+				e := wantAPIError(t, testRoutes.Unmatched(tt.method, tt.path, ""), tt.status, tt.code)
 				if got := e.Headers["Allow"]; got != tt.allow {
 					t.Fatalf("Allow %q, want %q", got, tt.allow)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("Match: %v", err)
+			if !ok {
+				t.Fatalf("no match: %v", testRoutes.Unmatched(tt.method, tt.path, ""))
 			}
 			if r.Target != tt.target {
 				t.Fatalf("target %q, want %q", r.Target, tt.target)
@@ -69,22 +72,47 @@ func TestMatch(t *testing.T) {
 }
 
 func TestMatchGreedyNeedsASegment(t *testing.T) {
-	routes := []Route{{Method: "GET", Pattern: "/files/{proxy+}"}}
+	routes := Routes{{Method: "GET", Pattern: "/files/{proxy+}"}}
 	for _, p := range []string{"/files", "/files/"} {
-		if _, _, err := Match(routes, "GET", p); err == nil {
+		if _, _, ok := routes.Match("GET", p); ok {
 			t.Errorf("%s matched a greedy route with nothing to take", p)
 		} else {
-			wantAPIError(t, err, 404, "route_not_found")
+			wantAPIError(t, routes.Unmatched("GET", p, ""), 404, "route_not_found")
 		}
 	}
-	_, params, err := Match(routes, "GET", "/files/a/b/c.txt")
-	if err != nil || params["proxy"] != "a/b/c.txt" {
-		t.Fatalf("params %v err %v", params, err)
+	_, params, ok := routes.Match("GET", "/files/a/b/c.txt")
+	if !ok || params["proxy"] != "a/b/c.txt" {
+		t.Fatalf("params %v ok %v", params, ok)
 	}
 }
 
 func TestRouteKey(t *testing.T) {
 	if got := (Route{Method: "ANY", Pattern: "/sources/{source}/{account}"}).Key(); got != "ANY /sources/{source}/{account}" {
 		t.Fatalf("Key() = %q", got)
+	}
+	if got := (Route{Method: DefaultRoute}).Key(); got != "$default" {
+		t.Fatalf("Key() = %q", got)
+	}
+}
+
+func TestDefaultRoute(t *testing.T) {
+	routes := append(Routes{{Method: DefaultRoute, Target: "fallback"}}, testRoutes...)
+	r, _, ok := routes.Match("POST", "/nope")
+	if ok || r.Target != "fallback" || r.Key() != DefaultRoute {
+		t.Fatalf("unmatched request went to %+v (ok %v)", r, ok)
+	}
+	if r, _, ok := routes.Match("POST", "/webhooks"); !ok || r.Target != "message" {
+		t.Fatalf("matched request went to %+v", r)
+	}
+	for _, tc := range []struct {
+		stage, path string
+		status      int
+	}{
+		{"prod", "/prod/webhooks/action", 405},
+		{"$default", "/webhooks/action", 405},
+		{"", "/webhooks/action", 405},
+		{"prod", "/prod/nothing", 404},
+	} {
+		wantAPIError(t, routes.Unmatched("GET", tc.path, tc.stage), tc.status, map[int]string{404: "route_not_found", 405: "method_not_allowed"}[tc.status])
 	}
 }

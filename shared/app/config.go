@@ -1,6 +1,3 @@
-// Package app wires the bridge: it reads the environment once, builds the
-// AWS clients, caches and stores at cold start, and hands the four functions
-// (and the local stack) their handlers. Function mains only call into it.
 package app
 
 import (
@@ -10,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
@@ -20,12 +18,16 @@ type Config struct {
 	UltimateBaseURL    string
 	LogLevel           string
 	Stage              string
-	SecretsPrefix      string
 	DeadLetterTTL      time.Duration
 	ConfigTTL          time.Duration
 	SecretsTTL         time.Duration
 	EscalationFunction string // for the single webhook URL
 	ActionFunction     string
+	// LocalEgress lets outbound calls and item URLs reach loopback (the
+	// local stack's fakes on 127.0.0.1): EGRESS_LOCAL=1, honoured only with
+	// STAGE=local. template.yaml sets neither, so a deployed function
+	// refuses loopback, private and metadata addresses.
+	LocalEgress bool
 }
 
 // ConfigFromEnv reads the environment, reporting every problem at once.
@@ -36,7 +38,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		UltimateBaseURL:    strings.TrimRight(getenv("ULTIMATE_BASE_URL"), "/"),
 		LogLevel:           getenv("LOG_LEVEL"),
 		Stage:              getenv("STAGE"),
-		SecretsPrefix:      getenv("SECRETS_PREFIX"),
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),
 	}
@@ -50,11 +51,24 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.UltimateBaseURL == "" {
 		c.UltimateBaseURL = ultimate.DefaultBaseURL
 	}
+	switch v := getenv("EGRESS_LOCAL"); v {
+	case "", "0":
+	case "1":
+		if c.Stage != "local" {
+			errs = append(errs, fmt.Errorf("EGRESS_LOCAL=1 is for the local stack only and needs STAGE=local (STAGE is %q)", c.Stage))
+		}
+		c.LocalEgress = true
+	default:
+		errs = append(errs, fmt.Errorf("EGRESS_LOCAL must be 1 or unset, got %q", v))
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"
 	}
-	if c.SecretsPrefix == "" {
-		c.SecretsPrefix = "crmbridge/"
+	// Secret names are fixed by the tenant's keys (tenant.SecretPrefix) and
+	// the template's grants; a deployment that still sets another prefix
+	// would read secrets other than it expects.
+	if p := getenv("SECRETS_PREFIX"); p != "" && p != tenant.SecretPrefix {
+		errs = append(errs, fmt.Errorf("SECRETS_PREFIX is not configurable: secret names always start with %s (got %q)", tenant.SecretPrefix, p))
 	}
 	num := func(name string, def int, unit time.Duration) time.Duration {
 		v := getenv(name)

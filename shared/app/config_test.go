@@ -12,13 +12,50 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.UltimateBaseURL != "https://x.example" || c.DeadLetterTTL != 72*time.Hour || c.ConfigTTL != time.Minute || c.LogLevel != "INFO" || c.SecretsPrefix != "crmbridge/" {
+	if c.UltimateBaseURL != "https://x.example" || c.DeadLetterTTL != 72*time.Hour || c.ConfigTTL != time.Minute || c.LogLevel != "INFO" {
 		t.Fatalf("config = %+v", c)
 	}
-	_, err = ConfigFromEnv(env(map[string]string{"CONFIG_TTL_SECONDS": "soon"}))
-	for _, want := range []string{"TENANTS_TABLE is required", "STATE_TABLE is required", `CONFIG_TTL_SECONDS must be a positive integer, got "soon"`} {
+	if _, err := ConfigFromEnv(env(map[string]string{"TENANTS_TABLE": "t", "STATE_TABLE": "s", "SECRETS_PREFIX": "crmbridge/"})); err != nil {
+		t.Fatalf("the fixed prefix spelt out: %v", err)
+	}
+	_, err = ConfigFromEnv(env(map[string]string{"CONFIG_TTL_SECONDS": "soon", "SECRETS_PREFIX": "staging/"}))
+	for _, want := range []string{"TENANTS_TABLE is required", "STATE_TABLE is required", `CONFIG_TTL_SECONDS must be a positive integer, got "soon"`,
+		`SECRETS_PREFIX is not configurable: secret names always start with crmbridge/ (got "staging/")`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q (all problems are reported at once)", err, want)
+		}
+	}
+}
+
+func TestConfigLocalEgress(t *testing.T) {
+	base := map[string]string{"TENANTS_TABLE": "t", "STATE_TABLE": "s"}
+	tests := []struct {
+		stage, v string
+		local    bool
+		err      string
+	}{
+		{stage: "prod", v: "", local: false},
+		{stage: "local", v: "", local: false},
+		{stage: "local", v: "0", local: false},
+		{stage: "local", v: "1", local: true},
+		{stage: "prod", v: "1", err: "EGRESS_LOCAL=1 is for the local stack only and needs STAGE=local"},
+		{stage: "", v: "1", err: "needs STAGE=local"},
+		{stage: "local", v: "yes", err: `EGRESS_LOCAL must be 1 or unset, got "yes"`},
+	}
+	for _, tt := range tests {
+		m := map[string]string{"STAGE": tt.stage, "EGRESS_LOCAL": tt.v}
+		for k, v := range base {
+			m[k] = v
+		}
+		c, err := ConfigFromEnv(func(k string) string { return m[k] })
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%+v: err %v, want %q", tt, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.LocalEgress != tt.local {
+			t.Errorf("%+v: LocalEgress %v, %v", tt, c.LocalEgress, err)
 		}
 	}
 }

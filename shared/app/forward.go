@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
 )
 
 // InvokeAPI is the one Lambda call the single webhook URL makes.
@@ -21,7 +23,7 @@ var _ InvokeAPI = (*lambda.Client)(nil)
 // a synchronous invoke and returns that function's answer unchanged.
 type LambdaForwarder struct {
 	API       InvokeAPI
-	Functions map[string]string // message.FunctionEscalation/FunctionAction → function name
+	Functions map[string]string // route.WebhookEscalation/WebhookAction → the deployed function's name
 }
 
 // Forward implements message.Forwarder.
@@ -48,12 +50,9 @@ func (f *LambdaForwarder) Forward(ctx context.Context, function string, ev event
 	return resp, nil
 }
 
-// Handler is a Lambda handler of HTTP API events.
-type Handler func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
-
-// LocalForwarder calls handlers in-process: the local stack's stand-in for
-// Lambda invokes, through the same interface.
-type LocalForwarder map[string]Handler
+// LocalForwarder calls handlers in-process, by function name: the local
+// stack's stand-in for Lambda invokes, through the same interface.
+type LocalForwarder map[string]apigw.LambdaHandler
 
 // Forward implements message.Forwarder.
 func (f LocalForwarder) Forward(ctx context.Context, function string, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

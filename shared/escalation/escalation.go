@@ -6,30 +6,32 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
-	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
-// Gate admits webhook calls.
-type Gate interface {
-	Admit(ctx context.Context, req *apigw.Request, requirePCID bool) (*webhook.Call, error)
+// Accounts admits webhooks and resolves accounts (accounts.Resolver).
+type Accounts interface {
+	Admit(ctx context.Context, req *apigw.Request, function string) (*accounts.Call, error)
+	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
 // State records the conversation's status.
@@ -38,113 +40,43 @@ type State interface {
 	SetStatus(ctx context.Context, pcid, agentID, status, handoverTo string) error
 }
 
-// Tenants reads source accounts (for team callbacks).
-type Tenants interface {
-	Source(ctx context.Context, source, account string) (*tenant.Source, error)
-}
-
-// Secrets returns secret values.
-type Secrets interface {
-	Get(ctx context.Context, name string) ([]byte, error)
-}
-
 // Handler serves POST /webhooks/escalation (and forwarded calls from the
 // single URL).
 type Handler struct {
-	Gate      Gate
-	State     State
-	Tenants   Tenants
-	Secrets   Secrets
-	Sources   *source.Registry
-	Retry     retry.Policy
-	Log       *slog.Logger
-	Metrics   *obs.Metrics
-	Now       func() time.Time
-	BodyLimit int
+	Accounts Accounts
+	State    State
+	Sources  *source.Registry
+	Retry    retry.Policy
+	Log      *slog.Logger
+	Metrics  *obs.Metrics
+	Now      func() time.Time
 	// Budget bounds a handover or team check including retries; default 8 s.
 	Budget time.Duration
-
-	mu    sync.Mutex
-	teams map[string]teams.Config // parsed team configs by raw JSON
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-// Handle is the Lambda handler.
-func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	start := h.now()
-	var res struct{ agentID, pcid, eventType, outcome string }
-	req, err := apigw.FromEvent(ev, h.BodyLimit)
-	var resp events.APIGatewayV2HTTPResponse
-	if err == nil {
-		resp, err = h.serve(ctx, req, &res.agentID, &res.pcid, &res.eventType, &res.outcome)
-	}
-	if err != nil {
-		resp = apigw.Fail(err, ev.RequestContext.RequestID)
-	}
-	apigw.LogRequest(ctx, h.Log, "webhook-escalation", ev, resp.StatusCode, err, h.now().Sub(start),
-		slog.String("agentId", res.agentID), slog.String("pcid", res.pcid),
-		slog.String("eventType", res.eventType), slog.String("outcome", res.outcome))
-	return resp, nil
-}
-
-func (h *Handler) serve(ctx context.Context, req *apigw.Request, agentID, pcid, eventType, outcome *string) (events.APIGatewayV2HTTPResponse, error) {
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	kind, et, err := ultimate.PeekKind(req.Body)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusBadRequest, "invalid_payload", err.Error())
-	}
-	*eventType = et
-	switch {
-	case kind == ultimate.KindAction:
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route", "action calls go to POST /webhooks/action")
-	case et == ultimate.EventSendMessage || et == ultimate.EventWidgetMessage || et == ultimate.EventWidgetEndSession:
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route", "%s events go to POST /webhooks/message", et)
-	}
-	call, err := h.Gate.Admit(ctx, req, et != ultimate.EventIsTeamOnline)
+// Serve is the function's apigw.Func.
+func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
+	call, err := h.Accounts.Admit(ctx, req, route.WebhookEscalation)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	*agentID, *pcid = call.Agent.AgentID, call.Conv.PCID()
-	if call.Account == nil {
-		*pcid = ""
-	}
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 8 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	w := call.Hook
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 8*time.Second))
 	defer cancel()
-	switch call.Hook.Converse.EventType {
-	case ultimate.EventEscalate:
-		*outcome, err = h.escalate(ctx, call, false)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		return apigw.JSON(http.StatusOK, map[string]string{"status": *outcome}), nil
-	case ultimate.EventWidgetEscalate:
-		*outcome, err = h.escalate(ctx, call, true)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		return apigw.JSON(http.StatusOK, map[string]string{"status": *outcome}), nil
-	case ultimate.EventIsTeamOnline:
+	if w.Converse.EventType == ultimate.EventIsTeamOnline {
 		online, err := h.teamOnline(ctx, call)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		*outcome = fmt.Sprintf("online=%v", online)
+		req.Log.Set("outcome", fmt.Sprintf("online=%v", online))
 		return apigw.JSON(http.StatusOK, ultimate.TeamStatus{IsOnline: online}), nil
-	default:
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route", "eventType %s is not served here", call.Hook.Converse.EventType)
 	}
+	outcome, err := h.escalate(ctx, call, w.Converse.EventType == ultimate.EventWidgetEscalate)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	req.Log.Set("outcome", outcome)
+	return apigw.JSON(http.StatusOK, map[string]string{"status": outcome}), nil
 }
 
 // Outcomes of an escalation.
@@ -155,7 +87,7 @@ const (
 
 // escalate hands the conversation over. A conversation already with a human
 // answers 200 without a second handover (the AI agent may retry).
-func (h *Handler) escalate(ctx context.Context, call *webhook.Call, widget bool) (string, error) {
+func (h *Handler) escalate(ctx context.Context, call *accounts.Call, widget bool) (string, error) {
 	pcid := call.Conv.PCID()
 	conv, err := h.State.Conversation(ctx, pcid)
 	if err != nil && !errors.Is(err, state.ErrNoConversation) {
@@ -204,14 +136,14 @@ func (h *Handler) escalate(ctx context.Context, call *webhook.Call, widget bool)
 // handoverError tells the AI agent why the handover failed: the platform's
 // refusal is a 409 (no point retrying as is), its unavailability a 503/504.
 func handoverError(err error) error {
-	var he *source.HTTPError
+	var he *egress.StatusError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
 		return apigw.Wrap(err, http.StatusGatewayTimeout, "handover_timeout", "the platform did not confirm the handover in time")
-	case errors.As(err, &he) && source.RetryableStatus(he.Status):
+	case errors.As(err, &he) && egress.RetryableStatus(he.Status):
 		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", fmt.Sprintf("the platform is unavailable (HTTP %d)", he.Status))
 	case errors.As(err, &he):
-		return apigw.Wrap(err, http.StatusConflict, "handover_rejected", fmt.Sprintf("the platform refused the handover (HTTP %d): %s", he.Status, short(he.Reason)))
+		return apigw.Wrap(err, http.StatusConflict, "handover_rejected", fmt.Sprintf("the platform refused the handover (HTTP %d): %s", he.Status, short(cmp.Or(he.Reason, he.Code))))
 	case retry.IsRetryable(err):
 		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", "the platform could not be reached")
 	default:
@@ -227,8 +159,8 @@ func short(s string) string {
 }
 
 // teamOnline answers isTeamOnline from the agent's team configuration.
-func (h *Handler) teamOnline(ctx context.Context, call *webhook.Call) (bool, error) {
-	cfg, err := h.teamConfig(call.Agent)
+func (h *Handler) teamOnline(ctx context.Context, call *accounts.Call) (bool, error) {
+	cfg, err := teams.Of(call.Agent.Teams)
 	if err != nil {
 		return false, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the agent's teams configuration is invalid; see logs")
 	}
@@ -238,22 +170,13 @@ func (h *Handler) teamOnline(ctx context.Context, call *webhook.Call) (bool, err
 		return false, apigw.Errorf(http.StatusNotFound, "unknown_team", "no team %q and no default team configured for agent %s", teamID, call.Agent.AgentID)
 	}
 	if team.Mode != teams.ModeCallback {
-		return team.OpenAt(h.now()), nil
+		return team.OpenAt(h.Now()), nil
 	}
 	acct := call.Account
 	if acct == nil || acct.Source.Source != team.Source || acct.Account != team.Account {
-		cfgSrc, err := h.Tenants.Source(ctx, team.Source, team.Account)
-		if err != nil {
-			return false, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the team's callback account is not configured; see logs")
-		}
-		if cfgSrc.AgentID != call.Agent.AgentID {
-			return false, apigw.Errorf(http.StatusForbidden, "not_owner", "the team's callback account belongs to another agent")
-		}
-		acct = &source.Account{Source: cfgSrc}
-		if cfgSrc.CredentialsSecret != "" {
-			if acct.Credentials, err = h.Secrets.Get(ctx, cfgSrc.CredentialsSecret); err != nil {
-				return false, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the callback account's credentials could not be read")
-			}
+		// The team's callback account must be the calling agent's own.
+		if acct, err = h.Accounts.Account(ctx, team.Source, team.Account, call.Agent.AgentID); err != nil {
+			return false, err
 		}
 	}
 	tc, err := source.Capability[source.TeamChecker](h.Sources, team.Source)
@@ -270,22 +193,4 @@ func (h *Handler) teamOnline(ctx context.Context, call *webhook.Call) (bool, err
 		return false, apigw.Wrap(err, http.StatusBadGateway, "team_check_failed", "the tenant did not answer the team status")
 	}
 	return online, nil
-}
-
-func (h *Handler) teamConfig(a *tenant.Agent) (teams.Config, error) {
-	key := string(a.Teams)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c, ok := h.teams[key]; ok {
-		return c, nil
-	}
-	c, err := teams.Parse(a.Teams)
-	if err != nil {
-		return nil, err
-	}
-	if h.teams == nil {
-		h.teams = map[string]teams.Config{}
-	}
-	h.teams[key] = c
-	return c, nil
 }

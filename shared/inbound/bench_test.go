@@ -12,6 +12,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
+	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -40,6 +43,10 @@ func (m memTenants) Agent(context.Context, string) (*tenant.Agent, error) { retu
 type memSecrets map[string][]byte
 
 func (m memSecrets) Get(_ context.Context, name string) ([]byte, error) { return m[name], nil }
+
+func (m memSecrets) SourceCredentials(_ context.Context, src *tenant.Source) ([]byte, error) {
+	return m[src.CredentialsSecret], nil
+}
 
 type memState struct {
 	mu   sync.Mutex
@@ -76,17 +83,21 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 	cb, _ := stdwebhook.NewSecret(nil)
 	creds, _ := json.Marshal(generic.Credentials{InboundSecret: in, CallbackSecret: cb})
 	secret, _ := stdwebhook.ParseSecret(in)
-	settings, _ := json.Marshal(generic.Settings{CallbackURL: "https://example.com/cb"})
-	h := &inbound.Handler{
-		Tenants: memTenants{
-			src:   &tenant.Source{Source: "generic", Account: "acme", AgentID: "a1", Enabled: true, CredentialsSecret: "s", Settings: settings},
-			agent: &tenant.Agent{AgentID: "a1"},
+	settings := &generic.Settings{CallbackURL: "https://example.com/cb", TimeoutSeconds: 10} // as the loader parses it
+	logic := &inbound.Handler{
+		Accounts: &accounts.Resolver{
+			Tenants: memTenants{
+				src:   &tenant.Source{Source: "generic", Account: "acme", AgentID: "a1", Enabled: true, CredentialsSecret: "s", Settings: settings},
+				agent: &tenant.Agent{AgentID: "a1"},
+			},
+			Secrets: memSecrets{"s": creds},
 		},
-		Secrets: memSecrets{"s": creds},
 		State:   &memState{done: map[string]bool{}},
-		Agent:   &ultimate.Client{HTTP: agentAPI.Client(), Keys: staticKeys{}, DefaultBaseURL: agentAPI.URL, Retry: retry.Default},
-		Sources: source.NewRegistry(generic.New(nil)),
+		Agent:   &ultimate.Client{HTTP: egress.New(egress.Options{Local: true}), Keys: staticKeys{}, DefaultBaseURL: agentAPI.URL, Retry: retry.Default},
+		Sources: source.NewRegistry(generic.New(nil, time.Now)),
+		Now:     time.Now,
 	}
+	h := &apigw.Handler{Name: "source-inbound", Serve: logic.Serve, Now: time.Now}
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
@@ -98,7 +109,7 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 		for k, v := range stdwebhook.Headers(secret, id, now, body) {
 			headers[k] = v
 		}
-		resp, _ := h.Handle(ctx, events.APIGatewayV2HTTPRequest{
+		resp, _ := h.Invoke(ctx, events.APIGatewayV2HTTPRequest{
 			RouteKey: "ANY /sources/{source}/{account}", RawPath: "/sources/generic/acme", Headers: headers, Body: string(body),
 			PathParameters: map[string]string{"source": "generic", "account": "acme"},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}},

@@ -5,15 +5,15 @@ package inbound
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
@@ -21,15 +21,10 @@ import (
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
-// Tenants looks up configuration (cached by the implementation).
-type Tenants interface {
-	Source(ctx context.Context, source, account string) (*tenant.Source, error)
-	Agent(ctx context.Context, agentID string) (*tenant.Agent, error)
-}
-
-// Secrets returns secret values (cached by the implementation).
-type Secrets interface {
-	Get(ctx context.Context, name string) ([]byte, error)
+// Accounts resolves accounts and agents (accounts.Resolver).
+type Accounts interface {
+	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
+	Agent(ctx context.Context, agentID string, notFound *apigw.Error) (*tenant.Agent, error)
 }
 
 // State is the idempotency and conversation store.
@@ -51,116 +46,82 @@ type Agent interface {
 
 // Handler serves the source-inbound routes.
 type Handler struct {
-	Tenants Tenants
-	Secrets Secrets
-	State   State
-	Agent   Agent
-	Sources *source.Registry
-	Log     *slog.Logger
-	Metrics *obs.Metrics
-	Now     func() time.Time
-	// Routes is the API's route table, used to answer unmatched requests
-	// (the $default route) with a 404 or 405.
-	Routes    []apigw.Route
-	BodyLimit int
+	Accounts Accounts
+	State    State
+	Agent    Agent
+	Sources  *source.Registry
+	Log      *slog.Logger
+	Metrics  *obs.Metrics
+	Now      func() time.Time
 	// Lease is how long a claim holds; default 30 s.
 	Lease time.Duration
 }
 
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
+// Serve is the function's apigw.Func.
+func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
+	start, received := h.Now(), time.Now()
+	metricSource := "unknown" // a dimension: only the name of a registered adapter
+	defer func() {
+		h.Metrics.Millis("InboundLatency", h.Now().Sub(start), map[string]string{"Source": metricSource})
+	}()
+	srcName, acctID := req.Params["source"], req.Params["account"]
+	if err := ids.Source("source", srcName); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusNotFound, "unknown_source", apigw.AsError(err).Message)
 	}
-	return time.Now()
-}
-
-// result is what one request did, for the log line and the answer.
-type result struct {
-	source, account, agentID string
-	outcomes                 map[string]int
-}
-
-// Handle is the Lambda handler. It never returns an error: every failure is
-// an HTTP answer with a JSON body.
-func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	start := h.now()
-	res := &result{outcomes: map[string]int{}}
-	req, err := apigw.FromEvent(ev, h.BodyLimit)
-	var resp events.APIGatewayV2HTTPResponse
-	if err == nil {
-		resp, err = h.serve(ctx, req, res, start)
-	}
+	in, err := source.Capability[source.Inbound](h.Sources, srcName)
 	if err != nil {
-		resp = apigw.Fail(err, ev.RequestContext.RequestID)
+		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusNotFound, "unknown_source", "unknown source %q", srcName)
 	}
-	h.logRequest(ctx, ev, res, resp.StatusCode, err, start)
-	return resp, nil
-}
-
-func (h *Handler) serve(ctx context.Context, req *apigw.Request, res *result, start time.Time) (events.APIGatewayV2HTTPResponse, error) {
-	if req.RouteKey == "$default" {
-		// A named stage prefixes the raw path (/prod/...); routes do not.
-		path := req.Path
-		if req.Stage != "" && req.Stage != "$default" {
-			path = strings.TrimPrefix(path, "/"+req.Stage)
-		}
-		_, _, err := apigw.Match(h.Routes, req.Method, path)
-		if err == nil {
-			err = apigw.Errorf(http.StatusNotFound, "route_not_found", "no route for %s %s", req.Method, req.Path)
-		}
-		return events.APIGatewayV2HTTPResponse{}, err
+	metricSource = srcName
+	req.Log.Set("source", srcName)
+	if err := ids.Account("account", acctID); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusNotFound, "unknown_account", apigw.AsError(err).Message)
 	}
-	res.source, res.account = req.Params["source"], req.Params["account"]
-	in, err := source.Capability[source.Inbound](h.Sources, res.source)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusNotFound, "unknown_source", "unknown source %q", res.source)
-	}
-	if !tenant.ValidAccount(res.account) {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusNotFound, "unknown_account", "unknown account")
-	}
-	if r, ok := in.(interface{ Route(*apigw.Request) error }); ok {
+	req.Log.Set("account", acctID)
+	if r, ok := in.(source.Router); ok {
 		if err := r.Route(req); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 	}
-	cfg, err := h.Tenants.Source(ctx, res.source, res.account)
+	acct, err := h.Accounts.Account(ctx, srcName, acctID, "")
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, configError(err, "unknown_account", "account is not configured")
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	res.agentID = cfg.AgentID
-	if !cfg.Enabled {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusForbidden, "account_disabled", "account is disabled")
-	}
-	acct := &source.Account{Source: cfg}
-	if cfg.CredentialsSecret != "" {
-		if acct.Credentials, err = h.Secrets.Get(ctx, cfg.CredentialsSecret); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusInternalServerError, "credentials_unavailable", "the account's credentials could not be read; see logs")
-		}
-	}
-	if err := in.Authenticate(req, acct, h.now()); err != nil {
-		h.Metrics.Count("InboundRejected", 1, map[string]string{"Source": res.source, "Reason": "auth"})
+	req.Log.Set("agentId", acct.AgentID)
+	if err := in.Authenticate(req, acct, h.Now()); err != nil {
+		h.Metrics.Count("InboundRejected", 1, map[string]string{"Source": srcName, "Reason": "auth"})
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	batch, err := in.Parse(req, acct)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	agent, err := h.Tenants.Agent(ctx, cfg.AgentID)
+	evs, err := h.checkIDs(ctx, batch.Events)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, configError(err, "agent_not_configured", "the account's AI agent is not configured")
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	agent, err := h.Accounts.Agent(ctx, acct.AgentID, apigw.Errorf(http.StatusNotFound, "agent_not_configured", "the account's AI agent is not configured"))
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 
-	// Answer within the platform's timeout, and inside the Lambda's.
-	ctx, cancel := context.WithDeadline(ctx, start.Add(in.Budget()-time.Second))
+	// Answer within the platform's timeout, and inside the Lambda's. A
+	// context deadline is real time, whatever clock the handler is given.
+	ctx, cancel := context.WithDeadline(ctx, received.Add(in.Budget()-time.Second))
 	defer cancel()
-	w := worker{h: h, acct: acct, target: ultimate.Target{AgentID: agent.AgentID, BaseURL: agent.BaseURL}, body: req.Body}
-	for _, ev := range batch.Events {
+	outcomes := map[string]int{}
+	if skipped := len(batch.Events) - len(evs); skipped > 0 {
+		outcomes[OutcomeInvalid] = skipped
+	}
+	defer req.Log.Set("events", outcomes)
+	w := worker{h: h, acct: acct, target: ultimate.Target{AgentID: agent.AgentID, BaseURL: agent.BaseURL}}
+	for _, ev := range evs {
 		outcome, err := w.process(ctx, ev)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		res.outcomes[outcome]++
-		h.Metrics.Count("InboundEvents", 1, map[string]string{"Source": res.source, "Outcome": outcome})
+		outcomes[outcome]++
+		h.Metrics.Count("InboundEvents", 1, map[string]string{"Source": srcName, "Outcome": outcome})
 	}
 	if batch.Reply != nil {
 		ct := batch.Reply.ContentType
@@ -169,26 +130,32 @@ func (h *Handler) serve(ctx context.Context, req *apigw.Request, res *result, st
 		}
 		return apigw.Raw(batch.Reply.Status, ct, batch.Reply.Body), nil
 	}
-	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "events": res.outcomes}), nil
+	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "events": outcomes}), nil
 }
 
-// configError maps a tenant lookup error: not found is the caller's 404,
-// anything else (a bad item, DynamoDB down) is ours.
-func configError(err error, code, msg string) error {
-	if errors.Is(err, tenant.ErrNotFound) {
-		return apigw.Wrap(err, http.StatusNotFound, code, msg)
+// checkIDs holds the events an adapter parsed to the input rules before any
+// is claimed: a malformed event ID or conversation skips that event (logged,
+// counted as invalid) when the delivery carries others, and refuses the
+// delivery with a 400 when nothing valid is left.
+func (h *Handler) checkIDs(ctx context.Context, evs []source.Event) ([]source.Event, error) {
+	valid := make([]source.Event, 0, len(evs))
+	var first error
+	for i, ev := range evs {
+		err := ids.Conversation(fmt.Sprintf("events[%d].conversation", i), ev.Conversation)
+		if err == nil && ev.ID != "" {
+			err = ids.Event(fmt.Sprintf("events[%d].id", i), ev.ID)
+		}
+		if err != nil {
+			h.Log.WarnContext(ctx, "event skipped", slog.String("problem", apigw.AsError(err).Message))
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		valid = append(valid, ev)
 	}
-	var te *tenant.Error
-	if errors.As(err, &te) {
-		return apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "a configuration item is invalid; see logs")
+	if len(valid) == 0 && first != nil {
+		return nil, first
 	}
-	return apigw.Wrap(err, http.StatusServiceUnavailable, "config_unavailable", "configuration could not be read; retry later")
-}
-
-func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest, res *result, status int, err error, start time.Time) {
-	elapsed := h.now().Sub(start)
-	apigw.LogRequest(ctx, h.Log, "inbound", ev, status, err, elapsed,
-		slog.String("source", res.source), slog.String("account", res.account),
-		slog.String("agentId", res.agentID), slog.Any("events", res.outcomes))
-	h.Metrics.Millis("InboundLatency", elapsed, map[string]string{"Source": res.source})
+	return valid, nil
 }

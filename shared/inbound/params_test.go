@@ -1,13 +1,9 @@
 package inbound
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -55,26 +51,6 @@ func TestConvChange(t *testing.T) {
 		c := convChange(tt.kind, "generic:a:c", "agent")
 		if c.SetStatus != tt.status || c.RefuseEscalated != tt.refuseEscalated || c.PCID != "generic:a:c" || c.AgentID != "agent" {
 			t.Errorf("%s: %+v", tt.kind, c)
-		}
-	}
-}
-
-func TestUnmatchedRoutesUnderANamedStage(t *testing.T) {
-	h := &Handler{Routes: []apigw.Route{{Method: "POST", Pattern: "/webhooks/message"}}}
-	for _, tc := range []struct {
-		stage, path string
-		status      int
-	}{
-		{"prod", "/prod/webhooks/message", 405},
-		{"$default", "/webhooks/message", 405},
-		{"prod", "/prod/nothing", 404},
-	} {
-		resp, _ := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
-			RouteKey: "$default", RawPath: tc.path,
-			RequestContext: events.APIGatewayV2HTTPRequestContext{Stage: tc.stage, HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"}},
-		})
-		if resp.StatusCode != tc.status {
-			t.Errorf("%s %s: %d %s, want %d", tc.stage, tc.path, resp.StatusCode, resp.Body, tc.status)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
@@ -23,14 +24,16 @@ import (
 const (
 	OutcomeSent      = "sent"
 	OutcomeDuplicate = "duplicate"
-	OutcomeHeld      = "held" // with a human; not sent to the AI agent
+	OutcomeHeld      = "held"    // with a human; not sent to the AI agent
+	OutcomeInvalid   = "invalid" // skipped: a malformed ID (logged)
 )
 
+// worker does one account's events; a queue consumer builds one per
+// delivery the same way.
 type worker struct {
 	h      *Handler
 	acct   *source.Account
 	target ultimate.Target
-	body   []byte
 }
 
 // process claims ev, does its work once, and finishes the claim. A failure
@@ -185,7 +188,7 @@ func (w worker) fail(ctx context.Context, lease *state.Lease, conv source.Conver
 	// answer 5xx so the platform's own retries get another chance too.
 	if lease.Key != "" {
 		payload, _ := json.Marshal(DeadEvent{PCID: conv.PCID(), AgentID: w.target.AgentID, BaseURL: w.target.BaseURL, Event: ev, Metadata: w.acct.Metadata})
-		dl := state.DeadLetter{Kind: state.DeadInbound, Reason: err.Error(), Payload: string(payload),
+		dl := state.DeadLetter{Kind: state.DeadInbound, Reason: egress.Reason(err), Payload: string(payload),
 			Ref: map[string]string{"source": conv.Source, "account": conv.Account, "agentId": w.target.AgentID, "pcid": conv.PCID()}}
 		if berr := w.h.State.Bury(cctx, lease, dl); berr != nil {
 			w.h.Log.ErrorContext(ctx, "could not keep dead letter", slog.String("key", lease.Key), slog.String("error", berr.Error()))

@@ -32,15 +32,15 @@ func (h *Handler) Replay(ctx context.Context, dl state.DeadLetter, res Resolver)
 		return fmt.Errorf("dead letter %s: %w", dl.Key, err)
 	}
 	// The agent may have moved since: use today's mapping and base URL.
-	agent, err := h.Tenants.Agent(ctx, de.AgentID)
+	agent, err := h.Accounts.Agent(ctx, de.AgentID, nil)
 	if err != nil {
 		return fmt.Errorf("dead letter %s: %w", dl.Key, err)
 	}
-	cfg, err := h.Tenants.Source(ctx, conv.Source, conv.Account)
+	acct, err := h.Accounts.Account(ctx, conv.Source, conv.Account, "")
 	if err != nil {
-		cfg = &tenant.Source{Source: conv.Source, Account: conv.Account, AgentID: de.AgentID, Metadata: de.Metadata}
+		acct = &source.Account{Source: &tenant.Source{Source: conv.Source, Account: conv.Account, AgentID: de.AgentID, Metadata: de.Metadata}}
 	}
-	w := worker{h: h, acct: &source.Account{Source: cfg}, target: ultimate.Target{AgentID: agent.AgentID, BaseURL: agent.BaseURL}}
+	w := worker{h: h, acct: acct, target: ultimate.Target{AgentID: agent.AgentID, BaseURL: agent.BaseURL}}
 	if err := w.deliver(ctx, conv, de.Event); err != nil {
 		return fmt.Errorf("replay %s: %w", dl.Key, err)
 	}

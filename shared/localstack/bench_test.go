@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/localstack"
-	"github.com/crmbridge/crmbridge/shared/message"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 )
 
@@ -19,15 +19,14 @@ import (
 // DynamoDB call on this path.
 func BenchmarkSingleURL(b *testing.B) {
 	td := newDeps(&testing.T{}, nil)
-	esc, act := td.d.Escalation(), td.d.Action()
-	msg := td.d.Message(app.LocalForwarder{message.FunctionEscalation: esc.Handle, message.FunctionAction: act.Handle})
+	esc, msg := td.h[route.WebhookEscalation], td.h[route.WebhookMessage]
 	body := converse(map[string]any{"eventType": "isTeamOnline", "teamId": "always"})
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name string
-		h    app.Handler
+		h    apigw.LambdaHandler
 		path string
-	}{{"direct", esc.Handle, "/webhooks/escalation"}, {"forwarded-in-process", msg.Handle, "/webhooks"}} {
+	}{{"direct", esc, "/webhooks/escalation"}, {"forwarded-in-process", msg, "/webhooks"}} {
 		b.Run(bc.name, func(b *testing.B) {
 			ev := webhookEvent(bc.path, body, nil)
 			_, _ = bc.h(ctx, ev) // warm: load the agent's config and secret
@@ -79,14 +78,14 @@ func BenchmarkSingleURLUnderEmulator(b *testing.B) {
 func BenchmarkInboundMessage(b *testing.B) {
 	t := &testing.T{}
 	td := newDeps(t, nil)
-	in := td.d.Inbound()
+	in := td.h[route.SourceInbound]
 	conv := newConv("bench")
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
 		i++
 		ev := inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hi"})
-		resp, _ := in.Handle(ctx, ev)
+		resp, _ := in(ctx, ev)
 		if resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}

@@ -52,13 +52,6 @@ func (d *Desk) Inbox(conversationID string) []InboxEntry {
 	return out
 }
 
-func (d *Desk) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
-
 // ServeHTTP serves /demo/callback, /demo/inbox and /demo/orders/{id}.
 func (d *Desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
@@ -80,7 +73,7 @@ func (d *Desk) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.Header.Get(stdwebhook.HeaderID)
-	if err := stdwebhook.Verify([]stdwebhook.Secret{d.Secret}, id, r.Header.Get(stdwebhook.HeaderTimestamp), r.Header.Get(stdwebhook.HeaderSignature), body, d.now(), 0); err != nil {
+	if err := stdwebhook.Verify([]stdwebhook.Secret{d.Secret}, id, r.Header.Get(stdwebhook.HeaderTimestamp), r.Header.Get(stdwebhook.HeaderSignature), body, d.Now(), 0); err != nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "bad signature: " + err.Error()})
 		return
 	}
@@ -98,7 +91,7 @@ func (d *Desk) callback(w http.ResponseWriter, r *http.Request) {
 	dup := d.seen[id]
 	d.seen[id] = true
 	if !dup {
-		d.inbox = append(d.inbox, InboxEntry{WebhookID: id, Type: ev.Type, Received: d.now(), Data: data})
+		d.inbox = append(d.inbox, InboxEntry{WebhookID: id, Type: ev.Type, Received: d.Now(), Data: data})
 	}
 	d.mu.Unlock()
 	if !dup {

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
@@ -128,14 +130,19 @@ func TestInboundDuplicatesReachTheAgentOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, body := send(t, id2, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "again"})
+			status, body, err := trySend("demo", id2, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "again"}, time.Now())
+			if err != nil {
+				t.Errorf("concurrent delivery: %v", err)
+				return
+			}
 			key := fmt.Sprint(status)
+			code, _ := errorCodeOf(body)
 			switch {
 			case strings.Contains(body, `"sent":1`):
 				key = "sent"
 			case strings.Contains(body, `"duplicate":1`):
 				key = "duplicate"
-			case status == 503 && errorCode(t, body) == "in_progress":
+			case status == 503 && code == "in_progress":
 				key = "in_progress"
 			}
 			mu.Lock()
@@ -181,7 +188,7 @@ func TestOutboundDuplicateReachesTheTenantOnce(t *testing.T) {
 // most 2 DynamoDB calls and no Secrets Manager call; a bot message 1 and 0.
 func TestWarmPathAWSCalls(t *testing.T) {
 	td := newDeps(t, nil)
-	in, out := td.d.Inbound(), td.d.Message(nil)
+	in, out := td.h[route.SourceInbound], td.h[route.WebhookMessage]
 	conv := newConv("budget")
 	ctx := context.Background()
 	call := func(name string, fn func() int) (ddb, sm int64) {
@@ -194,7 +201,7 @@ func TestWarmPathAWSCalls(t *testing.T) {
 	}
 	inb := func(i int) func() int {
 		return func() int {
-			resp, _ := in.Handle(ctx, inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hi"}))
+			resp, _ := in(ctx, inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hi"}))
 			return resp.StatusCode
 		}
 	}
@@ -207,7 +214,7 @@ func TestWarmPathAWSCalls(t *testing.T) {
 	idle(t)
 	outb := func(i int) func() int {
 		return func() int {
-			resp, _ := out.Handle(ctx, webhookEvent("/webhooks/message", converse(map[string]any{
+			resp, _ := out(ctx, webhookEvent("/webhooks/message", converse(map[string]any{
 				"platformConversationId": pcid(conv), "eventType": "sendMessage", "text": "reply", "messageId": fmt.Sprintf("budget-%s-%d", conv, i),
 			}), nil))
 			return resp.StatusCode
@@ -223,11 +230,11 @@ func TestWarmPathAWSCalls(t *testing.T) {
 
 func TestAgentOutageReleasesTheEventForARetry(t *testing.T) {
 	td := newDeps(t, nil)
-	in := td.d.Inbound()
+	in := td.h[route.SourceInbound]
 	conv := newConv("outage")
 	ev := inboundEvent(t, "evt-"+conv, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "are you there"})
 	td.ai.fail(503, 503, 503, 503, 503, 503)
-	resp, _ := in.Handle(context.Background(), ev)
+	resp, _ := in(context.Background(), ev)
 	if resp.StatusCode != 503 || errorCode(t, resp.Body) != "agent_unavailable" || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("during the outage: %d %s %v", resp.StatusCode, resp.Body, resp.Headers)
 	}
@@ -235,7 +242,7 @@ func TestAgentOutageReleasesTheEventForARetry(t *testing.T) {
 	td.ai.mu.Lock()
 	td.ai.next = nil
 	td.ai.mu.Unlock()
-	resp, _ = in.Handle(context.Background(), ev)
+	resp, _ = in(context.Background(), ev)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"sent":1`) {
 		t.Fatalf("the platform's retry: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -247,11 +254,11 @@ func TestAgentOutageReleasesTheEventForARetry(t *testing.T) {
 
 func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
 	td := newDeps(t, nil)
-	in := td.d.Inbound()
+	in := td.h[route.SourceInbound]
 	conv := newConv("rejected")
 	id := "evt-" + conv
 	td.ai.fail(400)
-	resp, _ := in.Handle(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
+	resp, _ := in(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
 	if resp.StatusCode != 502 || errorCode(t, resp.Body) != "agent_rejected" {
 		t.Fatalf("rejected: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -260,6 +267,7 @@ func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
 	if err != nil || dl.Kind != state.DeadInbound || !strings.Contains(dl.Reason, "400") {
 		t.Fatalf("dead letter = %+v, %v", dl, err)
 	}
+	noPII(t, td, dl.Reason, resp.Body)
 	if err := td.d.Inbound().Replay(context.Background(), *dl, td.d.State); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +276,7 @@ func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
 		t.Fatalf("after replay the AI agent got %+v", got)
 	}
 	// The platform's late retry is now a duplicate, not a second send.
-	resp, _ = in.Handle(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
+	resp, _ = in(context.Background(), inboundEvent(t, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "keep me"}))
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "duplicate") {
 		t.Fatalf("late retry: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -276,16 +284,16 @@ func TestAgentRejectionIsKeptAndReplayed(t *testing.T) {
 
 func TestRotatedAPIKeyIsFetchedAgainOnce(t *testing.T) {
 	td := newDeps(t, nil)
-	in := td.d.Inbound()
+	in := td.h[route.SourceInbound]
 	conv := newConv("rotated")
 	// Warm the caches, then make the next call a 401.
-	resp, _ := in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-0", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "a"}))
+	resp, _ := in(context.Background(), inboundEvent(t, "evt-"+conv+"-0", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "a"}))
 	if resp.StatusCode != 200 {
 		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Body)
 	}
 	sm := td.sm.n.Load()
 	td.ai.fail(401)
-	resp, _ = in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-1", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "b"}))
+	resp, _ = in(context.Background(), inboundEvent(t, "evt-"+conv+"-1", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "b"}))
 	if resp.StatusCode != 200 {
 		t.Fatalf("after a 401: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -294,7 +302,7 @@ func TestRotatedAPIKeyIsFetchedAgainOnce(t *testing.T) {
 	}
 	// A key that stays wrong is not retried forever: one refresh, then a dead letter.
 	td.ai.fail(401, 401, 401, 401)
-	resp, _ = in.Handle(context.Background(), inboundEvent(t, "evt-"+conv+"-2", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "c"}))
+	resp, _ = in(context.Background(), inboundEvent(t, "evt-"+conv+"-2", generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "c"}))
 	if resp.StatusCode != 502 || errorCode(t, resp.Body) != "agent_rejected" {
 		t.Fatalf("a wrong key: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -361,6 +369,17 @@ func TestBadInboundRequests(t *testing.T) {
 	}
 }
 
+// demoGenericCredentials is the demo generic account's secret value, for
+// test accounts that sign like it (each under its own secret name).
+func demoGenericCredentials(t *testing.T) string {
+	t.Helper()
+	sf, err := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sf.SecretString
+}
+
 // Each webhook scheme, with rotation, on an agent of its own.
 func TestWebhookAuthSchemes(t *testing.T) {
 	schemes := []webhookauth.Scheme{
@@ -372,13 +391,16 @@ func TestWebhookAuthSchemes(t *testing.T) {
 	}
 	for i, sc := range schemes {
 		t.Run(fmt.Sprintf("%s-%s-%s", sc.Kind, sc.Header, sc.Encoding), func(t *testing.T) {
-			agent := fmt.Sprintf("auth%02d%d", i, time.Now().UnixNano()%1e9)
+			agent := fmt.Sprintf("a%02d%021x", i, time.Now().UnixNano()) // 24 hex, unique per run
 			account := "acct-" + agent
 			scheme, _ := json.Marshal(sc)
 			putItems(t, []string{
 				fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"CONFIG"},"secret":{"S":"crmbridge/agents/%s"},"webhookAuth":{"M":%s}}`, agent, agent, ddbMap(scheme)),
-				fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/demo/callback"}}}}`, account, agent, stack.API),
-			}, map[string]string{"crmbridge/agents/" + agent: `{"apiKey":"k","webhookSecret":"new-secret","previousWebhookSecret":"old-secret"}`})
+				fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/%s"},"settings":{"M":{"callbackUrl":{"S":"%s/demo/callback"}}}}`, account, agent, account, stack.API),
+			}, map[string]string{
+				"crmbridge/agents/" + agent:            `{"apiKey":"k","webhookSecret":"new-secret","previousWebhookSecret":"old-secret"}`,
+				"crmbridge/sources/generic/" + account: demoGenericCredentials(t),
+			})
 			for _, c := range []struct {
 				secret string
 				status int
@@ -438,7 +460,7 @@ type flakyTenant struct {
 func newFlakyTenant(t *testing.T) *flakyTenant {
 	t.Helper()
 	f := &flakyTenant{account: "flaky" + fmt.Sprint(time.Now().UnixNano()%1e9)}
-	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	sf, _ := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
 	var c generic.Credentials
 	_ = json.Unmarshal([]byte(sf.SecretString), &c)
 	cb, _ := stdwebhook.ParseSecret(c.CallbackSecret)
@@ -459,7 +481,7 @@ func newFlakyTenant(t *testing.T) *flakyTenant {
 		f.mu.Unlock()
 		if status != 0 {
 			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"error":"injected"}`))
+			_, _ = w.Write([]byte(`{"error":"no customer ` + piiInAnswers + `"}`))
 			return
 		}
 		if strings.Contains(b.String(), `"type":"team.status"`) {
@@ -469,8 +491,8 @@ func newFlakyTenant(t *testing.T) *flakyTenant {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(f.srv.Close)
-	putItems(t, []string{fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/demo"},"settings":{"M":{"callbackUrl":{"S":"%s/cb"},"timeoutSeconds":{"N":"2"}}}}`,
-		f.account, localstack.DemoAgentID, f.srv.URL)}, nil)
+	putItems(t, []string{fmt.Sprintf(`{"pk":{"S":"SOURCE#generic#%s"},"sk":{"S":"CONFIG"},"agentId":{"S":"%s"},"enabled":{"BOOL":true},"credentialsSecret":{"S":"crmbridge/sources/generic/%s"},"settings":{"M":{"callbackUrl":{"S":"%s/cb"},"timeoutSeconds":{"N":"2"}}}}`,
+		f.account, localstack.DemoAgentID, f.account, f.srv.URL)}, map[string]string{"crmbridge/sources/generic/" + f.account: sf.SecretString})
 	return f
 }
 
@@ -486,7 +508,7 @@ func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
 		want   string
 	}{{500, "delivery_failed"}, {400, "delivery_failed"}} {
 		f.answer(tc.status)
-		resp, _ := td.d.Message(nil).Handle(context.Background(), webhookEvent("/webhooks/message", msg, nil))
+		resp, _ := td.h[route.WebhookMessage](context.Background(), webhookEvent("/webhooks/message", msg, nil))
 		if resp.StatusCode != 502 || errorCode(t, resp.Body) != tc.want || !strings.Contains(resp.Body, fmt.Sprint(tc.status)) {
 			t.Fatalf("tenant answering %d: %d %s", tc.status, resp.StatusCode, resp.Body)
 		}
@@ -496,19 +518,23 @@ func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
 	if err != nil || dl.Attempts != 2 {
 		t.Fatalf("dead letter = %+v, %v (two failed attempts)", dl, err)
 	}
+	noPII(t, td, dl.Reason)
+	if !strings.Contains(dl.Reason, "HTTP 400") {
+		t.Fatalf("dead letter reason %q: want the status", dl.Reason)
+	}
 	list, _ := td.d.State.DeadLetters(context.Background(), state.DeadOutbound, 100)
 	if !slices.ContainsFunc(list, func(d state.DeadLetter) bool { return d.Key == key }) {
 		t.Fatal("the dead letter is not listed")
 	}
 	f.answer(0)
-	if err := td.d.Message(nil).Replay(context.Background(), *dl, td.d.Gate); err != nil {
+	if err := td.d.Message(nil).Replay(context.Background(), *dl); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.got) != 1 || !strings.Contains(f.got[0], `"text":"kept"`) {
 		t.Fatalf("tenant got %q after replay", f.got)
 	}
 	// The AI agent's late retry of the same message is a duplicate.
-	resp, _ := td.d.Message(nil).Handle(context.Background(), webhookEvent("/webhooks/message", msg, nil))
+	resp, _ := td.h[route.WebhookMessage](context.Background(), webhookEvent("/webhooks/message", msg, nil))
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "duplicate") || len(f.got) != 1 {
 		t.Fatalf("late retry: %d %s, tenant got %d", resp.StatusCode, resp.Body, len(f.got))
 	}
@@ -517,7 +543,7 @@ func TestFailedDeliveryIsKeptAndReplayed(t *testing.T) {
 func TestEscalationOutcomesAndHumanHold(t *testing.T) {
 	f := newFlakyTenant(t)
 	td := newDeps(t, nil)
-	esc := td.d.Escalation()
+	esc := td.h[route.WebhookEscalation]
 	pc := "generic:" + f.account + ":c2"
 	escalate := webhookEvent("/webhooks/escalation", converse(map[string]any{"platformConversationId": pc, "eventType": "escalate", "escalateTo": "billing"}), nil)
 	for _, tc := range []struct {
@@ -526,13 +552,13 @@ func TestEscalationOutcomesAndHumanHold(t *testing.T) {
 		code   string
 	}{{500, 503, "handover_unavailable"}, {422, 409, "handover_rejected"}} {
 		f.answer(tc.tenant)
-		resp, _ := esc.Handle(context.Background(), escalate)
+		resp, _ := esc(context.Background(), escalate)
 		if resp.StatusCode != tc.status || errorCode(t, resp.Body) != tc.code {
 			t.Fatalf("tenant %d: %d %s", tc.tenant, resp.StatusCode, resp.Body)
 		}
 	}
 	f.answer(0)
-	resp, _ := esc.Handle(context.Background(), escalate)
+	resp, _ := esc(context.Background(), escalate)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"escalated"`) {
 		t.Fatalf("handover: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -543,7 +569,7 @@ func TestEscalationOutcomesAndHumanHold(t *testing.T) {
 	if err != nil || cv.Status != state.ConvEscalated || cv.HandoverTo != "billing" {
 		t.Fatalf("conversation = %+v, %v", cv, err)
 	}
-	if resp, _ := esc.Handle(context.Background(), escalate); !strings.Contains(resp.Body, "already_escalated") || len(f.got) != 1 {
+	if resp, _ := esc(context.Background(), escalate); !strings.Contains(resp.Body, "already_escalated") || len(f.got) != 1 {
 		t.Fatalf("second escalate: %s (tenant got %d)", resp.Body, len(f.got))
 	}
 }
@@ -588,7 +614,7 @@ func TestTeamStatusSchedule(t *testing.T) {
 	} {
 		at := tc.at
 		td := newDeps(t, func() time.Time { return at })
-		resp, _ := td.d.Escalation().Handle(context.Background(), webhookEvent("/webhooks/escalation", converse(map[string]any{"eventType": "isTeamOnline"}), nil))
+		resp, _ := td.h[route.WebhookEscalation](context.Background(), webhookEvent("/webhooks/escalation", converse(map[string]any{"eventType": "isTeamOnline"}), nil))
 		want := fmt.Sprintf(`{"isOnline":%v}`, tc.want)
 		if resp.StatusCode != 200 || resp.Body != want {
 			t.Errorf("%s: %d %s, want %s", at, resp.StatusCode, resp.Body, want)
@@ -636,13 +662,13 @@ func TestHTTPActionWithSecretHeaderAndTimeout(t *testing.T) {
 	defer slow.Close()
 	name := fmt.Sprintf("balance%d", time.Now().UnixNano()%1e9)
 	putItems(t, []string{
-		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"POST"},"url":{"S":"%s/accounts/{{data.account}}"},"headers":{"M":{"Authorization":{"S":"Token {{secret.token}}"},"X-Conversation":{"S":"{{conversation.id}}"}}},"secret":{"S":"crmbridge/actions/test/%s"},"body":{"M":{"account":{"S":"{{data.account}}"}}},"timeoutMs":{"N":"200"},"results":{"L":[{"M":{"key":{"S":"balance"},"path":{"S":"balance.amount"}}},{"M":{"key":{"S":"vip"},"path":{"S":"vip"}}}]}}}}`, localstack.DemoAgentID, name, slow.URL, name),
+		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"POST"},"url":{"S":"%s/accounts/{{data.account}}"},"headers":{"M":{"Authorization":{"S":"Token {{secret.token}}"},"X-Conversation":{"S":"{{conversation.id}}"}}},"secret":{"S":"crmbridge/actions/%s/%s"},"body":{"M":{"account":{"S":"{{data.account}}"}}},"timeoutMs":{"N":"200"},"results":{"L":[{"M":{"key":{"S":"balance"},"path":{"S":"balance.amount"}}},{"M":{"key":{"S":"vip"},"path":{"S":"vip"}}}]}}}}`, localstack.DemoAgentID, name, slow.URL, localstack.DemoAgentID, name),
 		fmt.Sprintf(`{"pk":{"S":"AGENT#%s"},"sk":{"S":"ACTION#%s-slow"},"kind":{"S":"http"},"http":{"M":{"method":{"S":"GET"},"url":{"S":"%s/slow"},"timeoutMs":{"N":"100"}}}}`, localstack.DemoAgentID, name, slow.URL),
-	}, map[string]string{"crmbridge/actions/test/" + name: `{"token":"s3cret"}`})
+	}, map[string]string{"crmbridge/actions/" + localstack.DemoAgentID + "/" + name: `{"token":"s3cret"}`})
 	td := newDeps(t, nil)
-	act := td.d.Action()
+	act := td.h[route.WebhookAction]
 	conv := newConv("act")
-	resp, _ := act.Handle(context.Background(), webhookEvent("/webhooks/action", map[string]any{
+	resp, _ := act(context.Background(), webhookEvent("/webhooks/action", map[string]any{
 		"botId": localstack.DemoAgentID, "platformConversationId": pcid(conv), "name": name,
 		"data": []map[string]any{{"key": "account", "value": []string{"A-1"}}, {"key": "balance", "value": []string{""}, "saveAs": "accountBalance"}},
 	}, nil))
@@ -652,7 +678,7 @@ func TestHTTPActionWithSecretHeaderAndTimeout(t *testing.T) {
 	if gotAuth != "Token s3cret" || gotConv != conv {
 		t.Fatalf("call-out headers: %q %q", gotAuth, gotConv)
 	}
-	resp, _ = act.Handle(context.Background(), webhookEvent("/webhooks/action", map[string]any{
+	resp, _ = act(context.Background(), webhookEvent("/webhooks/action", map[string]any{
 		"botId": localstack.DemoAgentID, "platformConversationId": pcid(conv), "name": name + "-slow", "data": []any{},
 	}, nil))
 	if resp.StatusCode != 504 || errorCode(t, resp.Body) != "action_timeout" {

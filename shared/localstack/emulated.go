@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/crmbridge/crmbridge/shared/route"
 )
 
 // Emulated runs the four real bootstraps under the Runtime Interface
@@ -42,19 +44,18 @@ func StartEmulated(ctx context.Context, st *Stack, buildDir string) (e *Emulated
 
 	base := map[string]string{
 		"TENANTS_TABLE": st.Opts.TenantsTable, "STATE_TABLE": st.Opts.StateTable,
-		"ULTIMATE_BASE_URL": st.Deps.Config.UltimateBaseURL, "LOG_LEVEL": "DEBUG", "STAGE": "local",
-		"CONFIG_TTL_SECONDS": "1", "SECRETS_PREFIX": "crmbridge/",
-		"AWS_ENDPOINT_URL": st.Endpoint, "AWS_ENDPOINT_URL_LAMBDA": lambdaURL,
+		"ULTIMATE_BASE_URL": st.Deps.Config.UltimateBaseURL, "LOG_LEVEL": "DEBUG", "STAGE": "local", "EGRESS_LOCAL": "1",
+		"CONFIG_TTL_SECONDS": "1", "AWS_ENDPOINT_URL": st.Endpoint, "AWS_ENDPOINT_URL_LAMBDA": lambdaURL,
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "20", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 	}
-	for _, fn := range Functions {
+	for _, fn := range route.Functions {
 		env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "crmbridge-" + fn}
 		for k, v := range base {
 			env[k] = v
 		}
-		if fn == "webhook-message" {
+		if fn == route.WebhookMessage {
 			env["ESCALATION_FUNCTION"] = "crmbridge-webhook-escalation"
 			env["ACTION_FUNCTION"] = "crmbridge-webhook-action"
 		}

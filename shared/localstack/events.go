@@ -12,6 +12,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
 // RefreshSignature moves a generic-source sample event to the current time,
@@ -39,7 +40,7 @@ func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool
 		return raw, false, nil
 	}
 	account := ev.PathParameters["account"]
-	sf, err := ReadSecretFile(filepath.Join(tenantDir, "secret-source-generic-"+account+".json"))
+	sf, err := tenant.ReadSecretFile(filepath.Join(tenantDir, "secret-source-generic-"+account+".json"))
 	if err != nil {
 		return raw, false, nil // an account without a demo secret: leave the event as it is
 	}
@@ -68,16 +69,6 @@ func RefreshSignature(raw []byte, tenantDir string, now time.Time) ([]byte, bool
 	ev.Headers = h
 	out, err := json.MarshalIndent(ev, "", "  ")
 	return out, true, err
-}
-
-// SignEvent signs a generic-source sample event's body (used to write the
-// samples in events/).
-func SignEvent(ev *events.APIGatewayV2HTTPRequest, secret stdwebhook.Secret, id string, now time.Time) {
-	h := lower(ev.Headers)
-	for k, v := range stdwebhook.Headers(secret, id, now, []byte(ev.Body)) {
-		h[k] = v
-	}
-	ev.Headers = h
 }
 
 func lower(h map[string]string) map[string]string {

@@ -19,7 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -47,11 +49,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	sf, _ := localstack.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
+	sf, _ := tenant.ReadSecretFile("../../events/tenant/secret-source-generic-demo.json")
 	var c generic.Credentials
 	_ = json.Unmarshal([]byte(sf.SecretString), &c)
 	inbound, _ = stdwebhook.ParseSecret(c.InboundSecret)
-	af, _ := localstack.ReadSecretFile("../../events/tenant/secret-agent-demo.json")
+	af, _ := tenant.ReadSecretFile("../../events/tenant/secret-agent-demo.json")
 	_ = json.Unmarshal([]byte(af.SecretString), &agentSecret)
 	code := m.Run()
 	stack.Close()
@@ -72,15 +74,21 @@ func send(t *testing.T, id, typ string, data generic.InboundData) (int, string) 
 
 func sendAt(t *testing.T, account, id, typ string, data generic.InboundData, at time.Time) (int, string) {
 	t.Helper()
+	status, body, err := trySend(account, id, typ, data, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
+}
+
+// trySend is send for goroutines, which must not call t.Fatal.
+func trySend(account, id, typ string, data generic.InboundData, at time.Time) (int, string, error) {
 	body, err := generic.NewEvent(typ, data, at)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	status, resp, err := generic.Post(context.Background(), nil, stack.API+"/sources/generic/"+account, inbound, id, body, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, string(resp)
+	return status, string(resp), err
 }
 
 // webhook posts an AI-agent webhook authenticated as the demo agent.
@@ -154,13 +162,22 @@ func texts(conv string) []string {
 
 func errorCode(t *testing.T, body string) string {
 	t.Helper()
+	code, ok := errorCodeOf(body)
+	if !ok {
+		t.Fatalf("not a JSON error body: %s", body)
+	}
+	return code
+}
+
+// errorCodeOf is errorCode for goroutines, which must not call t.Fatal.
+func errorCodeOf(body string) (string, bool) {
 	var b struct {
 		Error struct{ Code, Message string }
 	}
 	if err := json.Unmarshal([]byte(body), &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
-		t.Fatalf("not a JSON error body: %s", body)
+		return "", false
 	}
-	return b.Error.Code
+	return b.Error.Code, true
 }
 
 // countingDB and countingSM count the AWS calls a handler makes.
@@ -204,9 +221,11 @@ func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetS
 	return c.Client.GetSecretValue(ctx, in, o...)
 }
 
-// faults fails requests to one host as told, then passes them through.
+// faults fails requests to one host as told, then passes them through to
+// the guarded transport underneath.
 type faults struct {
 	host string
+	pass http.RoundTripper
 	mu   sync.Mutex
 	next []int // statuses to answer, one per request, before passing through
 	seen atomic.Int64
@@ -228,19 +247,54 @@ func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		f.mu.Unlock()
 		if status != 0 {
-			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected"}`)), Header: http.Header{}, Request: r}, nil
+			return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(`{"message":"injected for ` + piiInAnswers + `"}`)), Header: http.Header{}, Request: r}, nil
 		}
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	return f.pass.RoundTrip(r)
+}
+
+// piiInAnswers is in the error answers of the fake AI agent and tenant: it
+// must never reach a log line, a dead letter or an answer of the bridge.
+const piiInAnswers = "ada.lovelace@example.com"
+
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// noPII fails t if the answers' personal data reached any of what the
+// bridge keeps or says.
+func noPII(t *testing.T, td *testDeps, kept ...string) {
+	t.Helper()
+	for i, s := range append(kept, td.logs.String()) {
+		if strings.Contains(s, piiInAnswers) {
+			t.Fatalf("an endpoint's error body reached what the bridge keeps (%d): %s", i, s)
+		}
+	}
 }
 
 // deps builds a second set of handlers over the stack's moto_server with
 // counted AWS calls and injectable faults towards the AI agent.
 type testDeps struct {
-	d  *app.Deps
-	db *countingDB
-	sm *countingSM
-	ai *faults
+	d    *app.Deps
+	h    map[string]apigw.LambdaHandler
+	logs syncBuffer // every log line, at DEBUG
+	db   *countingDB
+	sm   *countingSM
+	ai   *faults
 }
 
 func newDeps(t *testing.T, now func() time.Time) *testDeps {
@@ -257,9 +311,11 @@ func newDeps(t *testing.T, now func() time.Time) *testDeps {
 	}
 	c := app.Config{
 		TenantsTable: stack.Opts.TenantsTable, StateTable: stack.Opts.StateTable, UltimateBaseURL: stack.AgentURL,
-		LogLevel: "ERROR", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
+		LogLevel: "DEBUG", DeadLetterTTL: time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute, LocalEgress: true,
 	}
-	td.d = app.Build(c, td.db, td.sm, app.Options{Out: io.Discard, Service: "test", HTTP: &http.Client{Transport: td.ai, Timeout: 5 * time.Second}, Retry: &fast, Now: now})
+	eg := egress.New(egress.Options{Local: true, Now: now, Wrap: func(rt http.RoundTripper) http.RoundTripper { td.ai.pass = rt; return td.ai }})
+	td.d = app.Build(c, td.db, td.sm, app.Options{Out: &td.logs, Service: "test", Egress: eg, Retry: &fast, Now: now})
+	td.h = td.d.Handlers(nil)
 	return td
 }
 
@@ -311,7 +367,7 @@ func putItems(t *testing.T, items []string, secrets map[string]string) {
 	i := 0
 	for name, value := range secrets {
 		i++
-		b, _ := json.Marshal(localstack.SecretFile{Name: name, SecretString: value})
+		b, _ := json.Marshal(tenant.SecretFile{Name: name, SecretString: value})
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%d.json", i)), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -1,13 +1,7 @@
-// Package localstack runs crmbridge on one machine: moto_server for
-// DynamoDB and Secrets Manager, the tables and the demo tenant, the fake AI
-// agent, a demo tenant desk, and the four handlers behind a local HTTP API
-// with the same routes as the deployed one. `make run` and the end-to-end
-// tests both use it.
 package localstack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -100,14 +94,6 @@ func CreateTables(ctx context.Context, db TablesAPI, tenantsTable, stateTable st
 	return nil
 }
 
-// SecretFile is the shape `aws secretsmanager create-secret --cli-input-json`
-// takes, which the demo tenant's secret files use.
-type SecretFile struct {
-	Name         string `json:"Name"`
-	Description  string `json:"Description,omitempty"`
-	SecretString string `json:"SecretString"`
-}
-
 // Seed loads every *.json file of dir: DynamoDB JSON items (they have a pk)
 // go to the Tenants table, secret files (they have a Name) to Secrets
 // Manager. patch, if set, may change an item before it is written.
@@ -125,13 +111,9 @@ func Seed(ctx context.Context, db TablesAPI, sm SecretsAPI, dir, tenantsTable st
 		if err != nil {
 			return err
 		}
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(b, &probe); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		if _, ok := probe["Name"]; ok {
-			var s SecretFile
-			if err := json.Unmarshal(b, &s); err != nil {
+		if tenant.IsSecretFile(b) {
+			s, _, err := tenant.DecodeSecretFile(b)
+			if err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
 			if err := putSecret(ctx, sm, s); err != nil {
@@ -153,7 +135,7 @@ func Seed(ctx context.Context, db TablesAPI, sm SecretsAPI, dir, tenantsTable st
 	return nil
 }
 
-func putSecret(ctx context.Context, sm SecretsAPI, s SecretFile) error {
+func putSecret(ctx context.Context, sm SecretsAPI, s tenant.SecretFile) error {
 	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(s.Name), SecretString: aws.String(s.SecretString), Description: aws.String(s.Description)})
 	var exists *smtypes.ResourceExistsException
 	if errors.As(err, &exists) {
@@ -163,17 +145,4 @@ func putSecret(ctx context.Context, sm SecretsAPI, s SecretFile) error {
 		return fmt.Errorf("secret %s: %w", s.Name, err)
 	}
 	return nil
-}
-
-// ReadSecretFile reads one demo secret file.
-func ReadSecretFile(path string) (SecretFile, error) {
-	var s SecretFile
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return s, err
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
 }

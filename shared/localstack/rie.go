@@ -15,10 +15,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
-)
 
-// Functions lists the function directories under functions/.
-var Functions = []string{"source-inbound", "webhook-message", "webhook-escalation", "webhook-action"}
+	"github.com/crmbridge/crmbridge/shared/route"
+)
 
 // BuildBootstraps compiles each function as Lambda does (bootstrap,
 // lambda.norpc, stripped) for this machine, into dir/<function>/bootstrap,
@@ -36,7 +35,7 @@ func BuildBootstraps(ctx context.Context, moduleRoot, dir string) error {
 	if err := build(filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
 		return err
 	}
-	for _, fn := range Functions {
+	for _, fn := range route.Functions {
 		if err := build(filepath.Join(dir, fn, "bootstrap"), "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "./functions/"+fn); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 )
 
@@ -59,7 +60,7 @@ func TestSunshineConversationEndToEnd(t *testing.T) {
 
 func sunshineWebhookSecret(t *testing.T) string {
 	t.Helper()
-	sf, err := localstack.ReadSecretFile("../../events/tenant/secret-source-sunshine-demo.json")
+	sf, err := tenant.ReadSecretFile("../../events/tenant/secret-source-sunshine-demo.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -17,11 +18,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"gopkg.in/yaml.v3"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
-	"github.com/crmbridge/crmbridge/shared/message"
+	"github.com/crmbridge/crmbridge/shared/route"
+	"github.com/crmbridge/crmbridge/shared/secrets"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
 // The template is the deployed truth; these tests hold the code to it.
@@ -72,10 +77,10 @@ func get(n *yaml.Node, keys ...string) *yaml.Node {
 }
 
 var functionOf = map[string]string{
-	"SourceInboundFunction":     app.FnSourceInbound,
-	"WebhookMessageFunction":    app.FnWebhookMessage,
-	"WebhookEscalationFunction": app.FnWebhookEscalation,
-	"WebhookActionFunction":     app.FnWebhookAction,
+	"SourceInboundFunction":     route.SourceInbound,
+	"WebhookMessageFunction":    route.WebhookMessage,
+	"WebhookEscalationFunction": route.WebhookEscalation,
+	"WebhookActionFunction":     route.WebhookAction,
 }
 
 func TestTemplateRoutesMatchTheCode(t *testing.T) {
@@ -103,10 +108,13 @@ func TestTemplateRoutesMatchTheCode(t *testing.T) {
 			got = append(got, strings.ToUpper(method.Value)+" "+path.Value+" "+fn)
 		}
 	}
-	for _, r := range app.Routes {
+	for _, r := range route.Table {
+		if r.Method == apigw.DefaultRoute {
+			want = append(want, "$default "+r.Target)
+			continue
+		}
 		want = append(want, r.Method+" "+r.Pattern+" "+r.Target)
 	}
-	want = append(want, "$default "+app.FnSourceInbound)
 	sort.Strings(got)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
@@ -138,6 +146,18 @@ func TestTemplateEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 		if get(&msg, "Environment", "Variables", k) == nil {
 			t.Errorf("WebhookMessageFunction lacks %s (the single URL forwards with it)", k)
 		}
+	}
+}
+
+// TestTemplateNeverLocalEgress: the deployed functions' outbound calls are
+// guarded strictly; only the local stack sets EGRESS_LOCAL.
+func TestTemplateNeverLocalEgress(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "EGRESS_LOCAL") {
+		t.Fatal("template.yaml sets EGRESS_LOCAL: deployed functions would reach loopback")
 	}
 }
 
@@ -277,8 +297,127 @@ func (r *recordingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 	return r.DynamoDB.TransactWriteItems(ctx, in, o...)
 }
 
+// recordingSM notes the names of the secrets a handler reads.
+type recordingSM struct {
+	secrets.API
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (r *recordingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	r.mu.Lock()
+	if r.names == nil {
+		r.names = map[string]bool{}
+	}
+	r.names[aws.ToString(in.SecretId)] = true
+	r.mu.Unlock()
+	return r.API.GetSecretValue(ctx, in, o...)
+}
+
+// secretGrants collects the secret ARN patterns a function may read, as the
+// part after "secret:".
+func secretGrants(t *testing.T, tpl cfnTemplate, logical string) []string {
+	t.Helper()
+	p := tpl.Resources[logical].Properties
+	var out []string
+	for _, pol := range get(&p, "Policies").Content {
+		for _, st := range get(pol, "Statement").Content {
+			if a := get(st, "Action"); a == nil || !strings.Contains(nodeText(a), "secretsmanager:") {
+				continue
+			}
+			res := get(st, "Resource")
+			list := res.Content
+			if res.Kind == yaml.ScalarNode {
+				list = []*yaml.Node{res}
+			}
+			for _, r := range list {
+				_, pattern, ok := strings.Cut(r.Value, ":secret:")
+				if !ok {
+					t.Fatalf("%s: secret grant %q is not a secret ARN", logical, r.Value)
+				}
+				out = append(out, pattern)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// arnMatch is IAM's matching of a resource pattern: * any run of
+// characters (slashes too), ? exactly one.
+func arnMatch(pattern, s string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for _, c := range pattern {
+		switch c {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString(s)
+}
+
+// arnOf is the name part of a secret's ARN: Secrets Manager appends a
+// hyphen and six random characters.
+func arnOf(name string) string { return name + "-Ab1Cd2" }
+
+// The secret grants are the tenant's naming rules, nothing wider: each
+// function may read exactly the names the rules allow for what it does.
+func TestTemplateSecretGrantsAreTheNamingRules(t *testing.T) {
+	tpl := loadTemplate(t)
+	const id = "64f1c0ffee0ddba11ad0be57"
+	want := map[string][]string{ // function → the kinds it reads
+		"SourceInboundFunction":     {"agents", "sources"},
+		"WebhookMessageFunction":    {"agents", "sources"},
+		"WebhookEscalationFunction": {"agents", "sources"},
+		"WebhookActionFunction":     {"actions", "agents", "sources"},
+	}
+	readable := map[string][]string{
+		"agents":  {tenant.AgentSecretName(id)},
+		"sources": {tenant.SourceSecretName("generic", "demo"), tenant.SourceSecretName("liveperson", "90412077"), tenant.SourceSecretName("sunshine", "app_1.x")},
+		"actions": {tenant.ActionSecretPrefix(id) + "shop"},
+	}
+	// Names no rule allows, which no grant may match.
+	refused := []string{
+		"crmbridge/agents/a1", "crmbridge/agents/" + id + "/x", "crmbridge/agents/" + id + "0",
+		"crmbridge/sources/generic", "crmbridge/actions/test/shop", "crmbridge/actions/" + id,
+		"crmbridge/other", "prod/db-password", "crmbridge-staging/agents/" + id,
+	}
+	for logical, kinds := range want {
+		grants := secretGrants(t, tpl, logical)
+		if len(grants) != len(kinds) {
+			t.Errorf("%s: secret grants %v, want one per kind %v", logical, grants, kinds)
+		}
+		for _, kind := range []string{"agents", "sources", "actions"} {
+			allowed := slices.Contains(kinds, kind)
+			for _, name := range readable[kind] {
+				matched := slices.ContainsFunc(grants, func(g string) bool { return arnMatch(g, arnOf(name)) })
+				if matched != allowed {
+					t.Errorf("%s: may read %s: %v, want %v (grants %v)", logical, name, matched, allowed, grants)
+				}
+			}
+		}
+		for _, name := range refused {
+			if _, err := tenant.ParseSecretName(name); err == nil {
+				t.Fatalf("%s is a valid name; the test needs an invalid one", name)
+			}
+			for _, g := range grants {
+				if arnMatch(g, arnOf(name)) {
+					t.Errorf("%s: grant %s matches %s, which no naming rule allows", logical, g, name)
+				}
+			}
+		}
+	}
+}
+
 // Least privilege, checked both ways: every DynamoDB action a function
-// performs on the samples is granted, and nothing else is.
+// performs on the samples is granted, and nothing else is; every secret it
+// reads is granted, and every secret grant is used.
 func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 	tpl := loadTemplate(t)
 	ctx := context.Background()
@@ -286,21 +425,17 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 		t.Run(fn, func(t *testing.T) {
 			rec := &recordingDB{DynamoDB: stack.Serial}
 			c := stack.Deps.Config
-			c.ConfigTTL = 1 // re-read configuration on every request: config reads count too
+			c.ConfigTTL = 1  // re-read configuration on every request: config reads count too
+			c.SecretsTTL = 1 // and secrets
 			// A State table of its own, so earlier runs' conversations do
 			// not change which paths the samples take.
 			c.StateTable = fmt.Sprintf("iam-state-%d", time.Now().UnixNano())
 			if err := localstack.CreateTables(ctx, stack.DB, stack.Opts.TenantsTable, c.StateTable); err != nil {
 				t.Fatal(err)
 			}
-			d := app.Build(c, rec, stack.SM, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
-			esc, act := d.Escalation(), d.Action()
-			handlers := map[string]app.Handler{
-				app.FnSourceInbound:     d.Inbound().Handle,
-				app.FnWebhookMessage:    d.Message(app.LocalForwarder{message.FunctionEscalation: esc.Handle, message.FunctionAction: act.Handle}).Handle,
-				app.FnWebhookEscalation: esc.Handle,
-				app.FnWebhookAction:     act.Handle,
-			}
+			sm := &recordingSM{API: stack.SM}
+			d := app.Build(c, rec, sm, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
+			handlers := d.Handlers(nil)
 			files, _ := filepath.Glob(filepath.Join("../../events", fn, "*.json"))
 			for _, f := range files {
 				raw, _ := os.ReadFile(f)
@@ -316,10 +451,10 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if fn == app.FnWebhookMessage {
+			if fn == route.WebhookMessage {
 				// The single URL forwards in-process here; the forwarded
 				// functions' own grants cover those calls on AWS.
-				rec.ops = nil
+				rec.ops, sm.names = nil, nil
 				for _, f := range files {
 					if strings.Contains(f, "single-url") {
 						continue
@@ -345,6 +480,21 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 				extra := slices.DeleteFunc(slices.Clone(granted), func(op string) bool { return slices.Contains(used, op) || neededOffSamples[fn+" "+op+" "+logicalTable] })
 				if len(extra) > 0 {
 					t.Errorf("%s is granted %v on %s but never uses it (least privilege)", fn, extra, logicalTable)
+				}
+			}
+			grants := secretGrants(t, tpl, logical)
+			usedGrant := map[string]bool{}
+			for name := range sm.names {
+				i := slices.IndexFunc(grants, func(g string) bool { return arnMatch(g, arnOf(name)) })
+				if i < 0 {
+					t.Errorf("%s reads secret %s but the template does not grant it (grants %v)", fn, name, grants)
+					continue
+				}
+				usedGrant[grants[i]] = true
+			}
+			for _, g := range grants {
+				if !usedGrant[g] {
+					t.Errorf("%s is granted secrets %s but reads none on the samples (least privilege)", fn, g)
 				}
 			}
 		})

@@ -1,11 +1,12 @@
 // Package message is the webhook-message function: the AI agent's replies
 // (sendMessage) rendered and delivered to the conversation's platform, once
 // and in order, and the widget messages handed to the tenant's desk. It also
-// serves the single webhook URL, passing escalation and action calls to
-// their own functions.
+// serves the single webhook URL, passing the webhooks other functions own
+// (route.Webhooks) to them.
 package message
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,18 +17,23 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
+	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
-	"github.com/crmbridge/crmbridge/shared/webhook"
 )
 
-// Gate admits webhook calls.
-type Gate interface {
-	Admit(ctx context.Context, req *apigw.Request, requirePCID bool) (*webhook.Call, error)
+// Accounts admits webhooks and resolves accounts (accounts.Resolver).
+type Accounts interface {
+	Authenticate(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*tenant.Agent, error)
+	AdmitWebhook(ctx context.Context, req *apigw.Request, w *ultimate.Webhook) (*accounts.Call, error)
+	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
 // State records delivered messages and keeps failed ones.
@@ -38,118 +44,24 @@ type State interface {
 	Resolve(ctx context.Context, key string) error
 }
 
-// Forwarder passes a webhook to another function (escalation, action) and
-// returns that function's answer unchanged.
+// Forwarder passes a webhook to the function that owns it and returns that
+// function's answer unchanged.
 type Forwarder interface {
 	Forward(ctx context.Context, function string, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 }
 
-// Functions the single URL forwards to.
-const (
-	FunctionEscalation = "escalation"
-	FunctionAction     = "action"
-)
-
 // Handler serves POST /webhooks/message and POST /webhooks.
 type Handler struct {
-	Gate      Gate
-	State     State
-	Sources   *source.Registry
-	Forward   Forwarder // nil: the single URL answers 501 for forwarded kinds
-	Retry     retry.Policy
-	Log       *slog.Logger
-	Metrics   *obs.Metrics
-	Now       func() time.Time
-	BodyLimit int
+	Accounts Accounts
+	State    State
+	Sources  *source.Registry
+	Forward  Forwarder // nil: the single URL answers 501 for other functions' webhooks
+	Retry    retry.Policy
+	Log      *slog.Logger
+	Metrics  *obs.Metrics
+	Now      func() time.Time
 	// Budget bounds one delivery including retries; default 10 s.
 	Budget time.Duration
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-type result struct {
-	agentID, pcid, eventType, outcome string
-}
-
-// Handle is the Lambda handler.
-func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	start := h.now()
-	res := &result{}
-	req, err := apigw.FromEvent(ev, h.BodyLimit)
-	var resp events.APIGatewayV2HTTPResponse
-	if err == nil {
-		resp, err = h.serve(ctx, ev, req, res)
-	}
-	if err != nil {
-		resp = apigw.Fail(err, ev.RequestContext.RequestID)
-	}
-	h.logRequest(ctx, ev, res, resp.StatusCode, err, start)
-	return resp, nil
-}
-
-// ownTypes are the converse events this function serves.
-var ownTypes = map[string]bool{
-	ultimate.EventSendMessage: true, ultimate.EventWidgetMessage: true, ultimate.EventWidgetEndSession: true,
-}
-
-func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req *apigw.Request, res *result) (events.APIGatewayV2HTTPResponse, error) {
-	if err := req.RequireMethod(http.MethodPost); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	kind, eventType, err := ultimate.PeekKind(req.Body)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, apigw.Wrap(err, http.StatusBadRequest, "invalid_payload", err.Error())
-	}
-	res.eventType = eventType
-	if kind == ultimate.KindAction {
-		res.eventType = "action"
-	}
-	single := req.Path == "/webhooks" || ev.RouteKey == "POST /webhooks"
-	if kind == ultimate.KindAction || !ownTypes[eventType] {
-		target := FunctionAction
-		if kind == ultimate.KindConverse {
-			target = FunctionEscalation
-		}
-		if kind == ultimate.KindConverse && eventType != ultimate.EventEscalate && eventType != ultimate.EventIsTeamOnline && eventType != ultimate.EventWidgetEscalate {
-			// Unknown eventType: let the gate name the problem after auth.
-			target = ""
-		}
-		if target != "" {
-			if !single {
-				return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusBadRequest, "wrong_route",
-					"%s events go to POST /webhooks/%s (or the single URL POST /webhooks)", res.eventType, target)
-			}
-			if h.Forward == nil {
-				return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusNotImplemented, "not_forwarded",
-					"this deployment does not forward %s events from the single URL; configure POST /webhooks/%s", res.eventType, target)
-			}
-			res.outcome = "forwarded:" + target
-			return h.Forward.Forward(ctx, target, ev)
-		}
-	}
-
-	call, err := h.Gate.Admit(ctx, req, true)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	res.agentID, res.pcid = call.Agent.AgentID, call.Conv.PCID()
-	switch call.Hook.Converse.EventType {
-	case ultimate.EventSendMessage:
-		res.outcome, err = h.sendMessage(ctx, call)
-	case ultimate.EventWidgetMessage, ultimate.EventWidgetEndSession:
-		res.outcome, err = h.widget(ctx, call)
-	default:
-		err = apigw.Errorf(http.StatusBadRequest, "wrong_route", "eventType %s is not served here", call.Hook.Converse.EventType)
-	}
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	return apigw.JSON(http.StatusOK, map[string]string{"status": res.outcome}), nil
 }
 
 // Outcomes.
@@ -158,7 +70,53 @@ const (
 	OutcomeDuplicate = "duplicate"
 )
 
-func (h *Handler) sendMessage(ctx context.Context, call *webhook.Call) (string, error) {
+// Serve is the function's apigw.Func.
+func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
+	w, err := accounts.ParseRequest(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if owner := route.Of(w).Function; owner != route.WebhookMessage {
+		if req.RouteKey != route.SingleURL {
+			return events.APIGatewayV2HTTPResponse{}, route.Serves(route.WebhookMessage, w)
+		}
+		return h.forward(ctx, req, w, owner)
+	}
+	call, err := h.Accounts.AdmitWebhook(ctx, req, w)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	var outcome string
+	if w.Converse.EventType == ultimate.EventSendMessage {
+		outcome, err = h.sendMessage(ctx, call)
+	} else {
+		outcome, err = h.widget(ctx, call)
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	req.Log.Set("outcome", outcome)
+	return apigw.JSON(http.StatusOK, map[string]string{"status": outcome}), nil
+}
+
+// forward passes another function's webhook on from the single URL, once
+// its caller is authenticated: an unauthenticated flood costs no
+// invocation of another function.
+func (h *Handler) forward(ctx context.Context, req *apigw.Request, w *ultimate.Webhook, owner string) (events.APIGatewayV2HTTPResponse, error) {
+	if h.Forward == nil {
+		return events.APIGatewayV2HTTPResponse{}, apigw.Errorf(http.StatusNotImplemented, "not_forwarded",
+			"this deployment does not forward %s webhooks from the single URL; post them to the function's own route", route.Type(w))
+	}
+	agent, err := h.Accounts.Authenticate(ctx, req, w)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	req.Log.Set("agentId", agent.AgentID)
+	req.Log.Set("outcome", "forwarded:"+owner)
+	return h.Forward.Forward(ctx, owner, req.Event)
+}
+
+func (h *Handler) sendMessage(ctx context.Context, call *accounts.Call) (string, error) {
 	sender, err := source.Capability[source.Sender](h.Sources, call.Conv.Source)
 	if err != nil {
 		return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "unsupported_source", fmt.Sprintf("source %q cannot deliver messages", call.Conv.Source))
@@ -180,11 +138,7 @@ func (h *Handler) sendMessage(ctx context.Context, call *webhook.Call) (string, 
 		lease = l
 	}
 
-	budget := h.Budget
-	if budget <= 0 {
-		budget = 10 * time.Second
-	}
-	dctx, cancel := context.WithTimeout(ctx, budget)
+	dctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 10*time.Second))
 	defer cancel()
 	var p source.Progress
 	err = h.Retry.Do(dctx, func(ctx context.Context, _ int) error {
@@ -198,24 +152,24 @@ func (h *Handler) sendMessage(ctx context.Context, call *webhook.Call) (string, 
 }
 
 // keep stores a message that could not be delivered and answers 502.
-func (h *Handler) keep(ctx context.Context, lease *state.Lease, call *webhook.Call, cause error) error {
+func (h *Handler) keep(ctx context.Context, lease *state.Lease, call *accounts.Call, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	payload, _ := json.Marshal(DeadMessage{AgentID: call.Agent.AgentID, PCID: call.Conv.PCID(), Event: call.Hook.Converse})
-	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: cause.Error(), Payload: string(payload),
+	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: egress.Reason(cause), Payload: string(payload),
 		Ref: map[string]string{"source": call.Conv.Source, "account": call.Conv.Account, "agentId": call.Agent.AgentID, "pcid": call.Conv.PCID()}}
 	var err error
 	if lease != nil {
 		err = h.State.Bury(cctx, lease, dl)
 	} else {
-		err = h.State.Keep(cctx, state.BotMessageKey(call.Agent.AgentID, "nomsgid-"+fmt.Sprint(h.now().UnixNano())), dl)
+		err = h.State.Keep(cctx, state.BotMessageKey(call.Agent.AgentID, "nomsgid-"+fmt.Sprint(h.Now().UnixNano())), dl)
 	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "could not keep dead letter", slog.String("pcid", call.Conv.PCID()), slog.String("error", err.Error()))
 	} else {
 		h.Metrics.Count("DeadLetters", 1, map[string]string{"Kind": state.DeadOutbound})
 	}
-	var he *source.HTTPError
+	var he *egress.StatusError
 	msg := "the platform did not accept the message; it was kept as a dead letter"
 	if errors.As(cause, &he) {
 		msg = fmt.Sprintf("the platform answered %d; the message was kept as a dead letter", he.Status)
@@ -230,7 +184,7 @@ type DeadMessage struct {
 	Event   *ultimate.ConverseEvent `json:"event"`
 }
 
-func (h *Handler) widget(ctx context.Context, call *webhook.Call) (string, error) {
+func (h *Handler) widget(ctx context.Context, call *accounts.Call) (string, error) {
 	desk, err := source.Capability[source.Desk](h.Sources, call.Conv.Source)
 	if err != nil {
 		return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "unsupported_source", fmt.Sprintf("source %q has no desk for widget escalations", call.Conv.Source))
@@ -246,10 +200,4 @@ func (h *Handler) widget(ctx context.Context, call *webhook.Call) (string, error
 		return "", apigw.Wrap(err, http.StatusBadGateway, "delivery_failed", "the desk did not accept the event")
 	}
 	return OutcomeDelivered, nil
-}
-
-func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest, res *result, status int, err error, start time.Time) {
-	apigw.LogRequest(ctx, h.Log, "webhook-message", ev, status, err, h.now().Sub(start),
-		slog.String("agentId", res.agentID), slog.String("pcid", res.pcid),
-		slog.String("eventType", res.eventType), slog.String("outcome", res.outcome))
 }

@@ -10,14 +10,10 @@ import (
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
-// Accounts loads a conversation's account with its credentials.
-type Accounts interface {
-	Account(ctx context.Context, conv source.Conversation) (*source.Account, error)
-}
-
 // Replay delivers an outbound dead letter again and marks it done when the
-// platform accepted it.
-func (h *Handler) Replay(ctx context.Context, dl state.DeadLetter, accounts Accounts) error {
+// platform accepted it. The account is today's (it must still be
+// enabled); the operator replaying it needs no agent's ownership.
+func (h *Handler) Replay(ctx context.Context, dl state.DeadLetter) error {
 	if dl.Kind != state.DeadOutbound {
 		return fmt.Errorf("dead letter %s is %s, not outbound", dl.Key, dl.Kind)
 	}
@@ -29,7 +25,7 @@ func (h *Handler) Replay(ctx context.Context, dl state.DeadLetter, accounts Acco
 	if err != nil {
 		return fmt.Errorf("dead letter %s: %w", dl.Key, err)
 	}
-	acct, err := accounts.Account(ctx, conv)
+	acct, err := h.Accounts.Account(ctx, conv.Source, conv.Account, "")
 	if err != nil {
 		return fmt.Errorf("dead letter %s: %w", dl.Key, err)
 	}

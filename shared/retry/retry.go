@@ -1,7 +1,10 @@
 // Package retry runs an operation with capped exponential backoff and full
-// jitter, inside the time the caller has left. It is the one retry layer for
-// calls to the AI agent and to chat platforms; the clients under it make a
-// single attempt each.
+// jitter, inside the time the caller has left, and honours the delay a
+// server asks for (Retry-After). It is the one retry layer of outbound
+// calls: ultimate.Client runs its Chat API calls under a Policy itself;
+// for the chat platforms the handlers run each adapter call under the
+// bridge's Policy (app.Deps.Retry), and the adapters make one attempt per
+// call, marking what is worth another with Retryable.
 package retry
 
 import (
@@ -10,9 +13,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -37,7 +37,7 @@ type Policy struct {
 var Default = Policy{Attempts: 3, Base: 100 * time.Millisecond, Cap: 2 * time.Second, Reserve: 2 * time.Second}
 
 // Retryable marks err as worth another attempt, optionally after a
-// server-given delay (Retry-After).
+// server-given delay (Retry-After, read by the egress package).
 func Retryable(err error, after time.Duration) error {
 	if err == nil {
 		return nil
@@ -156,25 +156,4 @@ func (p Policy) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// MaxRetryAfter caps a server's Retry-After: beyond it the value is taken as
-// a misbehaving server's, and Do gives up at once anyway when the wait does
-// not fit the deadline.
-const MaxRetryAfter = 60 * time.Second
-
-// After reads a Retry-After header: delta-seconds or an HTTP date, relative
-// to now. Empty, negative, past and unparsable values are 0.
-func After(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(0, min(d, MaxRetryAfter))
 }

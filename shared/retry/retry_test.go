@@ -337,20 +337,3 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Fatalf("Default = %+v", Default)
 	}
 }
-
-func TestAfter(t *testing.T) {
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0}, {"5", 5 * time.Second}, {" 2 ", 2 * time.Second}, {"-3", 0}, {"abc", 0},
-		{"999999999999999999", MaxRetryAfter}, {"Wed, 25 Nov 2026 10:00:09 GMT", 9 * time.Second},
-		{"Wed, 25 Nov 2026 09:00:00 GMT", 0}, {"Wed, 25 Nov 2026 12:00:00 GMT", MaxRetryAfter},
-	}
-	for _, tc := range tests {
-		if got := After(tc.in, now); got != tc.want {
-			t.Errorf("After(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}

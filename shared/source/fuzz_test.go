@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
@@ -21,7 +22,7 @@ func FuzzParsePCID(f *testing.F) {
 			}
 			return
 		}
-		if !tenant.ValidSourceName(c.Source) || !tenant.ValidAccount(c.Account) || c.ID == "" {
+		if !tenant.ValidSourceName(c.Source) || !tenant.ValidAccount(c.Account) || ids.Conversation("id", c.ID) != nil {
 			t.Fatalf("ParsePCID(%q) accepted %+v", s, c)
 		}
 		if strings.Contains(c.Source, ":") || strings.Contains(c.Account, ":") {

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -34,18 +34,20 @@ func (c Conversation) PCID() string { return c.Source + ":" + c.Account + ":" + 
 // ErrBadPCID means a platformConversationId is not one of ours.
 var ErrBadPCID = errors.New("platformConversationId is not {source}:{account}:{conversation}")
 
-// ParsePCID splits a platformConversationId. The conversation part may itself
-// contain colons; source and account may not.
+// ParsePCID splits a platformConversationId by the input rules of package
+// ids. The conversation part may itself contain colons; source and account
+// may not. The error wraps ErrBadPCID and a 400 naming the problem.
 func ParsePCID(s string) (Conversation, error) {
-	parts := strings.SplitN(s, ":", 3)
-	if len(parts) != 3 || !tenant.ValidSourceName(parts[0]) || !tenant.ValidAccount(parts[1]) || parts[2] == "" {
-		return Conversation{}, ErrBadPCID
+	src, acct, id, err := ids.PCID("platformConversationId", s)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("%w: %w", ErrBadPCID, err)
 	}
-	return Conversation{Source: parts[0], Account: parts[1], ID: parts[2]}, nil
+	return Conversation{Source: src, Account: acct, ID: id}, nil
 }
 
 // Account is a source account's configuration with its platform credentials
-// (the raw secret value; each adapter decodes its own shape).
+// (the raw secret value; each adapter decodes its own shape). Its
+// Source.Settings holds what the adapter's ParseSettings returned.
 type Account struct {
 	*tenant.Source
 	Credentials []byte
@@ -126,8 +128,12 @@ type Reply struct {
 // Adapter is implemented by every platform adapter.
 type Adapter interface {
 	Name() string
-	// ValidateSettings checks the account item's settings map.
-	ValidateSettings(settings json.RawMessage) error
+	// ParseSettings decodes and checks the account item's settings map
+	// (strictly: unknown fields are errors) into the adapter's own typed
+	// value. The tenant loader calls it once per item read and caches the
+	// result in Source.Settings, which is the only form the adapter then
+	// reads.
+	ParseSettings(settings json.RawMessage) (any, error)
 	// ValidateCredentials checks the decoded secret value (never echoing it).
 	ValidateCredentials(creds []byte) error
 }
@@ -142,6 +148,12 @@ type Inbound interface {
 	// Parse turns an authenticated request into events. Errors are
 	// *apigw.Error values naming the problem.
 	Parse(req *apigw.Request, acct *Account) (*Batch, error)
+}
+
+// Router is an inbound adapter that answers the paths and methods it does
+// not serve before the account is even looked up.
+type Router interface {
+	Route(req *apigw.Request) error
 }
 
 // Progress lets a multi-part send resume after a retry without repeating the
@@ -213,31 +225,25 @@ func Capability[T any](r *Registry, name string) (T, error) {
 	return t, nil
 }
 
-// CheckSettings validates an account's settings with its adapter; it is the
-// hook tenant.Loader and the CLI use.
-func (r *Registry) CheckSettings(source string, settings json.RawMessage) error {
+// ParseSettings parses an account's settings with its adapter; it is the
+// tenant.Hooks.Settings hook the loader and the CLI use.
+func (r *Registry) ParseSettings(source string, settings json.RawMessage) (any, error) {
 	a, ok := r.byName[source]
 	if !ok {
-		return fmt.Errorf("%q: %w (known: %s)", source, ErrUnknownSource, strings.Join(r.Names(), ", "))
+		return nil, fmt.Errorf("%q: %w (known: %s)", source, ErrUnknownSource, strings.Join(r.Names(), ", "))
 	}
-	return a.ValidateSettings(settings)
+	return a.ParseSettings(settings)
 }
 
-// HTTPError is a platform API's non-2xx answer.
-type HTTPError struct {
-	Op     string
-	Status int
-	Reason string
-}
-
-func (e *HTTPError) Error() string {
-	if e.Reason == "" {
-		return fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
+// SettingsOf returns an account's parsed settings as the adapter's type T,
+// or an error when the account was not loaded through the adapter's
+// ParseSettings (a wiring mistake, not bad input).
+func SettingsOf[T any](acct *Account) (T, error) {
+	t, ok := acct.Source.Settings.(T)
+	if !ok {
+		var zero T
+		return zero, fmt.Errorf("account %s/%s: settings are %T, not the adapter's parsed %T (load accounts through tenant.Loader with the registry's ParseSettings)",
+			acct.Source.Source, acct.Account, acct.Source.Settings, zero)
 	}
-	return fmt.Sprintf("%s: HTTP %d: %s", e.Op, e.Status, e.Reason)
-}
-
-// RetryableStatus reports statuses worth retrying: 408, 429 and 5xx.
-func RetryableStatus(status int) bool {
-	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+	return t, nil
 }

@@ -65,8 +65,11 @@ func TestAccountConversation(t *testing.T) {
 type basic struct{ name string }
 
 func (b basic) Name() string { return b.name }
-func (b basic) ValidateSettings(s json.RawMessage) error {
-	return errors.New("settings of " + b.name + ": " + string(s))
+func (b basic) ParseSettings(s json.RawMessage) (any, error) {
+	if b.name == "mid" {
+		return "parsed " + string(s), nil
+	}
+	return nil, errors.New("settings of " + b.name + ": " + string(s))
 }
 func (b basic) ValidateCredentials([]byte) error { return nil }
 
@@ -101,7 +104,7 @@ func TestRegistry(t *testing.T) {
 		{name: "unsupported", call: func() error { _, err := Capability[Sender](r, "alpha"); return err }, want: ErrUnsupported, msg: `"alpha": not supported by this source`},
 		{name: "unknown", call: func() error { _, err := Capability[Sender](r, "nope"); return err }, want: ErrUnknownSource, msg: `"nope": unknown source`},
 		{name: "unknown escalator", call: func() error { _, err := Capability[Escalator](r, ""); return err }, want: ErrUnknownSource, msg: `"": unknown source`},
-		{name: "check unknown", call: func() error { return r.CheckSettings("nope", nil) }, want: ErrUnknownSource, msg: `"nope": unknown source (known: alpha, mid, zeta)`},
+		{name: "parse unknown", call: func() error { _, err := r.ParseSettings("nope", nil); return err }, want: ErrUnknownSource, msg: `"nope": unknown source (known: alpha, mid, zeta)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,30 +114,22 @@ func TestRegistry(t *testing.T) {
 			}
 		})
 	}
-	if err := r.CheckSettings("mid", json.RawMessage(`{"a":1}`)); err == nil || err.Error() != `settings of mid: {"a":1}` {
-		t.Fatalf("CheckSettings did not delegate to the adapter: %v", err)
+	if v, err := r.ParseSettings("mid", json.RawMessage(`{"a":1}`)); err != nil || v != `parsed {"a":1}` {
+		t.Fatalf("ParseSettings did not delegate to the adapter: %v %v", v, err)
+	}
+	if _, err := r.ParseSettings("alpha", json.RawMessage(`{}`)); err == nil || err.Error() != `settings of alpha: {}` {
+		t.Fatalf("ParseSettings lost the adapter's error: %v", err)
+	}
+	// SettingsOf hands out the adapter's type, and names a wiring mistake.
+	acct := &Account{Source: &tenant.Source{Source: "mid", Account: "a", Settings: "typed"}}
+	if v, err := SettingsOf[string](acct); err != nil || v != "typed" {
+		t.Fatalf("SettingsOf = %q, %v", v, err)
+	}
+	acct.Source.Settings = json.RawMessage(`{}`)
+	if _, err := SettingsOf[string](acct); err == nil || !strings.Contains(err.Error(), "account mid/a: settings are json.RawMessage, not the adapter's parsed string") {
+		t.Fatalf("SettingsOf of raw settings: %v", err)
 	}
 	if got := NewRegistry().Names(); len(got) != 0 || got == nil {
 		t.Fatalf("empty registry Names() = %#v", got)
-	}
-}
-
-func TestRetryableStatus(t *testing.T) {
-	for status, want := range map[int]bool{
-		200: false, 204: false, 301: false, 400: false, 401: false, 403: false, 404: false, 409: false, 422: false,
-		408: true, 429: true, 500: true, 502: true, 503: true, 504: true, 599: true,
-	} {
-		if got := RetryableStatus(status); got != want {
-			t.Errorf("RetryableStatus(%d) = %v, want %v", status, got, want)
-		}
-	}
-}
-
-func TestHTTPError(t *testing.T) {
-	if got := (&HTTPError{Op: "send", Status: 502, Reason: "bad gateway"}).Error(); got != "send: HTTP 502: bad gateway" {
-		t.Errorf("%q", got)
-	}
-	if got := (&HTTPError{Op: "send", Status: 404}).Error(); got != "send: HTTP 404" {
-		t.Errorf("%q", got)
 	}
 }

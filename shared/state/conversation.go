@@ -36,7 +36,7 @@ func (s *Store) Conversation(ctx context.Context, pcid string) (*Conversation, e
 	if err != nil {
 		return nil, fmt.Errorf("read conversation %s: %w", pcid, err)
 	}
-	if len(out.Item) == 0 || getN(out.Item, "exp") < s.now().Unix() {
+	if len(out.Item) == 0 || getN(out.Item, "exp") < s.Now().Unix() {
 		return nil, fmt.Errorf("%s: %w", pcid, ErrNoConversation)
 	}
 	c := &Conversation{
@@ -60,7 +60,7 @@ func (s *Store) Conversation(ctx context.Context, pcid string) (*Conversation, e
 // SetStatus moves a conversation to status, creating it if needed. For an
 // escalation, handoverTo records the target.
 func (s *Store) SetStatus(ctx context.Context, pcid, agentID, status, handoverTo string) error {
-	now := s.now()
+	now := s.Now()
 	names := map[string]string{"#st": "status", "#up": "updated", "#cr": "created", "#exp": "exp"}
 	values := map[string]types.AttributeValue{
 		":st": sv(status), ":now": nv(now.UnixMilli()), ":exp": nv(now.Add(s.convTTL()).Unix()),
@@ -112,7 +112,7 @@ func (s *Store) SetAttrs(ctx context.Context, pcid string, attrs map[string]stri
 	if len(attrs) == 0 {
 		return nil
 	}
-	now := s.now()
+	now := s.Now()
 	names := map[string]string{"#up": "updated", "#cr": "created", "#exp": "exp", "#st": "status"}
 	values := map[string]types.AttributeValue{
 		":now": nv(now.UnixMilli()), ":exp": nv(now.Add(s.convTTL()).Unix()), ":active": sv(ConvActive),
@@ -131,7 +131,7 @@ func (s *Store) SetAttrs(ctx context.Context, pcid string, attrs map[string]stri
 // SetDeskAgent records the human who joined a widget escalation; an empty
 // name clears it.
 func (s *Store) SetDeskAgent(ctx context.Context, pcid, name string) error {
-	now := s.now()
+	now := s.Now()
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table), Key: key(ConvKey(pcid)),
 		ExpressionAttributeNames: map[string]string{"#da": "deskAgent", "#up": "updated", "#exp": "exp"},

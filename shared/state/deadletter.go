@@ -36,7 +36,7 @@ func (s *Store) Bury(ctx context.Context, l *Lease, dl DeadLetter) error {
 	if l == nil || l.Key == "" {
 		return errors.New("bury: no key to keep the dead letter under")
 	}
-	now := s.now()
+	now := s.Now()
 	item := map[string]types.AttributeValue{
 		"pk": sv(l.Key), "status": sv(StatusDead), "dlq": sv(dl.Kind),
 		"deadAt": nv(now.UnixMilli()), "reason": sv(truncate(dl.Reason, 1000)),
@@ -126,7 +126,7 @@ func (s *Store) DeadLetters(ctx context.Context, kind string, limit int32) ([]De
 	if err != nil {
 		return nil, fmt.Errorf("list %s dead letters: %w", kind, err)
 	}
-	now := s.now()
+	now := s.Now()
 	dls := make([]DeadLetter, 0, len(out.Items))
 	for _, it := range out.Items {
 		if getN(it, "exp") < now.Unix() || getS(it, "status") != StatusDead {
@@ -143,7 +143,7 @@ func (s *Store) DeadLetter(ctx context.Context, k string) (*DeadLetter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", k, err)
 	}
-	if len(out.Item) == 0 || getS(out.Item, "status") != StatusDead || getN(out.Item, "exp") < s.now().Unix() {
+	if len(out.Item) == 0 || getS(out.Item, "status") != StatusDead || getN(out.Item, "exp") < s.Now().Unix() {
 		return nil, fmt.Errorf("dead letter %s: not found", k)
 	}
 	dl := decodeDead(out.Item)
@@ -153,7 +153,7 @@ func (s *Store) DeadLetter(ctx context.Context, k string) (*DeadLetter, error) {
 // Resolve marks a dead letter done after a successful replay, so neither a
 // late sender retry nor another replay repeats it.
 func (s *Store) Resolve(ctx context.Context, k string) error {
-	now := s.now()
+	now := s.Now()
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
 		Key:                       key(k),

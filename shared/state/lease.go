@@ -50,7 +50,7 @@ type Lease struct {
 // transaction. It returns a *DuplicateError when the event was seen, ErrHeld
 // when the conversation is with a human.
 func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
-	now := s.now()
+	now := s.Now()
 	if c.Key == "" {
 		if c.Conv == nil {
 			return &Lease{}, nil
@@ -203,7 +203,7 @@ func (s *Store) Done(ctx context.Context, l *Lease) error {
 	if l == nil || l.Key == "" {
 		return nil
 	}
-	now := s.now()
+	now := s.Now()
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.Table),
 		Key:                 key(l.Key),
@@ -256,7 +256,7 @@ func (s *Store) Release(ctx context.Context, l *Lease) error {
 // afterwards must Bury the key, which keeps the payload and lets a retry
 // claim it again. replacedDead reports that a dead letter was superseded.
 func (s *Store) MarkOnce(ctx context.Context, k string) (l *Lease, replacedDead bool, err error) {
-	now := s.now()
+	now := s.Now()
 	l = &Lease{Key: k, token: newToken()}
 	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.Table),

@@ -55,7 +55,7 @@ const DeadLetterIndex = "dead-letters"
 type Store struct {
 	DB    DB
 	Table string
-	Now   func() time.Time
+	Now   func() time.Time // required: the bridge's clock
 	// DoneTTL is how long a finished event is remembered for dedupe; it
 	// covers senders' retry schedules (Standard Webhooks retries for ~3 days).
 	DoneTTL time.Duration
@@ -104,13 +104,6 @@ func IsDuplicate(err error) (*DuplicateError, bool) {
 	var d *DuplicateError
 	ok := errors.As(err, &d)
 	return d, ok
-}
-
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 func (s *Store) doneTTL() time.Duration { return orDefault(s.DoneTTL, 72*time.Hour) }

@@ -12,18 +12,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
-var (
-	raw *dynamodb.Client
-	db  state.DB
-)
+var motoDB tables
 
-// The store's conditions are DynamoDB semantics: they are tested against
-// moto_server, not a fake.
+// The store's conditions are DynamoDB semantics: every test runs against
+// moto_server and against the in-memory fake (dynamotest), which this
+// table proves faithful for what the store does.
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	srv, err := motoserver.Start(ctx)
@@ -38,11 +37,25 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	// moto does not isolate transactions from other writes; SerialDB does.
-	raw = dynamodb.NewFromConfig(cfg)
-	db = localstack.NewSerialDB(raw)
+	raw := dynamodb.NewFromConfig(cfg)
+	motoDB = motoTables{SerialDB: localstack.NewSerialDB(raw), raw: raw}
 	code := m.Run()
 	srv.Stop()
 	os.Exit(code)
+}
+
+// motoTables writes through SerialDB and creates tables directly.
+type motoTables struct {
+	*localstack.SerialDB
+	raw *dynamodb.Client
+}
+
+func (m motoTables) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, o ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
+	return m.raw.CreateTable(ctx, in, o...)
+}
+
+func (m motoTables) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+	return m.raw.UpdateTimeToLive(ctx, in, o...)
 }
 
 type clock struct{ t atomic.Int64 }
@@ -50,21 +63,61 @@ type clock struct{ t atomic.Int64 }
 func (c *clock) now() time.Time        { return time.UnixMilli(c.t.Load()) }
 func (c *clock) add(d time.Duration)   { c.t.Add(d.Milliseconds()) }
 func newClock(t time.Time) *clock      { c := &clock{}; c.t.Store(t.UnixMilli()); return c }
-func tableName(t *testing.T) string    { return fmt.Sprintf("state-%d", time.Now().UnixNano()) }
 func ctx(t *testing.T) context.Context { return context.Background() }
 
-func newStore(t *testing.T) (*state.Store, *clock) {
+var tableSeq atomic.Int64
+
+// tables is what a backend needs to hold a fresh State table.
+type tables interface {
+	state.DB
+	localstack.TablesAPI
+}
+
+func newStore(t *testing.T, db tables) (*state.Store, *clock) {
 	t.Helper()
-	name := tableName(t)
-	if err := localstack.CreateTables(ctx(t), raw, name+"-tenants", name); err != nil {
+	name := fmt.Sprintf("state-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
+	if err := localstack.CreateTables(ctx(t), db, name+"-tenants", name); err != nil {
 		t.Fatal(err)
 	}
 	c := newClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	return &state.Store{DB: db, Table: name, Now: c.now, DoneTTL: time.Hour, ConvTTL: 24 * time.Hour, DeadTTL: 48 * time.Hour}, c
 }
 
-func TestClaimDoneDuplicate(t *testing.T) {
-	s, _ := newStore(t)
+func TestStore(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(*testing.T, *state.Store, *clock)
+	}{
+		{"ClaimDoneDuplicate", testClaimDoneDuplicate},
+		{"ReleaseLetsARetryClaim", testReleaseLetsARetryClaim},
+		{"AbandonedLeaseIsTakenOverAndOldHolderLosesIt", testAbandonedLeaseIsTakenOverAndOldHolderLosesIt},
+		{"ExpiredDoneRecordIsClaimableBeforeTTLDeletesIt", testExpiredDoneRecordIsClaimableBeforeTTLDeletesIt},
+		{"HashMismatchIsReported", testHashMismatchIsReported},
+		{"ConcurrentClaimsOnlyOneWins", testConcurrentClaimsOnlyOneWins},
+		{"EscalatedConversationHoldsMessages", testEscalatedConversationHoldsMessages},
+		{"RequireNewAndAttrs", testRequireNewAndAttrs},
+		{"MarkOnceBuryReplay", testMarkOnceBuryReplay},
+		{"KeepAndDiscard", testKeepAndDiscard},
+		{"DeskAgent", testDeskAgent},
+	}
+	backends := []struct {
+		name string
+		db   func() tables
+	}{
+		{"moto", func() tables { return motoDB }},
+		{"fake", func() tables { return dynamotest.New() }},
+	}
+	for _, b := range backends {
+		for _, tc := range tests {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				s, c := newStore(t, b.db())
+				tc.run(t, s, c)
+			})
+		}
+	}
+}
+
+func testClaimDoneDuplicate(t *testing.T, s *state.Store, _ *clock) {
 	l, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#a", Lease: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +135,7 @@ func TestClaimDoneDuplicate(t *testing.T) {
 	}
 }
 
-func TestReleaseLetsARetryClaim(t *testing.T) {
-	s, _ := newStore(t)
+func testReleaseLetsARetryClaim(t *testing.T, s *state.Store, _ *clock) {
 	l, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#b"})
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +148,7 @@ func TestReleaseLetsARetryClaim(t *testing.T) {
 	}
 }
 
-func TestAbandonedLeaseIsTakenOverAndOldHolderLosesIt(t *testing.T) {
-	s, c := newStore(t)
+func testAbandonedLeaseIsTakenOverAndOldHolderLosesIt(t *testing.T, s *state.Store, c *clock) {
 	first, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#c", Lease: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +169,7 @@ func TestAbandonedLeaseIsTakenOverAndOldHolderLosesIt(t *testing.T) {
 	}
 }
 
-func TestExpiredDoneRecordIsClaimableBeforeTTLDeletesIt(t *testing.T) {
-	s, c := newStore(t)
+func testExpiredDoneRecordIsClaimableBeforeTTLDeletesIt(t *testing.T, s *state.Store, c *clock) {
 	l, _ := s.Begin(ctx(t), state.Claim{Key: "EVENT#d"})
 	if err := s.Done(ctx(t), l); err != nil {
 		t.Fatal(err)
@@ -134,8 +184,7 @@ func TestExpiredDoneRecordIsClaimableBeforeTTLDeletesIt(t *testing.T) {
 	}
 }
 
-func TestHashMismatchIsReported(t *testing.T) {
-	s, _ := newStore(t)
+func testHashMismatchIsReported(t *testing.T, s *state.Store, _ *clock) {
 	l, _ := s.Begin(ctx(t), state.Claim{Key: "EVENT#e", Hash: "h1"})
 	_ = s.Done(ctx(t), l)
 	_, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#e", Hash: "h2"})
@@ -144,8 +193,7 @@ func TestHashMismatchIsReported(t *testing.T) {
 	}
 }
 
-func TestConcurrentClaimsOnlyOneWins(t *testing.T) {
-	s, _ := newStore(t)
+func testConcurrentClaimsOnlyOneWins(t *testing.T, s *state.Store, _ *clock) {
 	var wins, dups atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 12; i++ {
@@ -169,8 +217,7 @@ func TestConcurrentClaimsOnlyOneWins(t *testing.T) {
 	}
 }
 
-func TestEscalatedConversationHoldsMessages(t *testing.T) {
-	s, c := newStore(t)
+func testEscalatedConversationHoldsMessages(t *testing.T, s *state.Store, c *clock) {
 	pcid := "generic:demo:g"
 	if err := s.SetStatus(ctx(t), pcid, "agent", state.ConvEscalated, "support"); err != nil {
 		t.Fatal(err)
@@ -200,8 +247,7 @@ func TestEscalatedConversationHoldsMessages(t *testing.T) {
 	}
 }
 
-func TestRequireNewAndAttrs(t *testing.T) {
-	s, _ := newStore(t)
+func testRequireNewAndAttrs(t *testing.T, s *state.Store, _ *clock) {
 	start := func(key string) error {
 		_, err := s.Begin(ctx(t), state.Claim{Key: key, Conv: &state.ConvChange{PCID: "liveperson:1:h", SetStatus: state.ConvActive, RequireNew: true, Attrs: map[string]string{"sdes.name": "Ann"}}})
 		return err
@@ -221,8 +267,7 @@ func TestRequireNewAndAttrs(t *testing.T) {
 	}
 }
 
-func TestMarkOnceBuryReplay(t *testing.T) {
-	s, c := newStore(t)
+func testMarkOnceBuryReplay(t *testing.T, s *state.Store, c *clock) {
 	key := state.BotMessageKey("agent", "m1")
 	l, replaced, err := s.MarkOnce(ctx(t), key)
 	if err != nil || replaced {
@@ -266,8 +311,7 @@ func TestMarkOnceBuryReplay(t *testing.T) {
 	}
 }
 
-func TestKeepAndDiscard(t *testing.T) {
-	s, _ := newStore(t)
+func testKeepAndDiscard(t *testing.T, s *state.Store, _ *clock) {
 	if err := s.Keep(ctx(t), "BOTMSG#a#x", state.DeadLetter{Kind: state.DeadOutbound, Reason: "r", Payload: "{}"}); err != nil {
 		t.Fatal(err)
 	}
@@ -279,8 +323,7 @@ func TestKeepAndDiscard(t *testing.T) {
 	}
 }
 
-func TestDeskAgent(t *testing.T) {
-	s, _ := newStore(t)
+func testDeskAgent(t *testing.T, s *state.Store, _ *clock) {
 	if err := s.SetDeskAgent(ctx(t), "generic:demo:w", "Sam"); err != nil {
 		t.Fatal(err)
 	}

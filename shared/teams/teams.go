@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // Lambda's minimal images may lack zoneinfo; embed it.
+
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Modes of a team.
@@ -52,14 +54,17 @@ var days = map[string]time.Weekday{
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
 }
 
-// Parse decodes and validates the agent item's teams map.
+// Parse decodes and validates the agent item's teams map, strictly: an
+// unknown field is refused. Errors are *strictjson.Error values whose path
+// starts at the map, e.g. "support.timeZone"; the tenant loader prefixes
+// "teams.". It is the tenant.Hooks.Teams hook, through the app's wiring.
 func Parse(raw json.RawMessage) (Config, error) {
-	var c Config
+	c := Config{}
 	if len(raw) == 0 {
-		return Config{}, nil
+		return c, nil
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("teams: must be a map of team ID to {mode, ...}: %w", err)
+	if err := strictjson.Decode(raw, &c); err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(c))
 	for id := range c {
@@ -68,10 +73,28 @@ func Parse(raw json.RawMessage) (Config, error) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		if err := c[id].compile(); err != nil {
-			return nil, fmt.Errorf("teams.%s.%w", id, err)
+			var fe *fieldErr
+			if errors.As(err, &fe) {
+				return nil, &strictjson.Error{Path: strictjson.Join(id, fe.field), Problem: fe.problem}
+			}
+			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// Of returns an agent's parsed teams (tenant.Agent.Teams): what Parse
+// returned when the agent item was loaded, or an empty Config when the
+// item has none.
+func Of(agentTeams any) (Config, error) {
+	switch c := agentTeams.(type) {
+	case nil:
+		return Config{}, nil
+	case Config:
+		return c, nil
+	default:
+		return nil, fmt.Errorf("teams are %T, not parsed by teams.Parse (load agents through tenant.Loader with the teams hook)", agentTeams)
+	}
 }
 
 type fieldErr struct{ field, problem string }

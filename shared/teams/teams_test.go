@@ -2,9 +2,12 @@ package teams
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 func mustParse(t *testing.T, s string) Config {
@@ -60,23 +63,42 @@ func TestLookupFallsBackToDefault(t *testing.T) {
 }
 
 func TestParseErrorsNameTheField(t *testing.T) {
-	tests := []struct{ raw, want string }{
-		{`{"a":{"mode":"schedule","timeZone":"Mars/Base"}}`, "teams.a.timeZone"},
-		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"mon":["9-17"]}}}`, "teams.a.hours.mon[0]"},
-		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"funday":["09:00-17:00"]}}}`, "teams.a.hours.funday"},
-		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"mon":["17:00-09:00"]}}}`, "end must be after start"},
-		{`{"a":{"mode":"schedule","timeZone":"UTC","holidays":["25/12/2026"]}}`, "teams.a.holidays[0]"},
-		{`{"a":{"mode":"fixed"}}`, "teams.a.online"},
-		{`{"a":{"mode":"callback"}}`, "teams.a.source"},
-		{`{"a":{"mode":"sometimes"}}`, "teams.a.mode"},
-		{`{"a":{}}`, "teams.a.mode"},
-		{`[1,2]`, "teams: must be a map"},
+	tests := []struct{ raw, path, problem string }{
+		{`{"a":{"mode":"schedule","timeZone":"Mars/Base"}}`, "a.timeZone", "IANA time zone"},
+		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"mon":["9-17"]}}}`, "a.hours.mon[0]", "HH:MM"},
+		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"funday":["09:00-17:00"]}}}`, "a.hours.funday", "day must be"},
+		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"mon":["17:00-09:00"]}}}`, "a.hours.mon[0]", "end must be after start"},
+		{`{"a":{"mode":"schedule","timeZone":"UTC","holidays":["25/12/2026"]}}`, "a.holidays[0]", "YYYY-MM-DD"},
+		{`{"a":{"mode":"fixed"}}`, "a.online", "required"},
+		{`{"a":{"mode":"callback"}}`, "a.source", "needs source and account"},
+		{`{"a":{"mode":"sometimes"}}`, "a.mode", "unknown"},
+		{`{"a":{}}`, "a.mode", "required"},
+		{`{"a":null}`, "a.mode", "required"},
+		{`{"a":{"mode":"schedule","timezone":"UTC"}}`, "a.timezone", "unknown field; did you mean `timeZone`?"},
+		{`{"a":{"mode":"fixed","online":true,"onlin":true}}`, "a.onlin", "did you mean `online`?"},
+		{`{"a":{"mode":"fixed","online":"yes"}}`, "a.online", "must be a boolean"},
+		{`{"a":{"mode":"schedule","timeZone":"UTC","hours":{"mon":"09:00-17:00"}}}`, "a.hours.mon", "must be a list"},
+		{`[1,2]`, "", "must be a map"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(json.RawMessage(tt.raw))
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Parse(%s) = %v, want error containing %q", tt.raw, err, tt.want)
+		var e *strictjson.Error
+		if !errors.As(err, &e) || e.Path != tt.path || !strings.Contains(e.Problem, tt.problem) {
+			t.Errorf("Parse(%s) = %v, want path %q with %q", tt.raw, err, tt.path, tt.problem)
 		}
+	}
+}
+
+func TestOf(t *testing.T) {
+	c := mustParse(t, `{"default":{"mode":"fixed","online":true}}`)
+	if got, err := Of(c); err != nil || got["default"] == nil {
+		t.Fatalf("Of(parsed) = %v, %v", got, err)
+	}
+	if got, err := Of(nil); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("Of(nil) = %v, %v", got, err)
+	}
+	if _, err := Of(json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), "not parsed by teams.Parse") {
+		t.Fatalf("Of(raw) = %v", err)
 	}
 }
 

@@ -2,9 +2,10 @@ package tenant
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Action kinds.
@@ -13,81 +14,93 @@ const (
 	ActionHTTP    = "http"
 )
 
-// Action is one named action of an agent. Its kind-specific settings are
-// decoded and validated by the action package.
+// Action is one named action of an agent.
 type Action struct {
-	AgentID string
-	Name    string
-	Kind    string          // builtin | http
-	Builtin string          // for kind builtin: which one
-	HTTP    json.RawMessage // for kind http: the call-out definition
+	AgentID     string
+	Name        string
+	Kind        string // builtin | http
+	Builtin     string // for kind builtin: which one
+	Description string
+	// Spec is the parsed kind-specific definition: what Hooks.Action
+	// returned (for kind http without a hook, the raw http map as a
+	// json.RawMessage).
+	Spec any
 }
 
-// actionKeyField names the wrong key attribute of a would-be action item.
-func actionKeyField(pk string) string {
-	if strings.HasPrefix(pk, "AGENT#") {
-		return "sk"
-	}
-	return "pk"
+type actionAttrs struct {
+	PK          string                     `json:"pk"`
+	SK          string                     `json:"sk"`
+	Kind        *string                    `json:"kind"`
+	Builtin     string                     `json:"builtin"`
+	HTTP        map[string]json.RawMessage `json:"http"`
+	Description string                     `json:"description"`
 }
 
-var actionSpec = map[string]fieldSpec{
-	"pk": {"S", true}, "sk": {"S", true},
-	"kind": {"S", true}, "builtin": {"S", false}, "http": {"M", false}, "description": {"S", false},
-}
-
-// ParseAction decodes and validates an action item; check validates the
-// kind-specific part.
-func ParseAction(it Item, check func(*Action) error) (*Action, error) {
+// ParseAction decodes and validates an action item; parse, when set,
+// parses and checks the kind-specific part (the http map, or the builtin's
+// name).
+func ParseAction(it Item, parse func(a *Action, http json.RawMessage) (any, error)) (*Action, error) {
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindAction {
-		return nil, &Error{Item: name, Field: actionKeyField(pk), Problem: "an action item has pk AGENT#{agentId} and sk ACTION#{name}"}
+		return nil, &Error{Item: name, Field: keyField(pk, "AGENT#"), Problem: "an action item has pk AGENT#{agentId} and sk ACTION#{name}"}
 	}
-	if err := checkFields(name, it, actionSpec); err != nil {
+	var raw actionAttrs
+	if err := decodeItem(name, it, &raw); err != nil {
 		return nil, err
 	}
-	var raw struct {
-		Kind    string         `dynamodbav:"kind"`
-		Builtin string         `dynamodbav:"builtin"`
-		HTTP    map[string]any `dynamodbav:"http"`
-	}
-	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-		return nil, &Error{Item: name, Problem: "cannot decode: " + err.Error()}
-	}
 	a := &Action{
-		AgentID: strings.TrimPrefix(pk, "AGENT#"),
-		Name:    strings.TrimPrefix(sk, "ACTION#"),
-		Kind:    raw.Kind,
-		Builtin: raw.Builtin,
+		AgentID:     strings.TrimPrefix(pk, "AGENT#"),
+		Name:        strings.TrimPrefix(sk, "ACTION#"),
+		Builtin:     raw.Builtin,
+		Description: raw.Description,
 	}
 	if !ValidAgentID(a.AgentID) {
-		return nil, &Error{Item: name, Field: "pk", Problem: "agent ID must be letters, digits, _ and - (max 64)"}
+		return nil, &Error{Item: name, Field: "pk", Problem: "agent ID must be " + ruleAgentID}
 	}
-	if !fieldRE.MatchString(a.Name) {
-		return nil, &Error{Item: name, Field: "sk", Problem: "action name must be letters, digits, _ . - (max 64)"}
+	if !ValidActionName(a.Name) {
+		return nil, &Error{Item: name, Field: "sk", Problem: "action name must be " + ruleToken}
 	}
+	if err := required(name, "kind", raw.Kind); err != nil {
+		return nil, err
+	}
+	a.Kind = *raw.Kind
+	var httpRaw json.RawMessage
 	switch a.Kind {
 	case ActionBuiltin:
 		if a.Builtin == "" {
 			return nil, &Error{Item: name, Field: "builtin", Problem: "required for kind builtin"}
 		}
+		if raw.HTTP != nil {
+			return nil, &Error{Item: name, Field: "http", Problem: "only for kind http"}
+		}
 	case ActionHTTP:
 		if raw.HTTP == nil {
 			return nil, &Error{Item: name, Field: "http", Problem: "required for kind http"}
+		}
+		if a.Builtin != "" {
+			return nil, &Error{Item: name, Field: "builtin", Problem: "only for kind builtin"}
 		}
 		b, err := json.Marshal(raw.HTTP)
 		if err != nil {
 			return nil, &Error{Item: name, Field: "http", Problem: "cannot encode: " + err.Error()}
 		}
-		a.HTTP = b
+		httpRaw = b
+		a.Spec = httpRaw
 	default:
 		return nil, &Error{Item: name, Field: "kind", Problem: "must be builtin or http"}
 	}
-	if check != nil {
-		if err := check(a); err != nil {
+	if parse != nil {
+		v, err := parse(a, httpRaw)
+		if err != nil {
+			// The hook names fields from the item's root (http.url, ...).
+			var se *strictjson.Error
+			if errors.As(err, &se) {
+				return nil, itemError(name, "", err)
+			}
 			return nil, &Error{Item: name, Problem: err.Error()}
 		}
+		a.Spec = v
 	}
 	return a, nil
 }

@@ -33,9 +33,10 @@ func FuzzDecodeItemJSON(f *testing.F) {
 		if !reflect.DeepEqual(back, it) {
 			t.Fatalf("round trip changed the item:\n%#v\n%#v", it, back)
 		}
-		check := func(string, json.RawMessage) error { return nil }
-		_, _ = ParseSource(it, check)
-		_, _ = ParseAgent(it, func(json.RawMessage) error { return nil })
-		_, _ = ParseAction(it, func(*Action) error { return nil })
+		keep := func(raw json.RawMessage) (any, error) { return raw, nil }
+		_, _ = ParseSource(it, func(_ string, raw json.RawMessage) (any, error) { return keep(raw) })
+		_, _ = ParseAgent(it, keep, nil)
+		_, _ = ParseAction(it, func(_ *Action, raw json.RawMessage) (any, error) { return keep(raw) })
+		_, _ = Hooks{}.Parse(it)
 	})
 }

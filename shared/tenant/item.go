@@ -2,12 +2,14 @@ package tenant
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
 
@@ -50,59 +52,142 @@ func str(av types.AttributeValue) (string, bool) {
 	return s.Value, true
 }
 
-// attrType names the DynamoDB type of av.
-func attrType(av types.AttributeValue) string {
-	switch av.(type) {
-	case *types.AttributeValueMemberS:
-		return "S"
-	case *types.AttributeValueMemberN:
-		return "N"
-	case *types.AttributeValueMemberBOOL:
-		return "BOOL"
-	case *types.AttributeValueMemberM:
-		return "M"
-	case *types.AttributeValueMemberL:
-		return "L"
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberSS:
-		return "SS"
-	case *types.AttributeValueMemberNS:
-		return "NS"
-	case *types.AttributeValueMemberB:
-		return "B"
+// Hooks parse the parts of items that other packages own, returning the
+// typed value the item then carries (and the loader caches): an adapter's
+// settings, an agent's teams, an action's kind-specific definition. Each
+// error names the field under the part (strictjson errors keep their path).
+type Hooks struct {
+	Settings func(source string, raw json.RawMessage) (any, error) // → Source.Settings
+	Teams    func(raw json.RawMessage) (any, error)                // → Agent.Teams
+	Action   func(a *Action, http json.RawMessage) (any, error)    // → Action.Spec; http is nil for builtins
+	// URL checks item URLs in the bridge's mode (egress.Client.CheckURL);
+	// nil is the deployed, strict check.
+	URL func(string) error
+}
+
+// Parse decodes and validates any kind of item: a *Source, *Agent or
+// *Action. The CLI validates files with it.
+func (h Hooks) Parse(it Item) (any, error) {
+	pk, sk, kind := KeysOf(it)
+	switch kind {
+	case KindSource:
+		return ParseSource(it, h.Settings)
+	case KindAgent:
+		return ParseAgent(it, h.Teams, h.URL)
+	case KindAction:
+		return ParseAction(it, h.Action)
 	default:
-		return "?"
+		return nil, &Error{Item: Name(pk, sk), Problem: "unknown kind: pk must start with SOURCE# or AGENT#, sk must be CONFIG or ACTION#{name}"}
 	}
 }
 
-var typeWords = map[string]string{"S": "a string", "N": "a number", "BOOL": "a boolean", "M": "a map", "L": "a list"}
-
-// fieldSpec says which attributes an item may carry and which it must.
-type fieldSpec struct {
-	typ      string
-	required bool
+// decodeItem decodes an item strictly into v (a struct with json tags
+// naming every attribute the item may have): an unknown attribute, at any
+// depth, is refused with its path and the nearest known name.
+func decodeItem(name string, it Item, v any) error {
+	tree := make(map[string]any, len(it))
+	for k, av := range it {
+		x, err := attrJSON(av)
+		if err != nil {
+			return &Error{Item: name, Field: k, Problem: err.Error()}
+		}
+		tree[k] = x
+	}
+	b, err := json.Marshal(tree)
+	if err != nil {
+		return &Error{Item: name, Problem: "cannot encode: " + err.Error()}
+	}
+	if err := strictjson.Decode(b, v); err != nil {
+		return itemError(name, "", err)
+	}
+	return nil
 }
 
-// checkFields verifies attribute types and presence before decoding, so the
-// error names the field rather than a Go type.
-func checkFields(name string, it Item, spec map[string]fieldSpec) error {
-	for f, s := range spec {
-		av, ok := it[f]
-		if !ok || attrType(av) == "NULL" {
-			if s.required {
-				return &Error{Item: name, Field: f, Problem: "required"}
+// itemError turns a strict decoding error (or a hook's) into an *Error on
+// field (a prefix for the error's own path).
+func itemError(name, field string, err error) error {
+	var se *strictjson.Error
+	if !errors.As(err, &se) {
+		return &Error{Item: name, Field: field, Problem: err.Error()}
+	}
+	problem := se.Problem
+	if se.Want != "" {
+		// Items are written as DynamoDB JSON; name its types.
+		problem = fmt.Sprintf("must be %s (DynamoDB type %s), got %s", kindWord[se.Want], ddbType[se.Want], ddbType[se.Got])
+	}
+	return &Error{Item: name, Field: strictjson.Join(field, se.Path), Problem: problem}
+}
+
+var (
+	kindWord = map[string]string{"string": "a string", "number": "a number", "integer": "a whole number", "boolean": "a boolean", "map": "a map", "list": "a list"}
+	ddbType  = map[string]string{"string": "S", "number": "N", "integer": "N", "boolean": "BOOL", "map": "M", "list": "L", "null": "NULL"}
+)
+
+// attrJSON turns an attribute into the JSON value it stands for.
+func attrJSON(av types.AttributeValue) (any, error) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value, nil
+	case *types.AttributeValueMemberN:
+		return jsonNumber(v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return v.Value, nil
+	case *types.AttributeValueMemberNULL:
+		return nil, nil
+	case *types.AttributeValueMemberM:
+		m := make(map[string]any, len(v.Value))
+		for k, x := range v.Value {
+			j, err := attrJSON(x)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			continue
+			m[k] = j
 		}
-		if t := attrType(av); t != s.typ {
-			return &Error{Item: name, Field: f, Problem: fmt.Sprintf("must be %s (DynamoDB type %s), got %s", typeWords[s.typ], s.typ, t)}
-		}
-		if s.required && s.typ == "S" {
-			if v, _ := str(av); strings.TrimSpace(v) == "" {
-				return &Error{Item: name, Field: f, Problem: "required, must not be empty"}
+		return m, nil
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, x := range v.Value {
+			j, err := attrJSON(x)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
+			l[i] = j
 		}
+		return l, nil
+	case *types.AttributeValueMemberSS:
+		l := make([]any, len(v.Value))
+		for i, s := range v.Value {
+			l[i] = s
+		}
+		return l, nil
+	default:
+		return nil, errors.New("unsupported DynamoDB type (use S, N, BOOL, M, L or NULL)")
+	}
+}
+
+// jsonNumber writes a DynamoDB number the way JSON can hold it: DynamoDB
+// also takes "+1", "1." and ".5".
+func jsonNumber(s string) (json.Number, error) {
+	if !numberRE.MatchString(s) {
+		return "", fmt.Errorf("type N: %q is not a number", s)
+	}
+	if json.Valid([]byte(s)) {
+		return json.Number(s), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return "", fmt.Errorf("type N: %q is out of range", s)
+	}
+	return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+}
+
+// required reports a missing or empty string attribute.
+func required(name, field string, v *string) error {
+	if v == nil {
+		return &Error{Item: name, Field: field, Problem: "required"}
+	}
+	if strings.TrimSpace(*v) == "" {
+		return &Error{Item: name, Field: field, Problem: "required, must not be empty"}
 	}
 	return nil
 }
@@ -116,144 +201,122 @@ func keyField(pk, prefix string) string {
 	return "pk"
 }
 
-// checkNested applies checkFields to the maps inside attribute f (a map, or a
-// list of maps), so a wrong type deep in an item is named, e.g.
-// metadata[1].sanitize, instead of surfacing as a decoder message.
-func checkNested(name string, it Item, f string, spec map[string]fieldSpec) error {
-	var maps []types.AttributeValue
-	var fields []string
-	switch v := it[f].(type) {
-	case *types.AttributeValueMemberM:
-		maps, fields = []types.AttributeValue{v}, []string{f}
-	case *types.AttributeValueMemberL:
-		for i, x := range v.Value {
-			maps, fields = append(maps, x), append(fields, fmt.Sprintf("%s[%d]", f, i))
-		}
-	}
-	for i, av := range maps {
-		m, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			return &Error{Item: name, Field: fields[i], Problem: fmt.Sprintf("must be a map (DynamoDB type M), got %s", attrType(av))}
-		}
-		if err := checkFields(name, m.Value, spec); err != nil {
-			err.(*Error).Field = fields[i] + "." + err.(*Error).Field
-			return err
-		}
-	}
-	return nil
+// sourceAttrs are the attributes a source account item may have.
+type sourceAttrs struct {
+	PK                string                     `json:"pk"`
+	SK                string                     `json:"sk"`
+	AgentID           *string                    `json:"agentId"`
+	Enabled           *bool                      `json:"enabled"`
+	CredentialsSecret string                     `json:"credentialsSecret"`
+	Settings          map[string]json.RawMessage `json:"settings"`
+	Metadata          []MetaRule                 `json:"metadata"`
+	DisplayName       string                     `json:"displayName"`
 }
 
-var metaRuleSpec = map[string]fieldSpec{"field": {"S", false}, "key": {"S", false}, "sanitize": {"BOOL", false}}
-
-var schemeSpec = map[string]fieldSpec{"scheme": {"S", false}, "header": {"S", false}, "prefix": {"S", false}, "encoding": {"S", false}, "param": {"S", false}}
-
-var sourceSpec = map[string]fieldSpec{
-	"pk": {"S", true}, "sk": {"S", true},
-	"agentId": {"S", true}, "enabled": {"BOOL", true},
-	"credentialsSecret": {"S", false}, "settings": {"M", false},
-	"metadata": {"L", false}, "displayName": {"S", false},
-}
-
-// ParseSource decodes and validates a source account item. check, when set,
-// validates the adapter-specific settings (it knows the adapters; this package
-// does not).
-func ParseSource(it Item, check func(source string, settings json.RawMessage) error) (*Source, error) {
+// ParseSource decodes and validates a source account item. settings, when
+// set, parses the adapter-specific settings (it knows the adapters; this
+// package does not).
+func ParseSource(it Item, settings func(source string, raw json.RawMessage) (any, error)) (*Source, error) {
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindSource {
 		return nil, &Error{Item: name, Field: keyField(pk, "SOURCE#"), Problem: "a source item has pk SOURCE#{source}#{account} and sk CONFIG"}
 	}
-	if err := checkFields(name, it, sourceSpec); err != nil {
+	var raw sourceAttrs
+	if err := decodeItem(name, it, &raw); err != nil {
 		return nil, err
 	}
-	if err := checkNested(name, it, "metadata", metaRuleSpec); err != nil {
+	src, acct, ok := strings.Cut(strings.TrimPrefix(pk, "SOURCE#"), "#")
+	if !ok || !ValidSourceName(src) {
+		return nil, &Error{Item: name, Field: "pk", Problem: "source name must be " + ruleSourceName}
+	}
+	if !ValidAccount(acct) {
+		return nil, &Error{Item: name, Field: "pk", Problem: "account must be " + ruleAccount}
+	}
+	if err := required(name, "agentId", raw.AgentID); err != nil {
 		return nil, err
 	}
-	parts := strings.SplitN(strings.TrimPrefix(pk, "SOURCE#"), "#", 2)
-	if len(parts) != 2 || !ValidSourceName(parts[0]) {
-		return nil, &Error{Item: name, Field: "pk", Problem: "source name must be lowercase letters, digits and -"}
-	}
-	if !ValidAccount(parts[1]) {
-		return nil, &Error{Item: name, Field: "pk", Problem: "account must be 1-128 of letters, digits and . _ @ + = - (no colon)"}
-	}
-	var raw struct {
-		AgentID           string         `dynamodbav:"agentId"`
-		Enabled           bool           `dynamodbav:"enabled"`
-		CredentialsSecret string         `dynamodbav:"credentialsSecret"`
-		Settings          map[string]any `dynamodbav:"settings"`
-		Metadata          []MetaRule     `dynamodbav:"metadata"`
-		DisplayName       string         `dynamodbav:"displayName"`
-	}
-	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-		return nil, &Error{Item: name, Problem: "cannot decode: " + err.Error()}
+	if raw.Enabled == nil {
+		return nil, &Error{Item: name, Field: "enabled", Problem: "required (true or false)"}
 	}
 	s := &Source{
-		Source: parts[0], Account: parts[1], AgentID: raw.AgentID, Enabled: raw.Enabled,
+		Source: src, Account: acct, AgentID: *raw.AgentID, Enabled: *raw.Enabled,
 		CredentialsSecret: raw.CredentialsSecret, Metadata: raw.Metadata, DisplayName: raw.DisplayName,
 	}
 	if !ValidAgentID(s.AgentID) {
-		return nil, &Error{Item: name, Field: "agentId", Problem: "letters, digits, _ and - (max 64)"}
+		return nil, &Error{Item: name, Field: "agentId", Problem: ruleAgentID}
 	}
-	if s.CredentialsSecret != "" && !secretRE.MatchString(s.CredentialsSecret) {
-		return nil, &Error{Item: name, Field: "credentialsSecret", Problem: "not a valid secret name"}
+	if want := SourceSecretName(src, acct); s.CredentialsSecret != "" && s.CredentialsSecret != want {
+		return nil, &Error{Item: name, Field: "credentialsSecret", Problem: fmt.Sprintf("must be %q: an account may only use its own secret", want)}
 	}
 	if err := validateMetadata(name, s.Metadata); err != nil {
 		return nil, err
 	}
-	if raw.Settings == nil {
-		raw.Settings = map[string]any{}
-	}
-	b, err := json.Marshal(raw.Settings)
-	if err != nil {
-		return nil, &Error{Item: name, Field: "settings", Problem: "cannot encode: " + err.Error()}
-	}
-	s.Settings = b
-	if check != nil {
-		if err := check(s.Source, s.Settings); err != nil {
-			return nil, &Error{Item: name, Field: "settings", Problem: err.Error()}
+	b := []byte("{}")
+	if raw.Settings != nil {
+		var err error
+		if b, err = json.Marshal(raw.Settings); err != nil {
+			return nil, &Error{Item: name, Field: "settings", Problem: "cannot encode: " + err.Error()}
 		}
+	}
+	s.Settings = json.RawMessage(b)
+	if settings != nil {
+		v, err := settings(s.Source, b)
+		if err != nil {
+			return nil, itemError(name, "settings", err)
+		}
+		s.Settings = v
 	}
 	return s, nil
 }
 
-var agentSpec = map[string]fieldSpec{
-	"pk": {"S", true}, "sk": {"S", true},
-	"secret": {"S", true}, "baseUrl": {"S", false},
-	"webhookAuth": {"M", true}, "teams": {"M", false}, "displayName": {"S", false},
+// Agent is one AI agent's configuration.
+type Agent struct {
+	AgentID     string
+	Secret      string             // always AgentSecretName(AgentID)
+	BaseURL     string             // empty means the deployment default
+	WebhookAuth webhookauth.Scheme // how its webhook calls to us are verified
+	DisplayName string
+	// Teams is the parsed teams map: what Hooks.Teams returned, nil when
+	// the item has none (a json.RawMessage when the parser had no hook).
+	Teams any
 }
 
-// ParseAgent decodes and validates an agent item. checkTeams, when set,
-// validates the teams configuration.
-func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error) {
+type agentAttrs struct {
+	PK          string                     `json:"pk"`
+	SK          string                     `json:"sk"`
+	Secret      string                     `json:"secret"`
+	BaseURL     string                     `json:"baseUrl"`
+	WebhookAuth *webhookauth.Scheme        `json:"webhookAuth"`
+	Teams       map[string]json.RawMessage `json:"teams"`
+	DisplayName string                     `json:"displayName"`
+}
+
+// ParseAgent decodes and validates an agent item. teams, when set, parses
+// the teams configuration.
+func ParseAgent(it Item, teams func(json.RawMessage) (any, error), checkURL func(string) error) (*Agent, error) {
 	pk, sk, kind := KeysOf(it)
 	name := Name(pk, sk)
 	if kind != KindAgent {
 		return nil, &Error{Item: name, Field: keyField(pk, "AGENT#"), Problem: "an agent item has pk AGENT#{agentId} and sk CONFIG"}
 	}
-	if err := checkFields(name, it, agentSpec); err != nil {
-		return nil, err
-	}
-	if err := checkNested(name, it, "webhookAuth", schemeSpec); err != nil {
+	var raw agentAttrs
+	if err := decodeItem(name, it, &raw); err != nil {
 		return nil, err
 	}
 	id := strings.TrimPrefix(pk, "AGENT#")
 	if !ValidAgentID(id) {
-		return nil, &Error{Item: name, Field: "pk", Problem: "agent ID must be letters, digits, _ and - (max 64)"}
+		return nil, &Error{Item: name, Field: "pk", Problem: "agent ID must be " + ruleAgentID}
 	}
-	var raw struct {
-		Secret      string             `dynamodbav:"secret"`
-		BaseURL     string             `dynamodbav:"baseUrl"`
-		WebhookAuth webhookauth.Scheme `dynamodbav:"webhookAuth"`
-		Teams       map[string]any     `dynamodbav:"teams"`
+	if raw.WebhookAuth == nil {
+		return nil, &Error{Item: name, Field: "webhookAuth", Problem: "required (a map with scheme: header, hmac-sha256, token or none)"}
 	}
-	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-		return nil, &Error{Item: name, Problem: "cannot decode: " + err.Error()}
+	a := &Agent{AgentID: id, Secret: AgentSecretName(id), BaseURL: strings.TrimRight(raw.BaseURL, "/"),
+		WebhookAuth: *raw.WebhookAuth, DisplayName: raw.DisplayName}
+	if raw.Secret != "" && raw.Secret != a.Secret {
+		return nil, &Error{Item: name, Field: "secret", Problem: fmt.Sprintf("must be %q (or left out): an agent may only use its own secret", a.Secret)}
 	}
-	a := &Agent{AgentID: id, Secret: raw.Secret, BaseURL: strings.TrimRight(raw.BaseURL, "/"), WebhookAuth: raw.WebhookAuth}
-	if !secretRE.MatchString(a.Secret) {
-		return nil, &Error{Item: name, Field: "secret", Problem: "not a valid secret name"}
-	}
-	if err := validateBaseURL(name, a.BaseURL); err != nil {
+	if err := validateBaseURL(name, a.BaseURL, checkURL); err != nil {
 		return nil, err
 	}
 	if err := a.WebhookAuth.Validate(); err != nil {
@@ -265,11 +328,13 @@ func ParseAgent(it Item, checkTeams func(json.RawMessage) error) (*Agent, error)
 		if err != nil {
 			return nil, &Error{Item: name, Field: "teams", Problem: "cannot encode: " + err.Error()}
 		}
-		a.Teams = b
-		if checkTeams != nil {
-			if err := checkTeams(b); err != nil {
-				return nil, &Error{Item: name, Field: "teams", Problem: err.Error()}
+		a.Teams = json.RawMessage(b)
+		if teams != nil {
+			v, err := teams(b)
+			if err != nil {
+				return nil, itemError(name, "teams", err)
 			}
+			a.Teams = v
 		}
 	}
 	return a, nil

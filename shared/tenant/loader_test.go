@@ -73,12 +73,12 @@ func TestLoaderCachesFound(t *testing.T) {
 		if err != nil || a.Secret != "crmbridge/agents/618a30beee4e8e87d2f94015" {
 			t.Fatalf("Agent = %+v, %v", a, err)
 		}
-		act, err := l.Action(ctx, "a1", "lookupOrder")
+		act, err := l.Action(ctx, "618a30beee4e8e87d2f94015", "lookupOrder")
 		if err != nil || act.Kind != ActionHTTP {
 			t.Fatalf("Action = %+v, %v", act, err)
 		}
 	}
-	for _, k := range []string{"SOURCE#generic#acme/CONFIG", "AGENT#618a30beee4e8e87d2f94015/CONFIG", "AGENT#a1/ACTION#lookupOrder"} {
+	for _, k := range []string{"SOURCE#generic#acme/CONFIG", "AGENT#618a30beee4e8e87d2f94015/CONFIG", "AGENT#618a30beee4e8e87d2f94015/ACTION#lookupOrder"} {
 		if n := db.count(k); n != 1 {
 			t.Errorf("%s read %d times, want 1", k, n)
 		}
@@ -134,14 +134,17 @@ func TestLoaderCachesNotFound(t *testing.T) {
 	if n := db.count("SOURCE#generic#nobody/CONFIG"); n != 1 {
 		t.Fatalf("%d reads, want 1", n)
 	}
-	// Once configured, the item shows up after the TTL.
+	// Once configured, the item shows up after the miss TTL (shorter than
+	// the TTL of found items).
 	it := item(t, sourceItem)
 	it["pk"] = &types.AttributeValueMemberS{Value: "SOURCE#generic#nobody"}
+	it["credentialsSecret"] = &types.AttributeValueMemberS{Value: "crmbridge/sources/generic/nobody"}
 	db.items["SOURCE#generic#nobody/CONFIG"] = it
+	c.t = c.t.Add(DefaultMissTTL - time.Second)
 	if _, err := l.Source(context.Background(), "generic", "nobody"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err %v: the miss should still be cached", err)
 	}
-	c.t = c.t.Add(time.Minute)
+	c.t = c.t.Add(time.Second)
 	if s, err := l.Source(context.Background(), "generic", "nobody"); err != nil || s.Account != "nobody" {
 		t.Fatalf("after TTL: %+v, %v", s, err)
 	}
@@ -193,21 +196,70 @@ func TestLoaderHooks(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newLoader(db, c)
 	var calls []string
-	l.CheckSettings = func(source string, _ json.RawMessage) error {
-		calls = append(calls, "settings:"+source)
-		return errors.New("settings refused")
+	l.Hooks = Hooks{
+		Settings: func(source string, _ json.RawMessage) (any, error) {
+			calls = append(calls, "settings:"+source)
+			return nil, errors.New("settings refused")
+		},
+		Teams: func(json.RawMessage) (any, error) {
+			calls = append(calls, "teams")
+			return nil, errors.New("teams refused")
+		},
+		Action: func(a *Action, _ json.RawMessage) (any, error) {
+			calls = append(calls, "action:"+a.Name)
+			return nil, errors.New("action refused")
+		},
 	}
-	l.CheckTeams = func(json.RawMessage) error { calls = append(calls, "teams"); return errors.New("teams refused") }
-	l.CheckAction = func(a *Action) error { calls = append(calls, "action:"+a.Name); return errors.New("action refused") }
 	ctx := context.Background()
 	_, err := l.Source(ctx, "generic", "acme")
 	wantItemError(t, err, "SOURCE#generic#acme/CONFIG", "settings", "settings refused")
 	_, err = l.Agent(ctx, "618a30beee4e8e87d2f94015")
 	wantItemError(t, err, "AGENT#618a30beee4e8e87d2f94015/CONFIG", "teams", "teams refused")
-	_, err = l.Action(ctx, "a1", "lookupOrder")
-	wantItemError(t, err, "AGENT#a1/ACTION#lookupOrder", "", "action refused")
+	_, err = l.Action(ctx, "618a30beee4e8e87d2f94015", "lookupOrder")
+	wantItemError(t, err, "AGENT#618a30beee4e8e87d2f94015/ACTION#lookupOrder", "", "action refused")
+	// Errors are cached with the item: the hooks ran once each.
+	_, _ = l.Source(ctx, "generic", "acme")
 	if strings.Join(calls, ",") != "settings:generic,teams,action:lookupOrder" {
 		t.Fatalf("hook calls %v", calls)
+	}
+}
+
+// The hooks' parsed values are what the cached items carry: parsed once,
+// not per call.
+func TestLoaderCachesParsedValues(t *testing.T) {
+	db := newFakeDB(t, sourceItem, agentItem, httpActionItem)
+	l := newLoader(db, &fakeClock{t: time.Unix(1_700_000_000, 0)})
+	parses := map[string]int{}
+	type typed struct{ kind, raw string }
+	l.Hooks = Hooks{
+		Settings: func(_ string, raw json.RawMessage) (any, error) {
+			parses["settings"]++
+			return &typed{"settings", string(raw)}, nil
+		},
+		Teams: func(raw json.RawMessage) (any, error) { parses["teams"]++; return &typed{"teams", string(raw)}, nil },
+		Action: func(_ *Action, raw json.RawMessage) (any, error) {
+			parses["action"]++
+			return &typed{"action", string(raw)}, nil
+		},
+	}
+	ctx := context.Background()
+	const id = "618a30beee4e8e87d2f94015"
+	for range 3 {
+		s, err := l.Source(ctx, "generic", "acme")
+		if err != nil || s.Settings.(*typed).kind != "settings" {
+			t.Fatalf("%+v %v", s, err)
+		}
+		a, err := l.Agent(ctx, id)
+		if err != nil || a.Teams.(*typed).raw != `{"default":{"timezone":"Europe/Berlin"}}` {
+			t.Fatalf("%+v %v", a, err)
+		}
+		act, err := l.Action(ctx, id, "lookupOrder")
+		if err != nil || act.Spec.(*typed).kind != "action" {
+			t.Fatalf("%+v %v", act, err)
+		}
+	}
+	if parses["settings"] != 1 || parses["teams"] != 1 || parses["action"] != 1 {
+		t.Fatalf("parses %v, want one each", parses)
 	}
 }
 
@@ -227,7 +279,8 @@ func TestLoaderConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// fakeSecrets is a SecretStore over a map, recording calls.
+// fakeSecrets is a SecretStore over a map, recording calls. Parsed
+// parses on every call, so parse errors show.
 type fakeSecrets struct {
 	values      map[string]string
 	gets        []string
@@ -241,6 +294,14 @@ func (s *fakeSecrets) Get(_ context.Context, name string) ([]byte, error) {
 		return nil, errors.New("ResourceNotFoundException: " + name)
 	}
 	return []byte(v), nil
+}
+
+func (s *fakeSecrets) Parsed(ctx context.Context, name string, parse func([]byte) (any, error)) (any, error) {
+	raw, err := s.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return parse(raw)
 }
 
 func (s *fakeSecrets) Invalidate(name string) { s.invalidated = append(s.invalidated, name) }
@@ -272,13 +333,19 @@ func TestCredentials(t *testing.T) {
 	if strings.Join(sec.invalidated, ",") != secretName {
 		t.Fatalf("invalidated %v, want the agent's secret name", sec.invalidated)
 	}
-	c.ForgetAPIKey("unknown-agent") // not configured: nothing to invalidate
+	c.ForgetAPIKey("unknown-agent") // not an agent ID: nothing to invalidate
 	if len(sec.invalidated) != 1 {
 		t.Fatalf("invalidated %v", sec.invalidated)
 	}
 
-	if _, err := c.APIKey(ctx, "unknown-agent"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.APIKey(ctx, "unknown-agent"); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrInvalidID) {
+		t.Fatalf("APIKey(malformed) = %v", err)
+	}
+	if _, err := c.APIKey(ctx, "64f1c0ffee0ddba11ad0be57"); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidID) {
 		t.Fatalf("APIKey(unknown) = %v", err)
+	}
+	if len(sec.gets) != 2 {
+		t.Fatalf("unknown agents read secrets: %v", sec.gets)
 	}
 	delete(sec.values, secretName)
 	if _, err := c.APIKey(ctx, agentID); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {

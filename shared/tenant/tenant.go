@@ -1,17 +1,16 @@
 // Package tenant holds the configuration items operators write to the
 // Tenants table: which AI agent serves a chat platform account, how an AI
 // agent authenticates its webhooks, and its actions. Items are validated
-// strictly, naming the item and the field, both when an operator writes them
-// and when a function reads them.
+// strictly, naming the item and the field (unknown fields included), both
+// when an operator writes them and when a function reads them; the parts
+// other packages own (platform settings, teams, action specs) are parsed
+// once by their hooks and cached with the item.
 package tenant
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"regexp"
 
-	"github.com/crmbridge/crmbridge/shared/webhookauth"
+	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
 // Sort key of the main item of a source account or an agent.
@@ -28,36 +27,30 @@ func ActionSK(name string) string { return "ACTION#" + name }
 
 // Source maps one chat platform account to an AI agent.
 type Source struct {
-	Source            string          // e.g. generic, sunshine
-	Account           string          // the platform's account ID
-	AgentID           string          // the AI agent serving it
-	Enabled           bool            // false answers 403 to the platform
-	CredentialsSecret string          // Secrets Manager name of the platform credentials
-	Settings          json.RawMessage // adapter-specific, validated by the adapter
-	Metadata          []MetaRule      // which user fields become session parameters
-	DisplayName       string          // free text for operators
+	Source            string     // e.g. generic, sunshine
+	Account           string     // the platform's account ID
+	AgentID           string     // the AI agent serving it
+	Enabled           bool       // false answers 403 to the platform
+	CredentialsSecret string     // empty, or exactly SourceSecretName(Source, Account)
+	Metadata          []MetaRule // which user fields become session parameters
+	DisplayName       string     // free text for operators
+	// Settings is the adapter's parsed form of the settings map: what
+	// Hooks.Settings returned (the raw JSON, a json.RawMessage, when the
+	// parser had no hook).
+	Settings any
 }
 
 // MetaRule passes one user field to the AI agent as a session parameter.
 type MetaRule struct {
-	Field    string `dynamodbav:"field" json:"field"`
-	Key      string `dynamodbav:"key,omitempty" json:"key,omitempty"` // defaults to Field
-	Sanitize bool   `dynamodbav:"sanitize" json:"sanitize"`
-}
-
-// Agent is one AI agent's configuration.
-type Agent struct {
-	AgentID     string
-	Secret      string             // Secrets Manager name holding apiKey and webhookSecret
-	BaseURL     string             // empty means the deployment default
-	WebhookAuth webhookauth.Scheme // how its webhook calls to us are verified
-	Teams       json.RawMessage    // isTeamOnline configuration (see the escalation package)
+	Field    string `json:"field"`
+	Key      string `json:"key,omitempty"` // defaults to Field
+	Sanitize bool   `json:"sanitize,omitempty"`
 }
 
 // Error names the item and field that are wrong.
 type Error struct {
 	Item    string // e.g. SOURCE#generic#acme/CONFIG
-	Field   string
+	Field   string // a path such as metadata[1].sanitize
 	Problem string
 }
 
@@ -68,33 +61,100 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("item %s: field %s: %s", e.Item, e.Field, e.Problem)
 }
 
-var (
-	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
-	accountRE = regexp.MustCompile(`^[A-Za-z0-9._@+=-]{1,128}$`)
-	agentRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	secretRE  = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
-	fieldRE   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// The ID formats. They are checked by hand rather than with regular
+// expressions: counted repeats such as {1,128} make large automata that
+// every cold start would pay for.
+const (
+	maxSourceName = 32
+	maxAccount    = 128
+	agentIDLen    = 24
+	maxToken      = 64
 )
 
-// ValidAccount reports whether s can be an account ID. Colons are excluded
-// because they separate the parts of a platformConversationId.
-func ValidAccount(s string) bool { return accountRE.MatchString(s) }
+// ValidSourceName reports whether s can be a source name: a lowercase
+// letter, then up to 31 lowercase letters, digits and -.
+func ValidSourceName(s string) bool {
+	if len(s) == 0 || len(s) > maxSourceName || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidSourceName reports whether s can be a source name.
-func ValidSourceName(s string) bool { return nameRE.MatchString(s) }
+// ValidAccount reports whether s can be an account ID: 1-128 of letters,
+// digits and . _ @ + = -. Colons are excluded because they separate the
+// parts of a platformConversationId, # because it separates key parts.
+func ValidAccount(s string) bool { return charsIn(s, maxAccount, "._@+=-") }
 
-// ValidAgentID reports whether s can be an agent ID.
-func ValidAgentID(s string) bool { return agentRE.MatchString(s) }
+// ValidAgentID reports whether s can be an AI agent's ID: its bot ID, 24
+// lowercase hex characters (a MongoDB ObjectId, as in the dashboard URL).
+func ValidAgentID(s string) bool {
+	if len(s) != agentIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidActionName reports whether s can be an action's name: 1-64 of
+// letters, digits and _ . -.
+func ValidActionName(s string) bool { return validToken(s) }
+
+// validToken is 1-64 of letters, digits and _ . - (action names, metadata
+// fields and session parameter keys).
+func validToken(s string) bool { return charsIn(s, maxToken, "_.-") }
+
+// charsIn reports whether s is 1 to maxLen ASCII letters, digits and
+// characters of punct.
+func charsIn(s string, maxLen int, punct string) bool {
+	if len(s) == 0 || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !alnum(s[i]) && !isAny(s[i], punct) {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+
+func isAny(c byte, set string) bool {
+	for i := 0; i < len(set); i++ {
+		if set[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Rules of the formats, for messages.
+const (
+	ruleSourceName = "lowercase letters, digits and - (a letter first, max 32)"
+	ruleAccount    = "1-128 of letters, digits and . _ @ + = - (no colon)"
+	ruleAgentID    = "24 lowercase hex characters (the AI agent's bot ID)"
+	ruleToken      = "1-64 of letters, digits and _ . -"
+)
 
 func validateMetadata(item string, rules []MetaRule) error {
 	seen := map[string]bool{}
 	for i, r := range rules {
 		f := fmt.Sprintf("metadata[%d]", i)
-		if !fieldRE.MatchString(r.Field) {
-			return &Error{Item: item, Field: f + ".field", Problem: "required: letters, digits, _ . - (max 64)"}
+		if !validToken(r.Field) {
+			return &Error{Item: item, Field: f + ".field", Problem: "required: " + ruleToken}
 		}
-		if r.Key != "" && !fieldRE.MatchString(r.Key) {
-			return &Error{Item: item, Field: f + ".key", Problem: "letters, digits, _ . - (max 64)"}
+		if r.Key != "" && !validToken(r.Key) {
+			return &Error{Item: item, Field: f + ".key", Problem: ruleToken}
 		}
 		k := r.Key
 		if k == "" {
@@ -108,29 +168,15 @@ func validateMetadata(item string, rules []MetaRule) error {
 	return nil
 }
 
-func validateBaseURL(item, u string) error {
-	if u == "" || AllowedURL(u) {
+func validateBaseURL(item, u string, checkURL func(string) error) error {
+	if u == "" {
 		return nil
 	}
-	return &Error{Item: item, Field: "baseUrl", Problem: "must be an https:// URL (http:// only for 127.0.0.1 or localhost)"}
-}
-
-// AllowedURL reports whether u is https, or http on loopback. Adapters use it
-// for callback URLs so tenants cannot point us at plain-text endpoints. The
-// URL is parsed rather than prefix-matched: "http://127.0.0.1:@example.com/"
-// starts like a loopback URL but its host is example.com.
-func AllowedURL(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil || p.Opaque != "" {
-		return false
+	if checkURL == nil {
+		checkURL = func(u string) error { return egress.CheckURL(u, false) }
 	}
-	host := p.Hostname()
-	switch p.Scheme {
-	case "https":
-		return host != ""
-	case "http":
-		// Plain http for the local stack and tests only.
-		return host == "127.0.0.1" || host == "localhost" || host == "::1"
+	if err := checkURL(u); err != nil {
+		return &Error{Item: item, Field: "baseUrl", Problem: err.Error()}
 	}
-	return false
+	return nil
 }

@@ -1,16 +1,15 @@
 package ultimate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -31,7 +30,7 @@ type Keys interface {
 // with full-jitter backoff inside the caller's deadline, and retries a 401
 // once with a freshly fetched key.
 type Client struct {
-	HTTP           *http.Client
+	HTTP           *egress.Client
 	Keys           Keys
 	DefaultBaseURL string
 	Retry          retry.Policy
@@ -40,6 +39,8 @@ type Client struct {
 }
 
 // Sentinel errors for the documented non-2xx answers; test with errors.Is.
+// They wrap the *egress.StatusError (status, Retry-After; never the body)
+// or the *egress.TransportError of the call.
 var (
 	ErrBadRequest   = errors.New("AI agent rejected the request (400)")
 	ErrUnauthorized = errors.New("AI agent rejected the API key (401)")
@@ -47,21 +48,9 @@ var (
 	ErrUnavailable  = errors.New("AI agent unavailable")
 )
 
-// APIError is a non-2xx answer with the reason the AI agent gave.
-type APIError struct {
-	Status int
-	Reason string // the body, trimmed and capped; never echoes our request
-	kind   error
-}
-
-func (e *APIError) Error() string {
-	if e.Reason == "" {
-		return fmt.Sprintf("%v: HTTP %d", e.kind, e.Status)
-	}
-	return fmt.Sprintf("%v: HTTP %d: %s", e.kind, e.Status, e.Reason)
-}
-
-func (e *APIError) Unwrap() error { return e.kind }
+// answerLimit bounds the AI agent's answers: a 200 is only an
+// acknowledgement, read and dropped.
+const answerLimit = 64 << 10
 
 // Chat sends one event to POST {base}/converse/chat. 200 is only an
 // acknowledgement; replies come back on the webhooks.
@@ -99,61 +88,48 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 		if err != nil {
 			return fmt.Errorf("API key for agent %s: %w", t.AgentID, err)
 		}
-		err = c.once(ctx, url, t.AgentID, key, payload)
+		err = c.once(ctx, path, url, t.AgentID, key, payload)
 		if errors.Is(err, ErrUnauthorized) && !refreshed {
 			// The key may have been regenerated: fetch it again, try once more.
 			refreshed = true
 			c.Keys.ForgetAPIKey(t.AgentID)
 			if key, kerr := c.Keys.APIKey(ctx, t.AgentID); kerr == nil {
-				err = c.once(ctx, url, t.AgentID, key, payload)
+				err = c.once(ctx, path, url, t.AgentID, key, payload)
 			}
 		}
 		return err
 	})
 }
 
-func (c *Client) once(ctx context.Context, url, agentID, key string, payload []byte) error {
+func (c *Client) once(ctx context.Context, path, url, agentID, key string, payload []byte) error {
 	timeout := c.AttemptTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
-	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	// The documented scheme: the raw key, no "Bearer".
-	req.Header.Set("Authorization", key)
-	req.Header.Set("botid", agentID)
-	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return retry.Retryable(fmt.Errorf("%w: %w", ErrUnavailable, err), 0)
-	}
-	defer resp.Body.Close()
-	reason, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	_, err := c.HTTP.Do(ctx, &egress.Request{
+		Op: "AI agent " + path, Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
+		// The documented scheme: the raw key, no "Bearer".
+		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": {"application/json"}},
+	})
+	if err == nil {
 		return nil
 	}
-	apiErr := &APIError{Status: resp.StatusCode, Reason: strings.TrimSpace(string(reason))}
-	switch {
-	case resp.StatusCode == http.StatusBadRequest:
-		apiErr.kind = ErrBadRequest
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		apiErr.kind = ErrUnauthorized
-	case resp.StatusCode == http.StatusNotFound:
-		apiErr.kind = ErrBotNotFound
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
-		apiErr.kind = ErrUnavailable
-		return retry.Retryable(apiErr, retry.After(resp.Header.Get("Retry-After"), time.Now()))
-	default:
-		apiErr.kind = ErrBadRequest
+	var se *egress.StatusError
+	if !errors.As(err, &se) {
+		if errors.Is(err, egress.ErrRefused) {
+			return fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return apiErr
+	kind := ErrBadRequest
+	switch {
+	case se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden:
+		kind = ErrUnauthorized
+	case se.Status == http.StatusNotFound:
+		kind = ErrBotNotFound
+	case egress.RetryableStatus(se.Status):
+		kind = ErrUnavailable
+	}
+	// err keeps the retry mark egress put on a retryable status.
+	return fmt.Errorf("%w: %w", kind, err)
 }

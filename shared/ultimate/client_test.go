@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -108,7 +109,7 @@ func newHarness(t *testing.T, replies ...reply) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	h.client = &Client{
-		HTTP:           srv.Client(),
+		HTTP:           egress.New(egress.Options{Local: true, Now: func() time.Time { return clockNow }}),
 		Keys:           h.keys,
 		DefaultBaseURL: srv.URL,
 		Retry: retry.Policy{
@@ -122,6 +123,10 @@ func newHarness(t *testing.T, replies ...reply) *harness {
 	}
 	return h
 }
+
+// clockNow is the egress client's clock: Retry-After dates are read
+// against it, never against the wall clock.
+var clockNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 var target = Target{AgentID: "618a30beee4e8e87d2f94015"}
 
@@ -228,9 +233,9 @@ func TestStatuses(t *testing.T) {
 	tests := []struct {
 		name      string
 		replies   []reply
-		want      error // nil: success
-		status    int   // of the APIError
-		reason    string
+		want      error  // nil: success
+		status    int    // of the egress.StatusError
+		reason    string // a part of the answer body, which must not reach the error
 		requests  int
 		forgets   int
 		retryable bool
@@ -243,7 +248,7 @@ func TestStatuses(t *testing.T) {
 		{name: "401 twice", replies: []reply{{status: 401, body: "Authorization Required"}, {status: 401, body: "Authorization Required"}},
 			want: ErrUnauthorized, status: 401, reason: "Authorization Required", requests: 2, forgets: 1},
 		{name: "403 twice", replies: []reply{{status: 403}, {status: 403}}, want: ErrUnauthorized, status: 403, requests: 2, forgets: 1},
-		{name: "reason is capped", replies: []reply{{status: 400, body: long}}, want: ErrBadRequest, status: 400, reason: long[:512], requests: 1},
+		{name: "reason is capped", replies: []reply{{status: 400, body: long}}, want: ErrBadRequest, status: 400, reason: long[:100], requests: 1},
 		{name: "500 then 200", replies: []reply{{status: 500}, {status: 200}}, requests: 2},
 		{name: "429 429 200", replies: []reply{{status: 429}, {status: 429}, {status: 200}}, requests: 3},
 		{name: "503 until attempts run out", replies: []reply{{status: 503, body: "down"}, {status: 502}, {status: 503, body: "still down"}},
@@ -276,12 +281,15 @@ func TestStatuses(t *testing.T) {
 					t.Fatalf("err %v also wraps %v", err, other)
 				}
 			}
-			var ae *APIError
-			if !errors.As(err, &ae) {
-				t.Fatalf("err %v is not an *APIError", err)
+			var se *egress.StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("err %v is not an *egress.StatusError", err)
 			}
-			if ae.Status != tt.status || ae.Reason != tt.reason {
-				t.Fatalf("APIError %d %q, want %d %q", ae.Status, ae.Reason, tt.status, tt.reason)
+			if se.Status != tt.status {
+				t.Fatalf("status %d, want %d", se.Status, tt.status)
+			}
+			if tt.reason != "" && strings.Contains(err.Error(), strings.TrimSpace(tt.reason)) {
+				t.Fatalf("the error carries the answer body: %v", err)
 			}
 			if retry.IsRetryable(err) != tt.retryable {
 				t.Fatalf("IsRetryable %v", retry.IsRetryable(err))
@@ -341,7 +349,8 @@ func TestRetryAfter(t *testing.T) {
 	}{
 		{"3", 3 * time.Second},
 		{" 2 ", 2 * time.Second},
-		{"100", retry.MaxRetryAfter}, // capped
+		{"100", egress.MaxRetryAfter},                      // capped
+		{"Wed, 25 Nov 2026 10:00:04 GMT", 4 * time.Second}, // relative to the injected clock
 		{"0", 500 * time.Microsecond},
 		{"-5", 500 * time.Microsecond},
 		{"Wed, 21 Oct 2015 07:28:00 GMT", 500 * time.Microsecond}, // a date in the past: the backoff applies
@@ -370,9 +379,9 @@ func TestTransportErrorsAreRetried(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !retry.IsRetryable(err) {
 		t.Fatalf("err %v, want retryable ErrUnavailable", err)
 	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		t.Fatalf("a transport error is not an APIError: %v", ae)
+	var se *egress.StatusError
+	if errors.As(err, &se) {
+		t.Fatalf("a transport error is not a StatusError: %v", se)
 	}
 	if h.keys.gets != 3 || len(h.waits) != 2 {
 		t.Fatalf("%d attempts, waits %v; want 3 attempts", h.keys.gets, h.waits)
@@ -391,7 +400,6 @@ func TestAttemptTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	h := newHarness(t)
 	h.client.DefaultBaseURL = srv.URL
-	h.client.HTTP = srv.Client()
 	h.client.AttemptTimeout = 20 * time.Millisecond
 	h.client.Retry.Attempts = 2
 	start := time.Now()
@@ -440,10 +448,12 @@ func TestBaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
 			c := &Client{
-				HTTP: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-					got = r.URL.String()
-					return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}}, nil
-				})},
+				HTTP: egress.New(egress.Options{Wrap: func(http.RoundTripper) http.RoundTripper {
+					return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+						got = r.URL.String()
+						return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}}, nil
+					})
+				}}),
 				Keys:           &rotatingKeys{keys: []string{"k"}},
 				DefaultBaseURL: tt.clientDefault,
 			}
@@ -461,16 +471,13 @@ func TestBaseURL(t *testing.T) {
 	}
 }
 
-func TestAPIErrorString(t *testing.T) {
-	e := &APIError{Status: 404, Reason: "Bot not found", kind: ErrBotNotFound}
-	if got := e.Error(); got != "AI agent not found (404): HTTP 404: Bot not found" {
+func TestErrorString(t *testing.T) {
+	h := newHarness(t, reply{status: 404, body: "Bot 618a30beee4e8e87d2f94015 not found for ada@example.com"})
+	err := h.client.Chat(context.Background(), target, ChatEvent{PlatformConversationID: "p", EventType: EventMessage, Text: "x"})
+	if got := err.Error(); got != "AI agent not found (404): AI agent /converse/chat: HTTP 404" {
 		t.Errorf("Error() = %q", got)
 	}
-	e = &APIError{Status: 400, kind: ErrBadRequest}
-	if got := e.Error(); got != "AI agent rejected the request (400): HTTP 400" {
-		t.Errorf("Error() = %q", got)
-	}
-	if !errors.Is(e, ErrBadRequest) {
-		t.Error("APIError does not unwrap to its kind")
+	if got := egress.Reason(err); got != "AI agent /converse/chat: HTTP 404" {
+		t.Errorf("Reason = %q", got)
 	}
 }

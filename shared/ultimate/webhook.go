@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/crmbridge/crmbridge/shared/apigw"
 )
 
 // Converse webhook event types.
@@ -228,13 +230,18 @@ type TeamStatus struct {
 	IsOnline bool `json:"isOnline"`
 }
 
-// FieldError names the part of a payload that is wrong.
+// FieldError names the part of a payload that is wrong. Err, when set, is
+// the sentinel it stands for (ErrUnknownEventType).
 type FieldError struct {
 	Field   string
 	Problem string
+	Err     error
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+// Unwrap returns the sentinel, for errors.Is.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // ErrUnknownEventType is wrapped by the FieldError for an eventType we do not
 // know.
@@ -258,7 +265,7 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		PlatformConversationID json.RawMessage `json:"platformConversationId"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
+		return nil, &FieldError{Field: "body", Problem: "not a JSON object: " + apigw.JSONProblem(err)}
 	}
 	w := &Webhook{}
 	var err error
@@ -285,7 +292,7 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 			return nil, &FieldError{Field: "data.eventType", Problem: "required"}
 		}
 		if !converseTypes[ev.EventType] {
-			return nil, fmt.Errorf("%w", &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", ev.EventType)})
+			return nil, &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", clip(ev.EventType)), Err: ErrUnknownEventType}
 		}
 		w.Converse = ev
 	case data[0] == '[':
@@ -310,9 +317,15 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 }
 
 // IsUnknownEventType reports whether err came from an eventType we do not know.
-func IsUnknownEventType(err error) bool {
-	var fe *FieldError
-	return errors.As(err, &fe) && fe.Field == "data.eventType" && strings.HasPrefix(fe.Problem, "unknown")
+func IsUnknownEventType(err error) bool { return errors.Is(err, ErrUnknownEventType) }
+
+// clip shortens an echoed value: an error names the problem, it does not
+// repeat the input.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func optString(field string, raw json.RawMessage) (string, error) {
@@ -337,7 +350,7 @@ func typeError(prefix string, err error) error {
 		}
 		return &FieldError{Field: field, Problem: "must be " + jsonKind(te.Type.Kind().String())}
 	}
-	return &FieldError{Field: prefix, Problem: jsonProblem(err)}
+	return &FieldError{Field: prefix, Problem: apigw.JSONProblem(err)}
 }
 
 func jsonKind(goKind string) string {
@@ -354,68 +367,5 @@ func jsonKind(goKind string) string {
 		return "a number"
 	default:
 		return "a number"
-	}
-}
-
-// jsonProblem describes a syntax error without echoing the payload.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "wrong JSON type at " + te.Field
-	}
-	return "invalid JSON"
-}
-
-// PeekBotID reads only the botId of a webhook body, so the caller can find
-// the agent's secret and authenticate before validating the rest.
-func PeekBotID(body []byte) (string, error) {
-	var env struct {
-		BotID json.RawMessage `json:"botId"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
-	}
-	id, err := optString("botId", env.BotID)
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
-		return "", &FieldError{Field: "botId", Problem: "required"}
-	}
-	return id, nil
-}
-
-// PeekKind classifies a webhook body without validating it: a converse event
-// (data is an object) or an action (data is an array). The single webhook
-// URL uses it to route. The eventType of a converse event is returned too.
-func PeekKind(body []byte) (Kind, string, error) {
-	var env struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return 0, "", &FieldError{Field: "body", Problem: "not a JSON object: " + jsonProblem(err)}
-	}
-	data := bytes.TrimSpace(env.Data)
-	switch {
-	case len(data) > 0 && data[0] == '{':
-		var ev struct {
-			EventType json.RawMessage `json:"eventType"`
-		}
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return 0, "", typeError("data", err)
-		}
-		t, err := optString("data.eventType", ev.EventType)
-		if err != nil {
-			return 0, "", err
-		}
-		return KindConverse, t, nil
-	case len(data) > 0 && data[0] == '[':
-		return KindAction, "", nil
-	default:
-		return 0, "", &FieldError{Field: "data", Problem: "must be an object (converse event) or an array (action)"}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -49,7 +50,7 @@ func (a *Adapter) TeamOnline(ctx context.Context, acct *source.Account, teamID s
 		IsOnline *bool `json:"isOnline"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.IsOnline == nil {
-		return false, &source.HTTPError{Op: "team.status callback", Status: http.StatusOK, Reason: `answer must be {"isOnline": true|false}`}
+		return false, &egress.StatusError{Op: "team.status callback", Status: http.StatusOK, Reason: `answer must be {"isOnline": true|false}`}
 	}
 	return *st.IsOnline, nil
 }
@@ -80,11 +81,11 @@ func (a *Adapter) Builtin(ctx context.Context, acct *source.Account, conv source
 		Results []ultimate.ActionResult `json:"results"`
 	}
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, &source.HTTPError{Op: "action callback", Status: http.StatusOK, Reason: `answer must be {"results": [...]}`}
+		return nil, &egress.StatusError{Op: "action callback", Status: http.StatusOK, Reason: `answer must be {"results": [...]}`}
 	}
 	for i, r := range resp.Results {
 		if r.Key == "" {
-			return nil, &source.HTTPError{Op: "action callback", Status: http.StatusOK, Reason: fmt.Sprintf("results[%d].key is empty", i)}
+			return nil, &egress.StatusError{Op: "action callback", Status: http.StatusOK, Reason: fmt.Sprintf("results[%d].key is empty", i)}
 		}
 	}
 	if resp.Results == nil {
@@ -119,6 +120,7 @@ func (a *Adapter) WidgetEndSession(ctx context.Context, acct *source.Account, co
 
 var (
 	_ source.Inbound     = (*Adapter)(nil)
+	_ source.Router      = (*Adapter)(nil)
 	_ source.Sender      = (*Adapter)(nil)
 	_ source.Escalator   = (*Adapter)(nil)
 	_ source.TeamChecker = (*Adapter)(nil)

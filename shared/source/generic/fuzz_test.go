@@ -4,24 +4,29 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
 // FuzzParse checks that the inbound parser never panics, that every error is
-// an *apigw.Error 400 invalid_event, and that an accepted event respects the
+// an *apigw.Error 400 (invalid_event, or invalid_id by the ids rules), and
+// that an accepted event respects the
 // limits the parser promises. Seeds (one per event type, and some broken
 // ones) are in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	a := New(nil)
+	a := New(nil, time.Now)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		b, err := a.Parse(&apigw.Request{Method: http.MethodPost, Header: http.Header{}, Body: body}, nil)
+		h := http.Header{}
+		h.Set("webhook-id", "msg_1")
+		b, err := a.Parse(&apigw.Request{Method: http.MethodPost, Header: h, Body: body}, nil)
 		if err != nil {
 			var e *apigw.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != "invalid_event" {
-				t.Fatalf("error %v (%T) is not a 400 invalid_event", err, err)
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || (e.Code != "invalid_event" && e.Code != "invalid_id") {
+				t.Fatalf("error %v (%T) is not a 400 invalid_event or invalid_id", err, err)
 			}
 			return
 		}
@@ -29,7 +34,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d events", len(b.Events))
 		}
 		ev := b.Events[0]
-		if ev.Conversation == "" || utf8.RuneCountInString(ev.Conversation) > maxConversationID || !printable(ev.Conversation) {
+		if ids.Conversation("c", ev.Conversation) != nil || ids.Event("id", ev.ID) != nil {
 			t.Fatalf("conversation %q", ev.Conversation)
 		}
 		if utf8.RuneCountInString(ev.Text) > maxText || utf8.RuneCountInString(ev.LastMessage) > maxText {

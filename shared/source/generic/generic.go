@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
-	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Name is the source name in URLs and items.
@@ -35,14 +35,14 @@ type Credentials struct {
 
 // Adapter implements the generic source.
 type Adapter struct {
-	HTTP *http.Client
-	Now  func() time.Time
+	HTTP *egress.Client
+	Now  func() time.Time // required: the bridge's clock
 	// Tolerance for webhook-timestamp; default ±5 minutes.
 	Tolerance time.Duration
 }
 
-// New returns the adapter.
-func New(hc *http.Client) *Adapter { return &Adapter{HTTP: hc} }
+// New returns the adapter over the bridge's HTTP client and clock.
+func New(hc *egress.Client, now func() time.Time) *Adapter { return &Adapter{HTTP: hc, Now: now} }
 
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
@@ -50,29 +50,20 @@ func (a *Adapter) Name() string { return Name }
 // Budget: Standard Webhooks senders wait 15-30 s; we answer well inside.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
 
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
+// ParseSettings implements source.Adapter: the account's *Settings, with the
+// callback URL checked in the bridge's mode.
+func (a *Adapter) ParseSettings(raw json.RawMessage) (any, error) { return parseSettings(raw, a.HTTP) }
 
-// ValidateSettings implements source.Adapter.
-func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
-	return err
-}
-
-func parseSettings(raw json.RawMessage) (*Settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) {
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, err
 	}
 	if s.CallbackURL == "" {
 		return nil, errors.New("callbackUrl: required")
 	}
-	if !tenant.AllowedURL(s.CallbackURL) {
-		return nil, errors.New("callbackUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+	if err := urls.CheckURL(s.CallbackURL); err != nil {
+		return nil, fmt.Errorf("callbackUrl: %w", err)
 	}
 	if s.TimeoutSeconds < 0 || s.TimeoutSeconds > 25 {
 		return nil, errors.New("timeoutSeconds: must be between 1 and 25")

@@ -1,6 +1,7 @@
 package generic
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -40,10 +42,15 @@ func credsJSON(inbound, previous, callback string) []byte {
 	return b
 }
 
-// account returns a generic account calling back to url.
+// account returns a generic account calling back to url, with its settings
+// parsed as the tenant loader parses them.
 func account(url string) *source.Account {
+	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"`+url+`"}`), localEgress())
+	if err != nil {
+		panic(err)
+	}
 	return &source.Account{
-		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "agent-1", Enabled: true, Settings: json.RawMessage(`{"callbackUrl":"` + url + `"}`)},
+		Source:      &tenant.Source{Source: Name, Account: "acme", AgentID: "618a30beee4e8e87d2f94015", Enabled: true, Settings: s},
 		Credentials: credsJSON(inboundSecret, previousSecret, callbackSecret),
 	}
 }
@@ -75,7 +82,7 @@ func signedRequest(t *testing.T, secret string, id string, ts time.Time, body st
 
 func TestAuthenticate(t *testing.T) {
 	const body = `{"type":"message","data":{"conversationId":"c1","text":"hi"}}`
-	a := New(nil)
+	a := New(nil, time.Now)
 	acct := account("https://tenant.example.com/hook")
 	tests := []struct {
 		name   string
@@ -172,7 +179,7 @@ func TestAuthenticateTolerance(t *testing.T) {
 }
 
 func TestRoute(t *testing.T) {
-	a := New(nil)
+	a := New(nil, time.Now)
 	tests := []struct {
 		method string
 		proxy  string
@@ -204,41 +211,52 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	tests := []struct {
 		raw     string
 		problem string // "" means valid
+		local   string // the problem in the local stack's mode, if it differs
 	}{
 		{raw: `{"callbackUrl":"https://tenant.example.com/hook"}`},
-		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25,"other":true}`},
-		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`},
-		{raw: `{"callbackUrl":"http://localhost/hook"}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSeconds":25}`},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","other":true}`, problem: "other: unknown field (known: callbackUrl, timeoutSeconds)"},
+		{raw: `{"callbackUrl":"https://tenant.example.com/hook","timeoutSecond":5}`, problem: "timeoutSecond: unknown field; did you mean `timeoutSeconds`?"},
+		{raw: `{"callbackURL":"https://tenant.example.com/hook"}`, problem: "callbackURL: unknown field; did you mean `callbackUrl`?"},
+		{raw: `{"callbackUrl":"http://127.0.0.1:9000/hook","timeoutSeconds":1}`, problem: "callbackUrl: host 127.0.0.1: loopback addresses are refused", local: "-"},
+		{raw: `{"callbackUrl":"http://localhost/hook"}`, problem: "callbackUrl: host localhost: loopback names are refused", local: "-"},
+		{raw: `{"callbackUrl":"https://169.254.169.254/latest"}`, problem: "callbackUrl: host 169.254.169.254: cloud metadata endpoint addresses are refused"},
+		{raw: `{"callbackUrl":"https://10.1.2.3/hook"}`, problem: "callbackUrl: host 10.1.2.3: private addresses are refused"},
 		{raw: `{}`, problem: "callbackUrl: required"},
 		{raw: `{"callbackUrl":""}`, problem: "callbackUrl: required"},
 		{raw: `{"callbackUrl":"http://tenant.example.com/hook"}`, problem: "callbackUrl: must be https://"},
-		{raw: `{"callbackUrl":"http://127.0.0.1:@tenant.example.com/hook"}`, problem: "callbackUrl: must be https://"},
-		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be https://"},
+		{raw: `{"callbackUrl":"http://127.0.0.1:@tenant.example.com/hook"}`, problem: "callbackUrl: must not carry a user"},
+		{raw: `{"callbackUrl":"tenant.example.com"}`, problem: "callbackUrl: must be an absolute https:// URL"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":-1}`, problem: "timeoutSeconds: must be between 1 and 25"},
 		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":26}`, problem: "timeoutSeconds: must be between 1 and 25"},
-		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "settings:"},
-		{raw: `{"callbackUrl":42}`, problem: "settings:"},
-		{raw: `not json`, problem: "settings:"},
-		{raw: ``, problem: "settings:"},
+		{raw: `{"callbackUrl":"https://t.example.com","timeoutSeconds":1.5}`, problem: "timeoutSeconds: must be a whole number"},
+		{raw: `{"callbackUrl":42}`, problem: "callbackUrl: must be a string, got a number"},
+		{raw: `not json`, problem: "not valid JSON"},
+		{raw: ``, problem: "callbackUrl: required"},
 	}
-	a := New(nil)
+	strict, local := New(nil, time.Now), New(egress.New(egress.Options{Local: true}), time.Now)
 	for _, tt := range tests {
-		err := a.ValidateSettings(json.RawMessage(tt.raw))
-		if tt.problem == "" {
-			if err != nil {
-				t.Errorf("ValidateSettings(%s): %v", tt.raw, err)
+		for _, m := range []struct {
+			a       *Adapter
+			problem string
+		}{{strict, tt.problem}, {local, cmp.Or(tt.local, tt.problem)}} {
+			v, err := m.a.ParseSettings(json.RawMessage(tt.raw))
+			if m.problem == "" || m.problem == "-" {
+				if _, ok := v.(*Settings); err != nil || !ok {
+					t.Errorf("ParseSettings(%s), local=%v: %T %v", tt.raw, m.a.HTTP.Local(), v, err)
+				}
+				continue
 			}
-			continue
-		}
-		if err == nil || !strings.HasPrefix(err.Error(), tt.problem) {
-			t.Errorf("ValidateSettings(%s) = %v, want %q", tt.raw, err, tt.problem)
+			if err == nil || !strings.HasPrefix(err.Error(), m.problem) {
+				t.Errorf("ParseSettings(%s), local=%v = %v, want %q", tt.raw, m.a.HTTP.Local(), err, m.problem)
+			}
 		}
 	}
-	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"https://t.example.com"}`))
+	s, err := parseSettings(json.RawMessage(`{"callbackUrl":"https://t.example.com"}`), strict.HTTP)
 	if err != nil || s.TimeoutSeconds != 10 {
 		t.Fatalf("default timeout %+v, %v", s, err)
 	}
@@ -263,7 +281,7 @@ func TestValidateCredentials(t *testing.T) {
 		{name: "no callback", raw: credsJSON(inboundSecret, "", ""), problem: "credentials callbackSecret: required"},
 		{name: "bad callback", raw: credsJSON(inboundSecret, "", "whsec_!!!"), problem: "credentials callbackSecret: parse secret"},
 	}
-	a := New(nil)
+	a := New(nil, time.Now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := a.ValidateCredentials(tt.raw)
@@ -286,13 +304,13 @@ func TestValidateCredentials(t *testing.T) {
 }
 
 func TestAdapterBasics(t *testing.T) {
-	a := New(http.DefaultClient)
-	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != http.DefaultClient {
+	fixed := time.Unix(5, 0)
+	eg := egress.New(egress.Options{})
+	a := New(eg, func() time.Time { return fixed })
+	if a.Name() != "generic" || a.Budget() != 15*time.Second || a.HTTP != eg {
 		t.Fatalf("%+v", a)
 	}
-	fixed := time.Unix(5, 0)
-	a.Now = func() time.Time { return fixed }
-	if !a.now().Equal(fixed) {
-		t.Fatal("Now not used")
+	if !a.Now().Equal(fixed) {
+		t.Fatal("the clock given to New is not the adapter's")
 	}
 }

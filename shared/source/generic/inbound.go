@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
@@ -46,10 +46,9 @@ var kinds = map[string]source.EventKind{
 // Limits on what a visitor can send; generous for chat, small enough to keep
 // a malicious tenant from filling the AI agent.
 const (
-	maxConversationID = 200
-	maxText           = 4096
-	maxFields         = 50
-	maxFieldValue     = 1024
+	maxText       = 4096
+	maxFields     = 50
+	maxFieldValue = 1024
 )
 
 // Authenticate verifies the Standard Webhooks signature over the raw body.
@@ -97,7 +96,7 @@ type eventData struct {
 func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
 	var env envelope
 	if err := json.Unmarshal(req.Body, &env); err != nil {
-		return nil, bad("body", "must be a JSON object: "+syntax(err))
+		return nil, bad("body", "must be a JSON object: "+apigw.JSONProblem(err))
 	}
 	typ, err := optString("type", env.Type, 64)
 	if err != nil {
@@ -115,14 +114,17 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 	}
 	var d eventData
 	if err := json.Unmarshal(env.Data, &d); err != nil {
-		return nil, bad("data", "must be an object: "+syntax(err))
+		return nil, bad("data", "must be an object: "+apigw.JSONProblem(err))
 	}
 	ev := source.Event{ID: req.HeaderValue(stdwebhook.HeaderID), Kind: kind}
-	if ev.Conversation, err = reqString("data.conversationId", d.ConversationID, maxConversationID); err != nil {
+	if err := ids.Event(stdwebhook.HeaderID, ev.ID); err != nil {
 		return nil, err
 	}
-	if !printable(ev.Conversation) {
-		return nil, bad("data.conversationId", "must be printable text without control characters")
+	if ev.Conversation, err = reqString("data.conversationId", d.ConversationID, ids.MaxConversation); err != nil {
+		return nil, err
+	}
+	if err := ids.Conversation("data.conversationId", ev.Conversation); err != nil {
+		return nil, err
 	}
 	switch kind {
 	case source.Started, source.Metadata:
@@ -176,18 +178,6 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 
 func bad(field, problem string) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)
-}
-
-func syntax(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "wrong type"
-	}
-	return "invalid JSON"
 }
 
 func reqString(field string, raw json.RawMessage, maxLen int) (string, error) {
@@ -283,16 +273,7 @@ func stringMap(field string, raw json.RawMessage) (map[string]string, error) {
 	return out, nil
 }
 
-func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// Route accepts only POST on the account URL itself.
+// Route implements source.Router: only POST on the account URL itself.
 func (a *Adapter) Route(req *apigw.Request) error {
 	if req.Params["proxy"] != "" {
 		return apigw.Errorf(http.StatusNotFound, "route_not_found", "the generic source has no sub-paths; POST events to /sources/generic/{account}")

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -14,7 +15,7 @@ import (
 func parseBody(body string) (*source.Batch, error) {
 	h := http.Header{}
 	h.Set("webhook-id", "evt_1")
-	return New(nil).Parse(&apigw.Request{Method: "POST", Header: h, Body: []byte(body)}, nil)
+	return New(nil, time.Now).Parse(&apigw.Request{Method: "POST", Header: h, Body: []byte(body)}, nil)
 }
 
 func intPtr(n int) *int { return &n }
@@ -122,6 +123,7 @@ func TestParseErrors(t *testing.T) {
 		name string
 		body string
 		msg  string // the message starts with the field
+		code string // default invalid_event; the shared ID rules answer invalid_id
 	}{
 		{name: "not JSON", body: `{"type":`, msg: "body: must be a JSON object: invalid JSON"},
 		{name: "an array", body: `[]`, msg: "body: must be a JSON object"},
@@ -139,10 +141,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "empty conversationId", body: `{"type":"conversation.ended","data":{"conversationId":""}}`, msg: "data.conversationId: required"},
 		{name: "conversationId a number", body: `{"type":"conversation.ended","data":{"conversationId":12}}`, msg: "data.conversationId: must be a string"},
 		{name: "conversationId too long", body: `{"type":"conversation.ended","data":{"conversationId":"` + strings.Repeat("c", 201) + `"}}`, msg: "data.conversationId: longer than 200 characters"},
-		{name: "conversationId with a newline", body: `{"type":"conversation.ended","data":{"conversationId":"c\n1"}}`, msg: "data.conversationId: must be printable"},
-		{name: "conversationId with NUL", body: `{"type":"conversation.ended","data":{"conversationId":"c\u00001"}}`, msg: "data.conversationId: must be printable"},
-		{name: "conversationId with a tab", body: `{"type":"conversation.ended","data":{"conversationId":"c\t1"}}`, msg: "data.conversationId: must be printable"},
-		{name: "conversationId with DEL", body: `{"type":"conversation.ended","data":{"conversationId":"c\u007f"}}`, msg: "data.conversationId: must be printable"},
+		{name: "conversationId with a newline", body: `{"type":"conversation.ended","data":{"conversationId":"c\n1"}}`, msg: "data.conversationId: must be printable", code: "invalid_id"},
+		{name: "conversationId with NUL", body: `{"type":"conversation.ended","data":{"conversationId":"c\u00001"}}`, msg: "data.conversationId: must be printable", code: "invalid_id"},
+		{name: "conversationId with a tab", body: `{"type":"conversation.ended","data":{"conversationId":"c\t1"}}`, msg: "data.conversationId: must be printable", code: "invalid_id"},
+		{name: "conversationId with DEL", body: `{"type":"conversation.ended","data":{"conversationId":"c\u007f"}}`, msg: "data.conversationId: must be printable", code: "invalid_id"},
 		{name: "message without text", body: `{"type":"message","data":{"conversationId":"c"}}`, msg: "data.text: required"},
 		{name: "message text empty", body: `{"type":"message","data":{"conversationId":"c","text":""}}`, msg: "data.text: required"},
 		{name: "text not a string", body: `{"type":"message","data":{"conversationId":"c","text":["hi"]}}`, msg: "data.text: must be a string"},
@@ -181,7 +183,11 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted: %+v", b.Events)
 			}
-			e := wantAPIError(t, err, 400, "invalid_event")
+			code := tt.code
+			if code == "" {
+				code = "invalid_event"
+			}
+			e := wantAPIError(t, err, 400, code)
 			if !strings.HasPrefix(e.Message, tt.msg) {
 				t.Fatalf("message %q, want prefix %q", e.Message, tt.msg)
 			}

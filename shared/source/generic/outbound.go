@@ -1,20 +1,17 @@
 package generic
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -89,63 +86,38 @@ func normalize(m ultimate.Message) ultimate.Message {
 }
 
 // call signs and POSTs one event, returning the response body of a 2xx.
-// Failures worth retrying are marked retryable; the caller retries (and keeps
-// the same webhook-id, so the tenant can dedupe).
+// Failures worth retrying are marked retryable by egress; the caller retries
+// (and keeps the same webhook-id, so the tenant can dedupe).
 func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string, data any) ([]byte, error) {
-	settings, err := parseSettings(acct.Settings)
+	settings, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
-		return nil, fmt.Errorf("account settings: %w", err)
+		return nil, err
 	}
 	k, err := parseCredentials(acct.Credentials)
 	if err != nil {
 		return nil, err
 	}
-	now := a.now()
+	now := a.Now()
 	body, err := json.Marshal(Outbound{Type: typ, Timestamp: now.UTC().Format(time.RFC3339Nano), Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", typ, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(settings.TimeoutSeconds)*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, settings.CallbackURL, bytes.NewReader(body))
+	h := http.Header{"Content-Type": {"application/json"}}
+	for name, v := range stdwebhook.Headers(k.callback, id, now, body) {
+		h.Set(name, v)
+	}
+	resp, err := a.HTTP.Do(ctx, &egress.Request{
+		Op: typ + " callback", Method: http.MethodPost, URL: settings.CallbackURL, Header: h, Body: body,
+		Timeout: time.Duration(settings.TimeoutSeconds) * time.Second, MaxBody: answerLimit,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("build callback request: %w", err)
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "crmbridge")
-	for h, v := range stdwebhook.Headers(k.callback, id, now, body) {
-		req.Header.Set(h, v)
-	}
-	hc := a.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, retry.Retryable(fmt.Errorf("%s callback: %w", typ, err), 0)
-	}
-	defer resp.Body.Close()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, retry.Retryable(fmt.Errorf("%s callback: read answer: %w", typ, err), 0)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return respBody, nil
-	}
-	herr := &source.HTTPError{Op: typ + " callback", Status: resp.StatusCode, Reason: reason(respBody)}
-	if source.RetryableStatus(resp.StatusCode) {
-		return nil, retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), a.now()))
-	}
-	return nil, herr
+	return resp.Body, nil
 }
 
-func reason(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
-}
+// answerLimit bounds a tenant's answer (team.status, action results).
+const answerLimit = 64 << 10
 
 var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 

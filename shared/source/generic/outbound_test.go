@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -97,10 +98,16 @@ func (ts *tenantServer) deliveries() []delivery {
 }
 
 func (ts *tenantServer) adapter() *Adapter {
-	return &Adapter{HTTP: ts.srv.Client(), Now: func() time.Time { return testNow }}
+	return &Adapter{HTTP: localEgress(), Now: func() time.Time { return testNow }}
 }
 
 func (ts *tenantServer) account() *source.Account { return account(ts.srv.URL + "/hook") }
+
+// localEgress is the local stack's client: the fake tenant listens on
+// 127.0.0.1. Its clock is the adapter's, for Retry-After dates.
+func localEgress() *egress.Client {
+	return egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }})
+}
 
 var conv = source.Conversation{Source: "generic", Account: "acme", ID: "c-1"}
 
@@ -249,15 +256,17 @@ func TestCallStatuses(t *testing.T) {
 		{name: "200", ans: answer{status: 200}, ok: true},
 		{name: "202", ans: answer{status: 202, body: "queued"}, ok: true},
 		{name: "204", ans: answer{status: 204}, ok: true},
-		{name: "400", ans: answer{status: 400, body: ` {"error":"bad"} `}, status: 400, reason: `{"error":"bad"}`},
+		{name: "400", ans: answer{status: 400, body: ` {"error":"ada@example.com is not a customer"} `}, status: 400},
 		{name: "401", ans: answer{status: 401}, status: 401},
-		{name: "404", ans: answer{status: 404, body: long}, status: 404, reason: long[:300]},
+		{name: "404", ans: answer{status: 404, body: long}, status: 404},
 		{name: "409", ans: answer{status: 409, retryAfter: "5"}, status: 409},
 		{name: "408", ans: answer{status: 408}, status: 408, retryable: true},
 		{name: "429", ans: answer{status: 429, retryAfter: "3"}, status: 429, retryable: true, after: 3 * time.Second},
-		{name: "429 capped", ans: answer{status: 429, retryAfter: "3600"}, status: 429, retryable: true, after: retry.MaxRetryAfter},
-		{name: "500", ans: answer{status: 500, body: "oops"}, status: 500, reason: "oops", retryable: true},
-		{name: "503 with a date", ans: answer{status: 503, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, status: 503, retryable: true},
+		{name: "429 capped", ans: answer{status: 429, retryAfter: "3600"}, status: 429, retryable: true, after: egress.MaxRetryAfter},
+		{name: "500", ans: answer{status: 500, body: "oops"}, status: 500, retryable: true},
+		{name: "503 with a past date", ans: answer{status: 503, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, status: 503, retryable: true},
+		{name: "503 with a date", ans: answer{status: 503, retryAfter: testNow.Add(4 * time.Second).Format(http.TimeFormat)}, status: 503, retryable: true, after: 4 * time.Second},
+		{name: "302 is not followed", ans: answer{status: 302}, status: 302, reason: "redirect not followed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,12 +278,15 @@ func TestCallStatuses(t *testing.T) {
 				}
 				return
 			}
-			var he *source.HTTPError
+			var he *egress.StatusError
 			if !errors.As(err, &he) {
-				t.Fatalf("err %v is not a *source.HTTPError", err)
+				t.Fatalf("err %v is not an *egress.StatusError", err)
 			}
 			if he.Op != "escalation.requested callback" || he.Status != tt.status || he.Reason != tt.reason {
-				t.Fatalf("HTTPError %+v", he)
+				t.Fatalf("StatusError %+v", he)
+			}
+			if b := strings.TrimSpace(tt.ans.body); b != "" && strings.Contains(err.Error(), b[:min(len(b), 20)]) {
+				t.Fatalf("the error carries the answer body: %v", err)
 			}
 			if retry.IsRetryable(err) != tt.retryable {
 				t.Fatalf("retryable %v", retry.IsRetryable(err))
@@ -295,7 +307,7 @@ func TestCallTransportAndTimeout(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	url := closed.URL
 	closed.Close()
-	a := &Adapter{Now: func() time.Time { return testNow }}
+	a := &Adapter{HTTP: localEgress(), Now: func() time.Time { return testNow }}
 	err := a.Escalate(context.Background(), account(url), conv, source.HandoverRequest{})
 	if err == nil || !retry.IsRetryable(err) {
 		t.Fatalf("connection refused: %v, want retryable", err)
@@ -329,8 +341,12 @@ func TestCallMisconfiguredAccount(t *testing.T) {
 		acct *source.Account
 		want string
 	}{
-		{name: "bad settings", acct: &source.Account{Source: account("x").Source, Credentials: credsJSON(inboundSecret, "", callbackSecret)}, want: "account settings: callbackUrl: must be https://"},
-		{name: "no settings", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Settings = nil; return ac }(), want: "account settings: settings:"},
+		{name: "unparsed settings", acct: func() *source.Account {
+			ac := account("https://t.example.com")
+			ac.Source.Settings = json.RawMessage(`{"callbackUrl":"https://t.example.com"}`)
+			return ac
+		}(), want: "account generic/acme: settings are json.RawMessage, not the adapter's parsed *generic.Settings"},
+		{name: "no settings", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Settings = nil; return ac }(), want: "account generic/acme: settings are <nil>"},
 		{name: "no credentials", acct: func() *source.Account { ac := account("https://t.example.com"); ac.Credentials = nil; return ac }(), want: "no credentials"},
 	}
 	for _, tt := range tests {
@@ -381,7 +397,7 @@ func TestEscalateAndWidgetEvents(t *testing.T) {
 			}
 			// A failure is reported, not swallowed.
 			ts2 := newTenant(t, answer{status: 422})
-			var he *source.HTTPError
+			var he *egress.StatusError
 			if err := tt.call(ts2.adapter(), ts2.account()); !errors.As(err, &he) || he.Status != 422 {
 				t.Fatalf("422 answer: %v", err)
 			}
@@ -420,7 +436,7 @@ func TestTeamOnline(t *testing.T) {
 				}
 				return
 			}
-			var he *source.HTTPError
+			var he *egress.StatusError
 			if !errors.As(err, &he) || he.Status != tt.status || online || retry.IsRetryable(err) {
 				t.Fatalf("TeamOnline = %v, %v", online, err)
 			}
@@ -446,9 +462,9 @@ func TestBuiltin(t *testing.T) {
 		req     source.ActionRequest
 		ans     answer
 		want    []ultimate.ActionResult
-		reason  string // non-empty: an HTTPError with this reason
+		reason  string // with status: a StatusError with this reason
 		sent    string
-		status  int
+		status  int // non-zero: the call fails
 		retryOK bool
 	}{
 		{name: "results", req: req, ans: answer{status: 200, body: `{"results":[{"key":"status","value":"shipped","sanitize":true},{"key":"count","value":3}]}`},
@@ -462,7 +478,7 @@ func TestBuiltin(t *testing.T) {
 		{name: "not JSON", req: req, ans: answer{status: 200, body: `ok`}, reason: `answer must be {"results": [...]}`, status: 200},
 		{name: "results an object", req: req, ans: answer{status: 200, body: `{"results":{"key":"a"}}`}, reason: `answer must be {"results": [...]}`, status: 200},
 		{name: "empty key", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1"},{"value":"2"}]}`}, reason: "results[1].key is empty", status: 200},
-		{name: "500", req: req, ans: answer{status: 500, body: "down"}, reason: "down", status: 500, retryOK: true},
+		{name: "500", req: req, ans: answer{status: 500, body: "down"}, status: 500, retryOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -475,13 +491,13 @@ func TestBuiltin(t *testing.T) {
 			if tt.sent != "" && asJSON(d.data) != tt.sent {
 				t.Fatalf("sent\n got %s\nwant %s", asJSON(d.data), tt.sent)
 			}
-			if tt.reason == "" {
+			if tt.status == 0 {
 				if err != nil || !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("Builtin = %#v, %v", got, err)
 				}
 				return
 			}
-			var he *source.HTTPError
+			var he *egress.StatusError
 			if !errors.As(err, &he) || he.Reason != tt.reason || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
 				t.Fatalf("Builtin err %v", err)
 			}

@@ -41,7 +41,7 @@ func (c *appClaims) scopes() []string {
 // expired. Every refusal is a 401 naming the reason.
 func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now time.Time) error {
 	a.init()
-	st, err := a.settings.get(acct.Account, acct.Settings)
+	st, err := settingsOf(acct)
 	if err != nil {
 		return apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
 	}
@@ -94,16 +94,26 @@ func (a *Adapter) verifyToken(header string, st *settings, account string, now t
 	return unauthorized("wrong_scope", msg, nil)
 }
 
-// keysFor returns the keys a token may be verified with: the static keys, or
-// the JWKS key named by its kid (all keys when it names none).
+// keysFor returns the keys a token may be verified with: the JWKS key named
+// by its kid (all keys when it names none), or the static keys when the
+// token names no kid or one of the account's jwtKeyIds. Any other kid is
+// refused: a token naming a key the account does not know is not one of
+// the account's tokens, whichever key it happens to verify with.
 func (a *Adapter) keysFor(st *settings, t *jwt.Token, now time.Time) (any, error) {
+	kidValue, named := t.Header["kid"]
+	kid, _ := kidValue.(string)
+	if named && kid == "" {
+		return nil, errUnknownKey // a kid that is empty or not a string names no key
+	}
 	keys := st.staticKeys
-	if st.JWKSURL != "" {
-		kid, _ := t.Header["kid"].(string)
+	switch {
+	case st.JWKSURL != "":
 		var err error
-		if keys, err = a.keys.lookup(a.client(), st.JWKSURL, kid, st.jwksTTL, now); err != nil {
+		if keys, err = a.keys.lookup(a.HTTP, st.JWKSURL, kid, st.jwksTTL, now); err != nil {
 			return nil, err
 		}
+	case named && !st.staticKIDs[kid]:
+		return nil, errUnknownKey
 	}
 	set := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, len(keys))}
 	for i, k := range keys {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 )
 
@@ -29,6 +31,11 @@ func TestAuthenticateStaticKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another key under the account's kid: only the signature gives it away.
+	forged, err := lptest.SignRS256(s.ValidClaims(testNow), stranger(t).Key, s.KID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slightlyExpired, err := s.Sign(lptest.Claims{Issuer: lptest.Issuer, Audience: []string{testAccount}, Scope: lptest.Scope,
 		IssuedAt: testNow.Add(-time.Hour), Expires: testNow.Add(-20 * time.Second)})
 	if err != nil {
@@ -36,6 +43,10 @@ func TestAuthenticateStaticKey(t *testing.T) {
 	}
 	multiAudScope, err := s.Sign(lptest.Claims{Issuer: lptest.Issuer, Audience: []string{"other", testAccount},
 		Scope: "msg.consumer " + lptest.Scope, Expires: testNow.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noKID, err := lptest.SignRS256(s.ValidClaims(testNow), s.Key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +58,8 @@ func TestAuthenticateStaticKey(t *testing.T) {
 		status   int
 	}{
 		{"valid", tok(lptest.TokenValid), false, "", 0},
+		{"no kid: the static keys", "Bearer " + noKID, false, "", 0},
+		{"a kid the account does not list", tok(lptest.TokenUnknownKID), false, "unknown_key", 401},
 		{"lowercase bearer scheme", "bearer " + strings.TrimPrefix(tok(lptest.TokenValid), "Bearer "), false, "", 0},
 		{"several audiences and scopes", "Bearer " + multiAudScope, false, "", 0},
 		{"expired within leeway", "Bearer " + slightlyExpired, false, "", 0},
@@ -58,7 +71,8 @@ func TestAuthenticateStaticKey(t *testing.T) {
 		{"wrong issuer", tok(lptest.TokenWrongIssuer), false, "wrong_issuer", 401},
 		{"no expiry", tok(lptest.TokenNoExpiry), false, "invalid_token", 401},
 		{"not yet valid", tok(lptest.TokenNotYetValid), false, "token_not_yet_valid", 401},
-		{"wrong key", "Bearer " + foreign, false, "invalid_signature", 401},
+		{"wrong key under the account's kid", "Bearer " + forged, false, "invalid_signature", 401},
+		{"wrong key and kid", "Bearer " + foreign, false, "unknown_key", 401},
 		{"alg none", tok(lptest.TokenAlgNone), false, "unsupported_alg", 401},
 		{"alg confusion HS256 with the public key", tok(lptest.TokenAlgHS256), false, "unsupported_alg", 401},
 		{"RS512", tok(lptest.TokenAlgRS512), false, "unsupported_alg", 401},
@@ -89,6 +103,23 @@ func tamper(header string) string {
 	return strings.Join(parts, ".")
 }
 
+// A kid that is empty or not a string names no key, with static keys and
+// with a JWKS alike.
+func TestAuthenticateOddKID(t *testing.T) {
+	s := demo(t)
+	for _, kid := range []any{"", 7, true} {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": lptest.Issuer, "aud": testAccount, "scope": lptest.Scope, "exp": testNow.Add(time.Hour).Unix()})
+		tok.Header["kid"] = kid
+		signed, err := tok.SignedString(s.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, status := code(t, authWith(t, newAdapter(), baseSettings(t), "Bearer "+signed, testNow)); c != "unknown_key" || status != 401 {
+			t.Errorf("kid %#v: got %q/%d, want unknown_key/401", kid, c, status)
+		}
+	}
+}
+
 func TestAuthenticateLeewayIsConfigurable(t *testing.T) {
 	tok, err := demo(t).Sign(lptest.Claims{Issuer: lptest.Issuer, Audience: []string{testAccount}, Scope: lptest.Scope,
 		Expires: testNow.Add(-5 * time.Second)})
@@ -105,6 +136,7 @@ func TestAuthenticateLeewayIsConfigurable(t *testing.T) {
 func TestAuthenticateStaticKeyRotation(t *testing.T) {
 	st := baseSettings(t)
 	st.JWTPublicKeyPEM = stranger(t).PublicKeyPEM() + "\n" + demo(t).PublicKeyPEM()
+	st.JWTKeyIDs = []string{stranger(t).KID, demo(t).KID}
 	for _, s := range []*lptest.Sentinel{demo(t), stranger(t)} {
 		b, err := s.Bearer(testNow)
 		if err != nil {
@@ -134,7 +166,7 @@ func TestAuthenticateJWKS(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	st := baseSettings(t)
-	st.JWTPublicKeyPEM, st.JWKSURL = "", srv.URL+lptest.JWKSPath
+	st.JWTPublicKeyPEM, st.JWTKeyIDs, st.JWKSURL = "", nil, srv.URL+lptest.JWKSPath
 	a := newAdapter()
 	auth := func(now time.Time, tok string) string {
 		t.Helper()
@@ -193,7 +225,7 @@ func TestAuthenticateJWKSUnavailable(t *testing.T) {
 	}))
 	defer srv.Close()
 	st := baseSettings(t)
-	st.JWTPublicKeyPEM, st.JWKSURL = "", srv.URL+lptest.JWKSPath
+	st.JWTPublicKeyPEM, st.JWTKeyIDs, st.JWKSURL = "", nil, srv.URL+lptest.JWKSPath
 	b, _ := demo(t).Bearer(testNow)
 	err := authWith(t, newAdapter(), st, b, testNow)
 	if c, status := code(t, err); c != "keys_unavailable" || status != 503 {

@@ -55,7 +55,7 @@ func demoAccount(t *testing.T, a *Adapter) *source.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := tenant.ParseSource(it, source.NewRegistry(a).CheckSettings)
+	cfg, err := tenant.ParseSource(it, source.NewRegistry(a).ParseSettings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func fromEventJSON(t *testing.T, raw []byte) *apigw.Request {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	req, err := apigw.FromEvent(ev, 0)
+	req, err := apigw.FromEvent(ev, apigw.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

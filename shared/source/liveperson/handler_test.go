@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/accounts"
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -41,6 +43,10 @@ func (m *memTenants) Agent(_ context.Context, id string) (*tenant.Agent, error) 
 type memSecrets map[string][]byte
 
 func (m memSecrets) Get(_ context.Context, name string) ([]byte, error) { return m[name], nil }
+
+func (m memSecrets) SourceCredentials(_ context.Context, src *tenant.Source) ([]byte, error) {
+	return m[src.CredentialsSecret], nil
+}
 
 type memAgent struct {
 	mu     sync.Mutex
@@ -110,16 +116,17 @@ func TestThroughTheInboundHandler(t *testing.T) {
 	acct.CredentialsSecret = "crmbridge/sources/liveperson/" + testAccount
 	tenants := &memTenants{src: acct.Source}
 	agent := &memAgent{}
-	h := &inbound.Handler{
-		Tenants: tenants, Secrets: memSecrets{acct.CredentialsSecret: userPass},
-		State: &memState{done: map[string]bool{}, convs: map[string]string{}}, Agent: agent,
+	in := &inbound.Handler{
+		Accounts: &accounts.Resolver{Tenants: tenants, Secrets: memSecrets{acct.CredentialsSecret: userPass}},
+		State:    &memState{done: map[string]bool{}, convs: map[string]string{}}, Agent: agent,
 		Sources: source.NewRegistry(a), Log: obs.NewLogger(io.Discard, "error"), Metrics: obs.NewMetrics(io.Discard, "test", "test"),
 		Now: func() time.Time { return testNow },
 	}
+	h := &apigw.Handler{Name: "source-inbound", Serve: in.Serve, Log: in.Log, Now: in.Now}
 	ep := endpoint(t)
 	call := func(r lptest.Request) (int, string) {
 		t.Helper()
-		resp, err := h.Handle(context.Background(), r.Event("req", testNow))
+		resp, err := h.Invoke(context.Background(), r.Event("req", testNow))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,12 +3,12 @@ package liveperson
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -54,25 +54,32 @@ func stranger(t testing.TB) *lptest.Sentinel {
 // baseSettings are valid settings with the demo key and a Public API URL.
 func baseSettings(t testing.TB) Settings {
 	return Settings{
-		BotID: testBotID, Environments: []string{"production"}, JWTPublicKeyPEM: demo(t).PublicKeyPEM(),
+		BotID: testBotID, Environments: []string{"production"}, JWTPublicKeyPEM: demo(t).PublicKeyPEM(), JWTKeyIDs: []string{lptest.DemoKID},
 		APIBaseURL: "http://127.0.0.1:9", Skills: map[string]string{"billing": "Billing-Human"}, DefaultSkill: "human",
 	}
 }
 
+// account is an account with settings s, parsed as the tenant loader
+// parses them; settings that do not parse stay raw, as an account no
+// loader would hand out, to test the adapter's refusal.
 func account(t testing.TB, s Settings, creds []byte) *source.Account {
 	t.Helper()
 	raw, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &source.Account{Source: &tenant.Source{Source: Name, Account: testAccount, AgentID: lptest.DemoAgentID, Enabled: true, Settings: raw}, Credentials: creds}
+	var settings any = json.RawMessage(raw)
+	if parsed, err := parseSettings(raw, egress.New(egress.Options{Local: true})); err == nil {
+		settings = parsed
+	}
+	return &source.Account{Source: &tenant.Source{Source: Name, Account: testAccount, AgentID: lptest.DemoAgentID, Enabled: true, Settings: settings}, Credentials: creds}
 }
 
 var userPass = []byte(`{"username":"crmbridge-api","password":"s3cret-pass"}`)
 
 func newAdapter() *Adapter {
-	a := New(&http.Client{Timeout: 5 * time.Second})
-	a.Now = func() time.Time { return testNow }
+	// Local mode: the fake LivePerson APIs listen on loopback.
+	a := New(egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}), func() time.Time { return testNow })
 	a.PollInterval = 10 * time.Millisecond
 	return a
 }
@@ -88,7 +95,7 @@ func endpoint(t testing.TB) lptest.Endpoint {
 
 func apiRequest(t testing.TB, r lptest.Request) *apigw.Request {
 	t.Helper()
-	req, err := apigw.FromEvent(r.Event("req-1", testNow), 0)
+	req, err := apigw.FromEvent(r.Event("req-1", testNow), apigw.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

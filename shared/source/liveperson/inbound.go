@@ -40,7 +40,7 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.settings.get(acct.Account, acct.Settings)
+	st, err := settingsOf(acct)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
 	}

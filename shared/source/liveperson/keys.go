@@ -9,12 +9,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
 // RSA key sizes we accept: LivePerson signs with 2048-bit keys; anything
@@ -165,7 +166,7 @@ func (c *keyCache) entry(url string) *jwksEntry {
 
 // lookup returns the keys to try for kid: the one key with that kid, or all
 // of them when the token names none.
-func (c *keyCache) lookup(hc *http.Client, url, kid string, ttl time.Duration, now time.Time) ([]*rsa.PublicKey, error) {
+func (c *keyCache) lookup(hc *egress.Client, url, kid string, ttl time.Duration, now time.Time) ([]*rsa.PublicKey, error) {
 	e := c.entry(url)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -194,7 +195,7 @@ func (c *keyCache) lookup(hc *http.Client, url, kid string, ttl time.Duration, n
 	return nil, errUnknownKey
 }
 
-func (e *jwksEntry) refresh(hc *http.Client, url string, now time.Time) error {
+func (e *jwksEntry) refresh(hc *egress.Client, url string, now time.Time) error {
 	if e.lastFailed && now.Sub(e.attempted) < failedFetchPause {
 		return e.lastFailure
 	}
@@ -210,30 +211,16 @@ func (e *jwksEntry) refresh(hc *http.Client, url string, now time.Time) error {
 
 // fetchJWKS reads a key set. Keys that are not RSA signing keys are skipped;
 // a set with none left is an error.
-func fetchJWKS(hc *http.Client, url string) (map[string]*rsa.PublicKey, []*rsa.PublicKey, error) {
+func fetchJWKS(hc *egress.Client, url string) (map[string]*rsa.PublicKey, []*rsa.PublicKey, error) {
 	// Authenticate has no request context; the fetch gets its own bound.
-	ctx, cancel := context.WithTimeout(context.Background(), jwksFetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := hc.Do(context.Background(), &egress.Request{
+		Op: "liveperson JWKS", URL: url, Header: http.Header{"Accept": {"application/json"}},
+		Timeout: jwksFetchTimeout, MaxBody: jwksBodyLimit,
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("JWKS request: %w", err)
+		return nil, nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("JWKS: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, jwksBodyLimit+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("JWKS: read: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("JWKS: HTTP %d", resp.StatusCode)
-	}
-	if len(body) > jwksBodyLimit {
-		return nil, nil, errors.New("JWKS: larger than 64 KiB")
-	}
+	body := resp.Body
 	var set struct {
 		Keys []JWK `json:"keys"`
 	}

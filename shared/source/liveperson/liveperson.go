@@ -17,50 +17,50 @@
 package liveperson
 
 import (
-	"net/http"
 	"sync"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
 // Name is the source name in URLs and items.
 const Name = "liveperson"
 
-// Adapter implements the LivePerson source. Its caches (parsed settings,
-// Sentinel keys, Public API bearers) live as long as the execution
-// environment, so the warm path makes no extra network call.
+// Adapter implements the LivePerson source. Its caches (Sentinel keys,
+// Public API bearers) live as long as the execution environment, so the
+// warm path makes no extra network call; settings are parsed once by the
+// tenant loader (ParseSettings).
 type Adapter struct {
-	HTTP *http.Client
-	Now  func() time.Time
+	HTTP *egress.Client
+	Now  func() time.Time // required: the bridge's clock
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
 
 	once     sync.Once
-	settings *settingsCache
 	keys     *keyCache
 	sessions *sessions
 }
 
 var (
 	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Router    = (*Adapter)(nil)
 	_ source.Sender    = (*Adapter)(nil)
 	_ source.Escalator = (*Adapter)(nil)
 	_ source.Closer    = (*Adapter)(nil)
 	_ source.Builtins  = (*Adapter)(nil)
 )
 
-// New returns the adapter.
-func New(hc *http.Client) *Adapter {
-	a := &Adapter{HTTP: hc}
+// New returns the adapter over the bridge's HTTP client and clock.
+func New(hc *egress.Client, now func() time.Time) *Adapter {
+	a := &Adapter{HTTP: hc, Now: now}
 	a.init()
 	return a
 }
 
 func (a *Adapter) init() {
 	a.once.Do(func() {
-		a.settings = &settingsCache{byAccount: map[string]*settingsEntry{}}
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
 		a.sessions = &sessions{byAccount: map[string]*session{}}
 	})
@@ -73,17 +73,3 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
-
-func (a *Adapter) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTP != nil {
-		return a.HTTP
-	}
-	return http.DefaultClient
-}

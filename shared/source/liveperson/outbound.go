@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -83,7 +84,7 @@ func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait
 	if interval <= 0 {
 		interval = 400 * time.Millisecond
 	}
-	deadline := a.now().Add(wait)
+	deadline := a.Now().Add(wait)
 	last := "not found"
 	for {
 		state, failure, found, err := c.commandState(ctx, conv, id)
@@ -102,7 +103,7 @@ func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait
 				return fmt.Errorf("transfer command %s: %w: %s", id, ErrCommandFailed, failure)
 			}
 		}
-		if !a.now().Add(interval).Before(deadline) {
+		if !a.Now().Add(interval).Before(deadline) {
 			return fmt.Errorf("transfer command %s: %w (state %s after %s)", id, ErrCommandPending, last, wait)
 		}
 		t := time.NewTimer(interval)
@@ -127,7 +128,7 @@ func (a *Adapter) Close(ctx context.Context, acct *source.Account, conv source.C
 		return fmt.Errorf("closing conversations is off for LivePerson account %s (settings.closeOnEnd): %w", conv.Account, source.ErrUnsupported)
 	}
 	_, err = c.command(ctx, conv.ID, "close", struct{}{})
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return nil
 	}

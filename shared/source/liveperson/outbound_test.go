@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
@@ -130,7 +131,7 @@ func TestLoginCachingAndRelogin(t *testing.T) {
 	// 401 again after the new login: final, not retryable.
 	f.api.Fail("messages", http.StatusUnauthorized, 2)
 	err := f.send(t, ultimate.Message{Text: "still 401"})
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if !errors.As(err, &he) || he.Status != 401 || retry.IsRetryable(err) {
 		t.Fatalf("double 401: %v", err)
 	}
@@ -186,7 +187,7 @@ func TestLoginAPIKeyAndFailures(t *testing.T) {
 		g := newLP(t, nil)
 		g.api.Fail("login", tc.status, 1)
 		err := g.send(t, ultimate.Message{Text: "hi"})
-		var he *source.HTTPError
+		var he *egress.StatusError
 		if !errors.As(err, &he) || he.Status != tc.status || retry.IsRetryable(err) != tc.retryable {
 			t.Errorf("login %d: %v (retryable %v)", tc.status, err, retry.IsRetryable(err))
 		}
@@ -205,7 +206,7 @@ func TestSendErrors(t *testing.T) {
 		f := newLP(t, nil)
 		f.api.Fail("messages", tc.status, 1)
 		err := f.send(t, ultimate.Message{Text: "hi"})
-		var he *source.HTTPError
+		var he *egress.StatusError
 		if !errors.As(err, &he) || he.Status != tc.status || retry.IsRetryable(err) != tc.retryable {
 			t.Errorf("%d: %v (retryable %v)", tc.status, err, retry.IsRetryable(err))
 		}
@@ -298,7 +299,7 @@ func TestEscalateFailures(t *testing.T) {
 
 	f = newLP(t, nil)
 	f.api.Fail("transfer", http.StatusNotFound, 1)
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if err := escalate(f, "billing"); !errors.As(err, &he) || he.Status != 404 {
 		t.Fatalf("closed conversation: %v", err)
 	}

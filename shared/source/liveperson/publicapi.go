@@ -1,19 +1,16 @@
 package liveperson
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
-	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
@@ -51,7 +48,7 @@ func (s *sessions) get(account string) *session {
 
 // apiClient is one account's Public API, for one call.
 type apiClient struct {
-	hc      *http.Client
+	hc      *egress.Client
 	account string
 	st      *settings
 	cr      *creds
@@ -64,7 +61,7 @@ var errMisconfigured = errors.New("account misconfigured")
 
 func (a *Adapter) api(acct *source.Account) (*apiClient, error) {
 	a.init()
-	st, err := a.settings.get(acct.Account, acct.Settings)
+	st, err := settingsOf(acct)
 	if err != nil {
 		return nil, fmt.Errorf("%w: settings: %w", errMisconfigured, err)
 	}
@@ -72,7 +69,7 @@ func (a *Adapter) api(acct *source.Account) (*apiClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMisconfigured, err)
 	}
-	return &apiClient{hc: a.client(), account: acct.Account, st: st, cr: cr, sess: a.sessions.get(acct.Account)}, nil
+	return &apiClient{hc: a.HTTP, account: acct.Account, st: st, cr: cr, sess: a.sessions.get(acct.Account)}, nil
 }
 
 // current returns the cached bearer, dropping it when the credentials or
@@ -143,33 +140,27 @@ func (c *creds) loginBody() any {
 
 func (c *apiClient) login(ctx context.Context) (string, error) {
 	u := c.st.baseURL + "/api/v1/account/" + url.PathEscape(c.account) + "/login?v=1.3"
-	status, body, hdr, err := c.send(ctx, http.MethodPost, u, "", c.cr.loginBody())
-	if err != nil {
-		return "", retry.Retryable(fmt.Errorf("liveperson login: %w", err), 0)
+	body, err := c.send(ctx, "login", http.MethodPost, u, "", c.cr.loginBody())
+	var he *egress.StatusError
+	if errors.As(err, &he) && he.Status == http.StatusConflict {
+		he.Reason = "the bot user is already used by a bot running on Third-Party Bots; use a dedicated Public API user"
 	}
-	if status < 200 || status > 299 {
-		herr := &source.HTTPError{Op: "liveperson login", Status: status, Reason: reason(body)}
-		switch {
-		case source.RetryableStatus(status):
-			return "", retry.Retryable(herr, retry.After(hdr.Get("Retry-After"), time.Now()))
-		case status == http.StatusConflict:
-			herr.Reason = "the bot user is already used by a bot running on Third-Party Bots; use a dedicated Public API user"
-		}
-		return "", herr
+	if err != nil {
+		return "", err
 	}
 	var out struct {
 		Bearer string `json:"bearer"`
 	}
 	if json.Unmarshal(body, &out) != nil || out.Bearer == "" {
-		return "", &source.HTTPError{Op: "liveperson login", Status: status, Reason: "the answer has no bearer"}
+		return "", &egress.StatusError{Op: "liveperson login", Status: http.StatusOK, Reason: "the answer has no bearer"}
 	}
 	return out.Bearer, nil
 }
 
 // call sends one authenticated request and returns the body of a 2xx. A 401
 // drops the bearer and retries once with a new login; after that it is
-// final. 429, 5xx and transport failures are marked retryable for the
-// caller's retry policy.
+// final. 429, 5xx and transport failures are marked retryable (by egress)
+// for the caller's retry policy.
 func (c *apiClient) call(ctx context.Context, op, method, path string, payload any) ([]byte, error) {
 	u := c.st.baseURL + "/api/v1/account/" + url.PathEscape(c.account) + path
 	for attempt := 0; ; attempt++ {
@@ -177,58 +168,37 @@ func (c *apiClient) call(ctx context.Context, op, method, path string, payload a
 		if err != nil {
 			return nil, err
 		}
-		status, body, hdr, err := c.send(ctx, method, u, b, payload)
-		if err != nil {
-			return nil, retry.Retryable(fmt.Errorf("liveperson %s: %w", op, err), 0)
-		}
-		if status == http.StatusUnauthorized && attempt == 0 {
+		body, err := c.send(ctx, op, method, u, b, payload)
+		var he *egress.StatusError
+		if errors.As(err, &he) && he.Status == http.StatusUnauthorized && attempt == 0 {
 			c.drop(b)
 			continue
 		}
-		if status >= 200 && status < 300 {
-			return body, nil
-		}
-		herr := &source.HTTPError{Op: "liveperson " + op, Status: status, Reason: reason(body)}
-		if source.RetryableStatus(status) {
-			return nil, retry.Retryable(herr, retry.After(hdr.Get("Retry-After"), time.Now()))
-		}
-		return nil, herr
+		return body, err
 	}
 }
 
 const respLimit = 64 << 10
 
-func (c *apiClient) send(ctx context.Context, method, u, bearer string, payload any) (int, []byte, http.Header, error) {
-	var rd io.Reader
+func (c *apiClient) send(ctx context.Context, op, method, u, bearer string, payload any) ([]byte, error) {
+	h := http.Header{"Accept": {"application/json"}}
+	var body []byte
 	if payload != nil {
 		b, err := json.Marshal(payload)
 		if err != nil {
-			return 0, nil, nil, fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("liveperson %s: encode request: %w", op, err)
 		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "crmbridge")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+		body = b
+		h.Set("Content-Type", "application/json")
 	}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		h.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.hc.Do(ctx, &egress.Request{Op: "liveperson " + op, Method: method, URL: u, Header: h, Body: body, MaxBody: respLimit})
 	if err != nil {
-		return 0, nil, nil, err
+		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, respLimit))
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
-	}
-	return resp.StatusCode, body, resp.Header, nil
+	return resp.Body, nil
 }
 
 func (c *apiClient) convPath(conv, cmd string) string {
@@ -262,7 +232,7 @@ const (
 // visible, or dropped from the 200-command history).
 func (c *apiClient) commandState(ctx context.Context, conv, id string) (state, failure string, found bool, err error) {
 	body, err := c.call(ctx, "command", http.MethodGet, c.convPath(conv, "command/"+url.PathEscape(id)), nil)
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return "", "", false, nil
 	}
@@ -278,15 +248,7 @@ func (c *apiClient) commandState(ctx context.Context, conv, id string) (state, f
 		} `json:"result"`
 	}
 	if json.Unmarshal(body, &out) != nil {
-		return "", "", false, &source.HTTPError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a command"}
+		return "", "", false, &egress.StatusError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a command"}
 	}
 	return out.State, out.Result.Error.Name, true, nil
-}
-
-func reason(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
 }

@@ -33,7 +33,7 @@ const APIVersion = "v1"
 // safe in our keys and in Public API paths.
 var convIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
-// Route implements the inbound handler's pre-routing hook: it answers paths
+// Route implements source.Router: it answers paths
 // and methods that are not part of the Custom Endpoint API before the
 // account is even looked up.
 func (a *Adapter) Route(req *apigw.Request) error {

@@ -8,10 +8,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Settings is the account item's settings map.
@@ -28,7 +29,11 @@ type Settings struct {
 	// (Sentinel v1; several PEM blocks are all accepted, for a rotation) or
 	// the JWKS URL of Sentinel v2.
 	JWTPublicKeyPEM string `json:"jwtPublicKeyPem,omitempty"`
-	JWKSURL         string `json:"jwksUrl,omitempty"`
+	// JWTKeyIDs are the kids tokens signed with the static keys may carry.
+	// A token with no kid is verified with the static keys; a token whose
+	// kid is not listed is refused, like a kid missing from a JWKS.
+	JWTKeyIDs []string `json:"jwtKeyIds,omitempty"`
+	JWKSURL   string   `json:"jwksUrl,omitempty"`
 	// JWTIssuer is the expected iss; default "Sentinel".
 	JWTIssuer string `json:"jwtIssuer,omitempty"`
 	// AcceptDeprecatedScope also admits tokens with the older
@@ -88,6 +93,8 @@ const (
 	DefaultIssuer         = "Sentinel"
 	DefaultEnvironment    = "draft"
 	maxEnvironments       = 10
+	maxKeyIDs             = 10
+	maxKeyIDLen           = 128
 	maxSkills             = 100
 	defaultCommandTTL     = 30
 	defaultLeeway         = 30
@@ -109,6 +116,7 @@ type settings struct {
 	Settings
 	envs         []string // draft first, then the configured ones
 	staticKeys   []*rsa.PublicKey
+	staticKIDs   map[string]bool
 	leeway       time.Duration
 	jwksTTL      time.Duration
 	baseURL      string
@@ -125,10 +133,10 @@ func (s *settings) hasEnv(env string) bool {
 	return false
 }
 
-func parseSettings(raw json.RawMessage) (*settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*settings, error) {
 	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, err
 	}
 	out := &settings{Settings: s}
 	if !botIDRE.MatchString(s.BotID) {
@@ -152,10 +160,10 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 	if len(out.Version) > 64 {
 		return nil, errors.New("version: at most 64 characters")
 	}
-	if err := out.keySettings(); err != nil {
+	if err := out.keySettings(urls); err != nil {
 		return nil, err
 	}
-	if err := out.apiSettings(); err != nil {
+	if err := out.apiSettings(urls); err != nil {
 		return nil, err
 	}
 	if err := out.escalationSettings(); err != nil {
@@ -164,7 +172,7 @@ func parseSettings(raw json.RawMessage) (*settings, error) {
 	return out, nil
 }
 
-func (s *settings) keySettings() error {
+func (s *settings) keySettings(urls *egress.Client) error {
 	switch {
 	case s.JWTPublicKeyPEM != "" && s.JWKSURL != "":
 		return errors.New("jwtPublicKeyPem and jwksUrl: set one, not both")
@@ -174,9 +182,22 @@ func (s *settings) keySettings() error {
 			return fmt.Errorf("jwtPublicKeyPem: %w", err)
 		}
 		s.staticKeys = keys
+		if len(s.JWTKeyIDs) > maxKeyIDs {
+			return fmt.Errorf("jwtKeyIds: at most %d", maxKeyIDs)
+		}
+		s.staticKIDs = map[string]bool{}
+		for i, k := range s.JWTKeyIDs {
+			if k == "" || len(k) > maxKeyIDLen || strings.TrimSpace(k) != k {
+				return fmt.Errorf("jwtKeyIds[%d]: 1-%d characters, no surrounding spaces", i, maxKeyIDLen)
+			}
+			s.staticKIDs[k] = true
+		}
 	case s.JWKSURL != "":
-		if !tenant.AllowedURL(s.JWKSURL) {
-			return errors.New("jwksUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		if len(s.JWTKeyIDs) > 0 {
+			return errors.New("jwtKeyIds: only with jwtPublicKeyPem (a JWKS names its own keys)")
+		}
+		if err := urls.CheckURL(s.JWKSURL); err != nil {
+			return fmt.Errorf("jwksUrl: %w", err)
 		}
 	default:
 		return errors.New("jwtPublicKeyPem or jwksUrl: required, to verify LivePerson's Sentinel App-JWT")
@@ -202,7 +223,7 @@ func (s *settings) keySettings() error {
 	return nil
 }
 
-func (s *settings) apiSettings() error {
+func (s *settings) apiSettings(urls *egress.Client) error {
 	switch {
 	case s.Zone != "" && s.APIBaseURL != "":
 		return errors.New("zone and apiBaseUrl: set one, not both")
@@ -213,8 +234,8 @@ func (s *settings) apiSettings() error {
 		}
 		s.baseURL = u
 	case s.APIBaseURL != "":
-		if !tenant.AllowedURL(s.APIBaseURL) {
-			return errors.New("apiBaseUrl: must be https:// (http:// only on 127.0.0.1 or localhost)")
+		if err := urls.CheckURL(s.APIBaseURL); err != nil {
+			return fmt.Errorf("apiBaseUrl: %w", err)
 		}
 		s.baseURL = strings.TrimRight(s.APIBaseURL, "/")
 	default:
@@ -275,37 +296,10 @@ func zoneNames() []string {
 	return out
 }
 
-// ValidateSettings implements source.Adapter.
-func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
-	return err
-}
+// ParseSettings implements source.Adapter: the account's validated,
+// defaulted *settings (its PEM keys parsed once, when the item is loaded),
+// with its URLs checked in the adapter's mode.
+func (a *Adapter) ParseSettings(raw json.RawMessage) (any, error) { return parseSettings(raw, a.HTTP) }
 
-// settingsCache keeps the parsed settings per account, so a warm request
-// does not parse PEM keys again; a changed item is parsed afresh.
-type settingsCache struct {
-	mu        sync.Mutex
-	byAccount map[string]*settingsEntry
-}
-
-type settingsEntry struct {
-	raw string
-	s   *settings
-}
-
-func (c *settingsCache) get(account string, raw json.RawMessage) (*settings, error) {
-	c.mu.Lock()
-	e := c.byAccount[account]
-	c.mu.Unlock()
-	if e != nil && e.raw == string(raw) {
-		return e.s, nil
-	}
-	s, err := parseSettings(raw)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.byAccount[account] = &settingsEntry{raw: string(raw), s: s}
-	c.mu.Unlock()
-	return s, nil
-}
+// settingsOf returns an account's parsed settings.
+func settingsOf(acct *source.Account) (*settings, error) { return source.SettingsOf[*settings](acct) }

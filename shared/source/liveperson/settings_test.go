@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	pem := demo(t).PublicKeyPEM()
 	base := func() map[string]any {
 		return map[string]any{"botId": testBotID, "jwtPublicKeyPem": pem, "zone": "z2"}
@@ -62,7 +63,19 @@ func TestValidateSettings(t *testing.T) {
 		{"empty skill", func(m map[string]any) { m["skills"] = map[string]any{"billing": " "} }, "skills"},
 		{"environment", func(m map[string]any) { m["environments"] = []any{"pro duction"} }, "environments[0]"},
 		{"start event", func(m map[string]any) { m["startEvent"] = "both" }, "startEvent"},
-		{"wrong type", func(m map[string]any) { m["closeOnEnd"] = "yes" }, "settings"},
+		{"wrong type", func(m map[string]any) { m["closeOnEnd"] = "yes" }, "closeOnEnd: must be a boolean"},
+		{"closeOnEnds", func(m map[string]any) { m["closeOnEnds"] = true }, "closeOnEnds: unknown field; did you mean `closeOnEnd`?"},
+		{"typo in a key field", func(m map[string]any) { m["jwtPublicKeyPEM"] = m["jwtPublicKeyPem"] }, "jwtPublicKeyPEM: unknown field; did you mean `jwtPublicKeyPem`?"},
+		{"key ids", func(m map[string]any) { m["jwtKeyIds"] = []any{"k1", "k2"} }, ""},
+		{"empty key id", func(m map[string]any) { m["jwtKeyIds"] = []any{""} }, "jwtKeyIds[0]"},
+		{"too many key ids", func(m map[string]any) {
+			m["jwtKeyIds"] = []any{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+		}, "jwtKeyIds: at most"},
+		{"key ids with a jwks", func(m map[string]any) {
+			delete(m, "jwtPublicKeyPem")
+			m["jwksUrl"] = "https://va.sentinel.liveperson.net/sentinel/well-known/jwks"
+			m["jwtKeyIds"] = []any{"k1"}
+		}, "jwtKeyIds: only with jwtPublicKeyPem"},
 	}
 	a := newAdapter()
 	for _, tc := range tests {
@@ -70,7 +83,7 @@ func TestValidateSettings(t *testing.T) {
 			m := base()
 			tc.change(m)
 			raw, _ := json.Marshal(m)
-			err := a.ValidateSettings(raw)
+			_, err := a.ParseSettings(raw)
 			switch {
 			case tc.field == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -83,9 +96,37 @@ func TestValidateSettings(t *testing.T) {
 	}
 }
 
+// TestValidateSettingsStrict: outside the local stack, loopback and other
+// internal URLs are refused; the metadata endpoint is refused everywhere.
+func TestValidateSettingsStrict(t *testing.T) {
+	pem := demo(t).PublicKeyPEM()
+	tests := []struct {
+		settings      map[string]any
+		strict, local string // "" = valid
+	}{
+		{map[string]any{"apiBaseUrl": "http://localhost:8095", "jwtPublicKeyPem": pem}, "apiBaseUrl: host localhost: loopback names are refused", ""},
+		{map[string]any{"apiBaseUrl": "https://10.0.0.5", "jwtPublicKeyPem": pem}, "apiBaseUrl: host 10.0.0.5: private", "apiBaseUrl: host 10.0.0.5: private"},
+		{map[string]any{"zone": "z1", "jwksUrl": "http://127.0.0.1:9/jwks"}, "jwksUrl: host 127.0.0.1: loopback", ""},
+		{map[string]any{"zone": "z1", "jwksUrl": "http://169.254.169.254/jwks"}, "jwksUrl: host 169.254.169.254: cloud metadata", "jwksUrl: host 169.254.169.254: cloud metadata"},
+	}
+	for _, tc := range tests {
+		tc.settings["botId"] = testBotID
+		raw, _ := json.Marshal(tc.settings)
+		for _, m := range []struct {
+			a    *Adapter
+			want string
+		}{{New(nil, time.Now), tc.strict}, {newAdapter(), tc.local}} {
+			_, err := m.a.ParseSettings(raw)
+			if (m.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), m.want)) {
+				t.Errorf("%v local=%v: %v, want %q", tc.settings["apiBaseUrl"], m.a.HTTP.Local(), err, m.want)
+			}
+		}
+	}
+}
+
 func TestSettingsDefaults(t *testing.T) {
 	raw, _ := json.Marshal(map[string]any{"botId": testBotID, "jwtPublicKeyPem": demo(t).PublicKeyPEM(), "zone": "z3", "environments": []any{"draft", "alpha", "alpha"}})
-	s, err := parseSettings(raw)
+	s, err := parseSettings(raw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,16 @@
 package sunshine
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -25,28 +24,23 @@ const (
 // api is one account's view of the SunCo REST API. It makes one attempt per
 // call; the caller's retry policy decides on another.
 type api struct {
-	hc    *http.Client
+	hc    *egress.Client
 	base  string
 	app   string
 	creds *Credentials
-	now   func() time.Time
 }
 
 // apiFor decodes an account's settings and credentials.
 func (a *Adapter) apiFor(acct *source.Account) (*api, *Settings, error) {
-	s, err := parseSettings(acct.Settings)
+	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
-		return nil, nil, fmt.Errorf("account settings: %w", err)
+		return nil, nil, err
 	}
 	c, err := parseCredentials(acct.Credentials)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := a.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &api{hc: a.client(), base: s.BaseURL, app: acct.Account, creds: c, now: now}, s, nil
+	return &api{hc: a.HTTP, base: s.BaseURL, app: acct.Account, creds: c}, s, nil
 }
 
 // convPath is /v2/apps/{appId}/conversations/{id}{suffix}.
@@ -58,74 +52,48 @@ func (c *api) userPath(userID string) string {
 	return "/v2/apps/" + url.PathEscape(c.app) + "/users/" + url.PathEscape(userID)
 }
 
-// errorBody is SunCo's error answer.
-type errorBody struct {
-	Errors []struct {
-		Code  string `json:"code"`
-		Title string `json:"title"`
-	} `json:"errors"`
+// errorCode is the first code of SunCo's error answer
+// ({"errors":[{"code","title"}]}); the title is free text and is not kept.
+func errorCode(raw []byte) string {
+	var eb struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(raw, &eb) != nil || len(eb.Errors) == 0 {
+		return ""
+	}
+	return eb.Errors[0].Code
 }
 
-// do sends one request. A non-2xx answer is a *source.HTTPError whose Reason
-// is SunCo's first error code and title; 408, 429 and 5xx and transport
-// failures are marked retryable (429 with its Retry-After).
+// do sends one request. A non-2xx answer is an *egress.StatusError with
+// SunCo's error code; 408, 429 and 5xx and transport failures are marked
+// retryable (with the Retry-After).
 func (c *api) do(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
+	h := http.Header{
+		"Accept":        {"application/json"},
+		"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(c.creds.KeyID+":"+c.creds.KeySecret))},
+	}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("sunshine %s: encode body: %w", op, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
+		h.Set("Content-Type", "application/json")
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	resp, err := c.hc.Do(ctx, &egress.Request{
+		Op: "sunshine " + op, Method: method, URL: c.base + path, Header: h, Body: body,
+		Timeout: callTimeout, MaxBody: maxAnswer, Code: errorCode,
+	})
 	if err != nil {
-		return fmt.Errorf("sunshine %s: build request: %w", op, err)
-	}
-	req.SetBasicAuth(c.creds.KeyID, c.creds.KeySecret)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "crmbridge")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return retry.Retryable(fmt.Errorf("sunshine %s: %w", op, err), 0)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return retry.Retryable(fmt.Errorf("sunshine %s: read answer: %w", op, err), 0)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		herr := &source.HTTPError{Op: "sunshine " + op, Status: resp.StatusCode, Reason: reason(raw)}
-		if source.RetryableStatus(resp.StatusCode) {
-			return retry.Retryable(herr, retry.After(resp.Header.Get("Retry-After"), c.now()))
-		}
-		return herr
+		return err
 	}
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, syntax(err))
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return fmt.Errorf("sunshine %s: answer is not the documented JSON: %s", op, apigw.JSONProblem(err))
 		}
 	}
 	return nil
-}
-
-// reason is "code: title" from SunCo's error body, or a short excerpt of
-// whatever else came back (a proxy's HTML page, say).
-func reason(raw []byte) string {
-	var eb errorBody
-	if json.Unmarshal(raw, &eb) == nil && len(eb.Errors) > 0 {
-		e := eb.Errors[0]
-		switch {
-		case e.Code != "" && e.Title != "":
-			return clip(e.Code) + ": " + clip(e.Title)
-		case e.Code != "":
-			return clip(e.Code)
-		}
-	}
-	return clip(strings.TrimSpace(string(raw)))
 }

@@ -29,7 +29,7 @@ func (s *inboundStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.t.Error(err)
 		return
 	}
-	req, err := apigw.FromEvent(ev, 0)
+	req, err := apigw.FromEvent(ev, apigw.Limits{})
 	if err == nil {
 		err = s.a.Route(req)
 	}

@@ -31,7 +31,7 @@ type passControlBody struct {
 // and the episode's first message, so the agent's ticket is tagged and shows
 // the whole bot conversation. Both look-ups are best effort: a handover
 // without them beats a visitor left alone. It returns nil only when SunCo
-// accepted the pass; otherwise the *source.HTTPError carries SunCo's status
+// accepted the pass; otherwise the *egress.StatusError carries SunCo's status
 // and reason.
 func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv source.Conversation, req source.HandoverRequest) error {
 	c, s, err := a.apiFor(acct)

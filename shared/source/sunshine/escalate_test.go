@@ -108,7 +108,7 @@ func TestEscalateFailures(t *testing.T) {
 		f.AddConversation(testConv, testUser)
 		acct := account(t, f.URL(), map[string]any{"escalationTargets": map[string]any{"billing": "billing-team"}})
 		err := testAdapter().Escalate(context.Background(), acct, testConversation(), source.HandoverRequest{EscalateTo: "billing"})
-		wantHTTPError(t, err, http.StatusBadRequest, "billing")
+		wantHTTPError(t, err, http.StatusBadRequest, "bad_request")
 	})
 	t.Run("rate limited", func(t *testing.T) {
 		f := fakeAPI(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
@@ -28,12 +29,13 @@ func demoAccount(t *testing.T) *source.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(nil)
-	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) error {
+	// The demo tenant is the local stack's: its API runs on loopback.
+	a := New(egress.New(egress.Options{Local: true}))
+	src, err := tenant.ParseSource(it, func(name string, s json.RawMessage) (any, error) {
 		if name != Name {
 			t.Fatalf("demo item is for source %q", name)
 		}
-		return a.ValidateSettings(s)
+		return a.ParseSettings(s)
 	})
 	if err != nil {
 		t.Fatalf("demo tenant item: %v", err)
@@ -82,7 +84,7 @@ func TestSampleEvents(t *testing.T) {
 			if ev.PathParameters["account"] != acct.Account || ev.PathParameters["source"] != Name {
 				t.Fatalf("path parameters %v", ev.PathParameters)
 			}
-			req, err := apigw.FromEvent(ev, 0)
+			req, err := apigw.FromEvent(ev, apigw.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

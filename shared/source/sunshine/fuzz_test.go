@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -42,7 +43,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, ev := range batch.Events {
-			if ev.ID == "" || ev.Conversation == "" || len(ev.Conversation) > maxID {
+			if ids.Event("id", ev.ID) != nil || ids.Conversation("conversation", ev.Conversation) != nil {
 				t.Fatalf("malformed event %+v", ev)
 			}
 			switch ev.Kind {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -56,8 +57,12 @@ func account(t *testing.T, baseURL string, settings map[string]any) *source.Acco
 	if err != nil {
 		t.Fatal(err)
 	}
+	parsed, err := parseSettings(raw, egress.New(egress.Options{Local: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &source.Account{
-		Source:      &tenant.Source{Source: Name, Account: testApp, AgentID: "64f1c0ffee0ddba11ad0be57", Enabled: true, Settings: raw},
+		Source:      &tenant.Source{Source: Name, Account: testApp, AgentID: "64f1c0ffee0ddba11ad0be57", Enabled: true, Settings: parsed},
 		Credentials: credsJSON(t, testPrevSecret),
 	}
 }
@@ -94,7 +99,7 @@ func fakeAPI(t *testing.T) *sunshinetest.Server {
 }
 
 func testAdapter() *Adapter {
-	return &Adapter{HTTP: &http.Client{Timeout: 5 * time.Second}, Now: func() time.Time { return testNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &Adapter{HTTP: egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}), Now: func() time.Time { return testNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func testConversation() source.Conversation {
@@ -119,16 +124,17 @@ func wantAPIError(t *testing.T, err error, status int, code string, fragments ..
 	}
 }
 
-// wantHTTPError checks err wraps a *source.HTTPError with status whose
-// reason contains reason.
-func wantHTTPError(t *testing.T, err error, status int, reason string) *source.HTTPError {
+// wantHTTPError checks err wraps an *egress.StatusError with status and
+// SunCo's error code (the code alone: the title is free text and stays out
+// of errors).
+func wantHTTPError(t *testing.T, err error, status int, code string) *egress.StatusError {
 	t.Helper()
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if !errors.As(err, &he) {
-		t.Fatalf("error %v is not a *source.HTTPError", err)
+		t.Fatalf("error %v is not an *egress.StatusError", err)
 	}
-	if he.Status != status || !strings.Contains(he.Reason, reason) {
-		t.Fatalf("got HTTP %d %q, want %d containing %q", he.Status, he.Reason, status, reason)
+	if he.Status != status || he.Code != code || he.Reason != "" {
+		t.Fatalf("got HTTP %d code %q reason %q, want %d code %q", he.Status, he.Code, he.Reason, status, code)
 	}
 	return he
 }

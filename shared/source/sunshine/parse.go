@@ -8,15 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
-
-// maxID bounds SunCo IDs (24 hex characters in practice).
-const maxID = 200
 
 // skipCreation lists conversation:create reasons that are not a visitor
 // starting to talk: a link request or a Notification API message. Starting
@@ -29,13 +26,13 @@ var skipCreation = map[string]bool{"linkRequest": true, "notification": true}
 // act on (business messages, standby events, unused triggers) are dropped so
 // the delivery is still answered 200.
 func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
-	s, err := parseSettings(acct.Settings)
+	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's settings are invalid; see logs")
 	}
 	var env envelope
 	if err := json.Unmarshal(req.Body, &env); err != nil && !isTypeError(err) {
-		return nil, bad("body", "must be a JSON object: "+syntax(err))
+		return nil, bad("body", "must be a JSON object: "+apigw.JSONProblem(err))
 	}
 	if env.App != nil && env.App.ID != "" && env.App.ID != acct.Account {
 		return nil, apigw.Errorf(http.StatusBadRequest, "app_mismatch", "app.id %q is not the app in the URL; point the webhook at /sources/sunshine/%s", clip(env.App.ID), clip(env.App.ID))
@@ -70,7 +67,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 	default:
 		return source.Event{}, false, nil // a trigger we do not use
 	}
-	if err := checkID(field+".id", e.ID); err != nil {
+	if err := ids.Event(field+".id", e.ID); err != nil {
 		return source.Event{}, false, err
 	}
 	var p eventPayload
@@ -78,12 +75,17 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 		return source.Event{}, false, bad(field+".payload", "required, an object")
 	}
 	if err := json.Unmarshal(e.Payload, &p); err != nil && !isTypeError(err) {
-		return source.Event{}, false, bad(field+".payload", "must be an object: "+syntax(err))
+		return source.Event{}, false, bad(field+".payload", "must be an object: "+apigw.JSONProblem(err))
 	}
 	if p.Conversation == nil {
 		return source.Event{}, false, bad(field+".payload.conversation", "required")
 	}
-	if err := checkID(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+	// SunCo IDs are opaque ASCII tokens; as a conversation they also obey
+	// the conversation rules.
+	if err := ids.Event(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+		return source.Event{}, false, err
+	}
+	if err := ids.Conversation(field+".payload.conversation.id", p.Conversation.ID); err != nil {
 		return source.Event{}, false, err
 	}
 	ev := source.Event{ID: e.ID, Conversation: p.Conversation.ID}
@@ -149,7 +151,7 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 			code = p.Error.Code
 		}
 		a.log().Warn("sunshine passControl failed", slog.String("source", Name), slog.String("account", appID),
-			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", clip(code)))
+			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", egress.SafeCode(code)))
 		return ev, false, nil
 	}
 }
@@ -264,21 +266,6 @@ func sessionContext(u *user, src *msgSource) map[string]string {
 	return m
 }
 
-func checkID(field, v string) error {
-	if v == "" {
-		return bad(field, "required")
-	}
-	if len(v) > maxID || !utf8.ValidString(v) {
-		return bad(field, fmt.Sprintf("must be at most %d characters", maxID))
-	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return bad(field, "must be printable without spaces")
-		}
-	}
-	return nil
-}
-
 func bad(field, problem string) error {
 	return apigw.Errorf(http.StatusBadRequest, "invalid_event", "%s: %s", field, problem)
 }
@@ -289,14 +276,6 @@ func bad(field, problem string) error {
 func isTypeError(err error) bool {
 	var te *json.UnmarshalTypeError
 	return errors.As(err, &te)
-}
-
-func syntax(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	return "invalid JSON"
 }
 
 // clip keeps platform-supplied strings short in answers and logs.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
@@ -139,15 +140,15 @@ func TestSendFailureClasses(t *testing.T) {
 		retryable bool
 		reason    string
 	}{
-		{"bad credentials", sunshinetest.Fault{Status: 401}, false, "unauthorized: Authorization is required"},
+		{"bad credentials", sunshinetest.Fault{Status: 401}, false, "unauthorized"},
 		{"forbidden", sunshinetest.Fault{Status: 403}, false, "forbidden"},
-		{"conversation gone", sunshinetest.Fault{Status: 404}, false, "conversation_not_found: Conversation not found"},
+		{"conversation gone", sunshinetest.Fault{Status: 404}, false, "conversation_not_found"},
 		{"conflict", sunshinetest.Fault{Status: 409, Code: "conflict", Title: "Conflict"}, false, "conflict"},
-		{"conversation full", sunshinetest.Fault{Status: 423}, false, "locked: Message limit"},
-		{"bad request", sunshinetest.Fault{Status: 400, Code: "bad_request", Title: "content.text is invalid"}, false, "bad_request: content.text is invalid"},
+		{"conversation full", sunshinetest.Fault{Status: 423}, false, "locked"},
+		{"bad request", sunshinetest.Fault{Status: 400, Code: "bad_request", Title: "content.text is invalid"}, false, "bad_request"},
 		{"rate limited", sunshinetest.Fault{Status: 429, RetryAfter: "7"}, true, "too_many_requests"},
 		{"server error", sunshinetest.Fault{Status: 500}, true, "internal_error"},
-		{"unavailable", sunshinetest.Fault{Status: 503}, true, ""},
+		{"unavailable", sunshinetest.Fault{Status: 503}, true, "internal_error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,7 +260,7 @@ func TestSendMisconfiguredAccount(t *testing.T) {
 	if err == nil || retry.IsRetryable(err) {
 		t.Fatalf("got %v, want a permanent error", err)
 	}
-	var he *source.HTTPError
+	var he *egress.StatusError
 	if errors.As(err, &he) || len(f.Calls()) != 0 {
 		t.Fatalf("called the API with bad credentials: %v", err)
 	}

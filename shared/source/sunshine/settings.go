@@ -10,7 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
 // Defaults for optional settings.
@@ -60,29 +61,23 @@ var (
 	sepRE    = regexp.MustCompile(`^[ ,;|]{1,3}$`)
 )
 
-// ValidateSettings implements source.Adapter.
-func (a *Adapter) ValidateSettings(raw json.RawMessage) error {
-	_, err := parseSettings(raw)
-	return err
-}
+// ParseSettings implements source.Adapter: the account's *Settings, with its
+// URLs checked in the adapter's mode.
+func (a *Adapter) ParseSettings(raw json.RawMessage) (any, error) { return parseSettings(raw, a.HTTP) }
 
 // parseSettings decodes, checks and fills defaults. Unknown fields are
 // refused so a misspelt setting is caught when the item is written, not
 // when a visitor is left without an answer.
-func parseSettings(raw json.RawMessage) (*Settings, error) {
+func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) {
 	var s Settings
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return nil, settingsError(err)
-		}
+	if err := strictjson.Decode(raw, &s); err != nil {
+		return nil, err
 	}
 	if s.BaseURL == "" {
 		s.BaseURL = DefaultBaseURL
 	}
 	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
-	if err := checkURL("baseUrl", s.BaseURL); err != nil {
+	if err := checkURL(urls, "baseUrl", s.BaseURL); err != nil {
 		return nil, err
 	}
 	if s.IntegrationID == "" {
@@ -106,7 +101,7 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 		return nil, errors.New("displayName: at most 128 characters")
 	}
 	if s.AvatarURL != "" {
-		if err := checkURL("avatarUrl", s.AvatarURL); err != nil {
+		if err := checkURL(urls, "avatarUrl", s.AvatarURL); err != nil {
 			return nil, err
 		}
 	}
@@ -129,37 +124,15 @@ func parseSettings(raw json.RawMessage) (*Settings, error) {
 
 func (s *Settings) separator() string { return *s.TagSeparator }
 
-func checkURL(field, u string) error {
-	if !tenant.AllowedURL(u) {
-		return fmt.Errorf("%s: must be an https:// URL (http:// only on 127.0.0.1 or localhost)", field)
+func checkURL(urls *egress.Client, field, u string) error {
+	if err := urls.CheckURL(u); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	p, err := url.Parse(u)
 	if err != nil || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {
 		return fmt.Errorf("%s: must be an absolute URL without user, query or fragment", field)
 	}
 	return nil
-}
-
-func settingsError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("%s: must be %s", te.Field, jsonKind(te.Type.Kind().String()))
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return fmt.Errorf("unknown setting %s", strings.TrimPrefix(msg, "json: unknown field "))
-	}
-	return errors.New("settings: must be a map of the documented fields")
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "bool":
-		return "a boolean"
-	case "string", "ptr":
-		return "a string"
-	default:
-		return "of the documented type"
-	}
 }
 
 // Credentials is the account's secret: an API key (Basic auth) and the

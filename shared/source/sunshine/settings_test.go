@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestValidateSettings(t *testing.T) {
+func TestParseSettings(t *testing.T) {
 	a := New(nil)
 	tests := []struct {
 		name    string
@@ -17,25 +17,28 @@ func TestValidateSettings(t *testing.T) {
 		{"full", `{"baseUrl":"https://acme.zendesk.com/sc","integrationId":"i1","actWithoutSwitchboard":true,"handoverTarget":"next",
 			"displayName":"Acme bot","avatarUrl":"https://acme.example/bot.png","typingIndicator":true,"replyStyle":"postback","aiDisclaimer":true,"tagSeparator":","}`, ""},
 		{"eu host", `{"baseUrl":"https://api.eu-1.smooch.io/","integrationId":"i1"}`, ""},
-		{"local http", `{"baseUrl":"http://127.0.0.1:8089","integrationId":"i1"}`, ""},
+		{"local http outside the local stack", `{"baseUrl":"http://127.0.0.1:8089","integrationId":"i1"}`, "baseUrl: host 127.0.0.1: loopback addresses are refused"},
+		{"metadata", `{"baseUrl":"https://169.254.169.254","integrationId":"i1"}`, "baseUrl: host 169.254.169.254: cloud metadata"},
 		{"empty", `{}`, "integrationId: required"},
 		{"nothing", ``, "integrationId: required"},
-		{"plain http", `{"baseUrl":"http://api.smooch.io","integrationId":"i1"}`, "baseUrl: must be an https:// URL"},
+		{"plain http", `{"baseUrl":"http://api.smooch.io","integrationId":"i1"}`, "baseUrl: must be https://"},
 		{"query", `{"baseUrl":"https://api.smooch.io/?x=1","integrationId":"i1"}`, "baseUrl: must be an absolute URL"},
 		{"bad integration", `{"integrationId":"a b"}`, "integrationId: 1-64"},
 		{"bad target", `{"integrationId":"i1","handoverTarget":"Billing team"}`, "handoverTarget:"},
 		{"bad style", `{"integrationId":"i1","replyStyle":"buttons"}`, "replyStyle: must be"},
-		{"http avatar", `{"integrationId":"i1","avatarUrl":"http://x.example/a.png"}`, "avatarUrl: must be an https://"},
+		{"http avatar", `{"integrationId":"i1","avatarUrl":"http://x.example/a.png"}`, "avatarUrl: must be https://"},
 		{"long name", `{"integrationId":"i1","displayName":"` + strings.Repeat("n", 129) + `"}`, "displayName: at most 128"},
 		{"bad separator", `{"integrationId":"i1","tagSeparator":"-"}`, "tagSeparator:"},
 		{"empty separator", `{"integrationId":"i1","tagSeparator":""}`, "tagSeparator:"},
-		{"typo", `{"integrationId":"i1","handoverTaget":"next"}`, `unknown setting "handoverTaget"`},
+		{"typo", `{"integrationId":"i1","handoverTaget":"next"}`, "handoverTaget: unknown field; did you mean `handoverTarget`?"},
+		{"typo in a case", `{"integrationID":"i1"}`, "integrationID: unknown field; did you mean `integrationId`?"},
 		{"wrong type", `{"integrationId":"i1","typingIndicator":"yes"}`, "typingIndicator: must be a boolean"},
-		{"not an object", `[1]`, "settings: must be a map"},
+		{"wrong type in a map", `{"integrationId":"i1","escalationTargets":{"billing":1}}`, "escalationTargets.billing: must be a string"},
+		{"not an object", `[1]`, "must be a map, got a list"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := a.ValidateSettings(json.RawMessage(tc.raw))
+			_, err := a.ParseSettings(json.RawMessage(tc.raw))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -50,14 +53,14 @@ func TestValidateSettings(t *testing.T) {
 }
 
 func TestSettingsDefaults(t *testing.T) {
-	s, err := parseSettings(json.RawMessage(`{"integrationId":"i1","baseUrl":"https://api.eu-1.smooch.io/"}`))
+	s, err := parseSettings(json.RawMessage(`{"integrationId":"i1","baseUrl":"https://api.eu-1.smooch.io/"}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.BaseURL != "https://api.eu-1.smooch.io" || s.HandoverTarget != DefaultHandoverTarget || s.ReplyStyle != ReplyStyleReply || s.separator() != " " {
 		t.Fatalf("defaults not applied: %+v sep=%q", s, s.separator())
 	}
-	s, err = parseSettings(json.RawMessage(`{"integrationId":"i1"}`))
+	s, err = parseSettings(json.RawMessage(`{"integrationId":"i1"}`), nil)
 	if err != nil || s.BaseURL != DefaultBaseURL {
 		t.Fatalf("base URL default: %v %v", s, err)
 	}

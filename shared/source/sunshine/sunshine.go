@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -31,7 +32,7 @@ const Name = "sunshine"
 // Adapter implements source.Inbound, source.Sender, source.Escalator and
 // source.Builtins for Sunshine Conversations.
 type Adapter struct {
-	HTTP *http.Client
+	HTTP *egress.Client
 	Now  func() time.Time
 	// Log receives what the bridge cannot answer to anyone (a failed
 	// handover reported by webhook); nil uses slog.Default().
@@ -41,13 +42,14 @@ type Adapter struct {
 // The capabilities the handlers look up by interface.
 var (
 	_ source.Inbound   = (*Adapter)(nil)
+	_ source.Router    = (*Adapter)(nil)
 	_ source.Sender    = (*Adapter)(nil)
 	_ source.Escalator = (*Adapter)(nil)
 	_ source.Builtins  = (*Adapter)(nil)
 )
 
 // New returns the adapter.
-func New(hc *http.Client) *Adapter { return &Adapter{HTTP: hc} }
+func New(hc *egress.Client) *Adapter { return &Adapter{HTTP: hc} }
 
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
@@ -56,7 +58,7 @@ func (a *Adapter) Name() string { return Name }
 // 20 s and retries it; 3 s are kept for the network and the answer.
 func (a *Adapter) Budget() time.Duration { return 17 * time.Second }
 
-// Route implements the inbound handler's optional method check: SunCo only
+// Route implements source.Router: SunCo only
 // POSTs, and only to the account's URL itself.
 func (a *Adapter) Route(req *apigw.Request) error {
 	if p := req.Params["proxy"]; p != "" {
@@ -70,11 +72,4 @@ func (a *Adapter) log() *slog.Logger {
 		return a.Log
 	}
 	return slog.Default()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTP != nil {
-		return a.HTTP
-	}
-	return http.DefaultClient
 }

@@ -2,6 +2,7 @@ package ultimatetest
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -25,13 +26,24 @@ func (s *Server) acceptChat(a Agent, body []byte) error {
 	if err != nil {
 		return err
 	}
+	return s.inConversation(a, ev.PlatformConversationID, func(c *conversation, now time.Time) error {
+		return s.applyChat(a, c, now, body, ev)
+	})
+}
+
+// inConversation runs fn on a conversation under the server's lock, at the
+// request's time, unless the server is closed.
+func (s *Server) inConversation(a Agent, pcid string, fn func(c *conversation, now time.Time) error) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errClosed
 	}
-	c := s.conv(convKey{a.ID, ev.PlatformConversationID})
+	return fn(s.conv(convKey{a.ID, pcid}), now)
+}
+
+func (s *Server) applyChat(a Agent, c *conversation, now time.Time, body []byte, ev ultimate.ChatEvent) error {
 	var ss *session
 	switch ev.EventType {
 	case ultimate.EventStartSession:
@@ -87,13 +99,12 @@ func (s *Server) acceptWidget(a Agent, body []byte) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	c := s.conv(convKey{a.ID, ev.PlatformConversationID})
+	return s.inConversation(a, ev.PlatformConversationID, func(c *conversation, now time.Time) error {
+		return s.applyWidget(a, c, now, body, ev)
+	})
+}
+
+func (s *Server) applyWidget(a Agent, c *conversation, now time.Time, body []byte, ev ultimate.WidgetEvent) error {
 	switch ev.EventType {
 	case ultimate.WidgetSuccess:
 		c.agentConnected = true

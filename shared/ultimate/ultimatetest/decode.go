@@ -74,6 +74,25 @@ func (o object) required(prefix, name, why string) (string, error) {
 	return v, nil
 }
 
+// commonFields reads what every Chat and widget API body has: an object with
+// the required platformConversationId and eventType, and no members but
+// those and fields.
+func commonFields(body []byte, fields ...string) (o object, pcid, eventType string, err error) {
+	if o, err = parseObject(body, "body"); err != nil {
+		return nil, "", "", err
+	}
+	if err = o.only("", append([]string{"platformConversationId", "eventType"}, fields...)...); err != nil {
+		return nil, "", "", err
+	}
+	if pcid, err = o.required("", "platformConversationId", ""); err != nil {
+		return nil, "", "", err
+	}
+	if eventType, err = o.required("", "eventType", ""); err != nil {
+		return nil, "", "", err
+	}
+	return o, pcid, eventType, nil
+}
+
 // decodeChat validates a Chat API body against the contract.
 //
 // Choices where the docs are loose: metaData must be an array (the shape in
@@ -84,19 +103,11 @@ func (o object) required(prefix, name, why string) (string, error) {
 // message; text sent with other events is accepted and ignored ("not used").
 func decodeChat(body []byte) (ultimate.ChatEvent, error) {
 	var ev ultimate.ChatEvent
-	o, err := parseObject(body, "body")
+	o, pcid, et, err := commonFields(body, "text", "cardIndex", "metaData", "metadata")
 	if err != nil {
 		return ev, err
 	}
-	if err := o.only("", "platformConversationId", "eventType", "text", "cardIndex", "metaData", "metadata"); err != nil {
-		return ev, err
-	}
-	if ev.PlatformConversationID, err = o.required("", "platformConversationId", ""); err != nil {
-		return ev, err
-	}
-	if ev.EventType, err = o.required("", "eventType", ""); err != nil {
-		return ev, err
-	}
+	ev.PlatformConversationID, ev.EventType = pcid, et
 	switch ev.EventType {
 	case ultimate.EventStartSession, ultimate.EventMessage, ultimate.EventEndSession, ultimate.EventMetadata:
 	default:
@@ -182,19 +193,11 @@ func decodeMeta(field string, raw json.RawMessage) ([]ultimate.MetaItem, error) 
 // event.
 func decodeWidget(body []byte) (ultimate.WidgetEvent, error) {
 	var ev ultimate.WidgetEvent
-	o, err := parseObject(body, "body")
+	o, pcid, et, err := commonFields(body, "text", "agent", "agentAvatar", "queuePosition", "waitingTime")
 	if err != nil {
 		return ev, err
 	}
-	if err := o.only("", "platformConversationId", "eventType", "text", "agent", "agentAvatar", "queuePosition", "waitingTime"); err != nil {
-		return ev, err
-	}
-	if ev.PlatformConversationID, err = o.required("", "platformConversationId", ""); err != nil {
-		return ev, err
-	}
-	if ev.EventType, err = o.required("", "eventType", ""); err != nil {
-		return ev, err
-	}
+	ev.PlatformConversationID, ev.EventType = pcid, et
 	switch ev.EventType {
 	case ultimate.WidgetQueueUpdate, ultimate.WidgetSuccess, ultimate.WidgetMessage, ultimate.WidgetAgentDisconnect, ultimate.WidgetFailed:
 	default:

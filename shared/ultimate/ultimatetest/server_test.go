@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
@@ -37,7 +38,7 @@ func TestStartAndClient(t *testing.T) {
 	if _, err := fake.Start(""); err == nil {
 		t.Error("a second Start succeeded")
 	}
-	client := &ultimate.Client{DefaultBaseURL: base, Keys: staticKeys{botID: apiKey, "otherbot": "wrong"}}
+	client := &ultimate.Client{HTTP: egress.New(egress.Options{Local: true}), DefaultBaseURL: base, Keys: staticKeys{botID: apiKey, "otherbot": "wrong"}}
 	ctx := context.Background()
 	target := ultimate.Target{AgentID: botID}
 	one := 1

@@ -1,0 +1,114 @@
+package apigw
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Func serves one decoded request, the way an http.HandlerFunc serves one
+// *http.Request: it returns the answer, or an error the skeleton renders
+// (AsError), and names what it did in req.Log.
+type Func func(ctx context.Context, req *Request) (events.APIGatewayV2HTTPResponse, error)
+
+// LambdaHandler is a Lambda handler of HTTP API events.
+type LambdaHandler func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// Handler is the skeleton every function runs in: decode the event within
+// the limits, answer the $default route from the route table, run Serve,
+// render its error as JSON, write the request's one log line. A function's
+// package provides only the Func.
+type Handler struct {
+	Name   string // the function; the log line's message
+	Serve  Func
+	Log    *slog.Logger
+	Now    func() time.Time // the clock, injected once for the whole function
+	Limits Limits
+	// Routes answers the requests that reach the $default route (a 404, or
+	// a 405 naming the allowed methods); set it on the function that route
+	// targets.
+	Routes Routes
+}
+
+// Invoke is the Lambda handler. It never returns an error: every failure is
+// an HTTP answer with a JSON body.
+func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := h.Now()
+	req, err := FromEvent(ev, h.Limits)
+	var resp events.APIGatewayV2HTTPResponse
+	switch {
+	case err != nil:
+	case ev.RouteKey == DefaultRoute && h.Routes != nil:
+		err = h.Routes.Unmatched(req.Method, req.Path, req.Stage)
+	default:
+		resp, err = h.Serve(ctx, req)
+	}
+	if err != nil {
+		resp = Fail(err, ev.RequestContext.RequestID)
+	}
+	elapsed := h.Now().Sub(start)
+	req.Log.Set("status", resp.StatusCode)
+	attrs := append([]slog.Attr{slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey)}, req.Log.attrs...)
+	LogLine(ctx, h.Log, h.Name, attrs, err, elapsed)
+	return resp, nil
+}
+
+// LogLine writes the one log line of a unit of work (an HTTP request here;
+// a queue record in a consumer): its attributes, the duration, and for a
+// failure the error code and cause. 4xx causes log at warn, 5xx at error,
+// the rest at info.
+func LogLine(ctx context.Context, log *slog.Logger, msg string, attrs []slog.Attr, err error, elapsed time.Duration) {
+	if log == nil {
+		return
+	}
+	attrs = append(attrs, slog.Float64("ms", float64(elapsed.Microseconds())/1000))
+	level := slog.LevelInfo
+	if err != nil {
+		e := AsError(err)
+		attrs = append(attrs, slog.String("code", e.Code), slog.String("error", cut(err.Error(), maxErrorLen)))
+		level = slog.LevelWarn
+		if e.Status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// Fields are what one unit of work puts on its log line: the IDs an
+// operator follows a conversation by, and outcomes; never message text or
+// secrets. Strings are cut at maxFieldLen, so no input is ever logged
+// whole, whatever got past the format checks.
+type Fields struct{ attrs []slog.Attr }
+
+const (
+	maxFieldLen = 256
+	maxErrorLen = 1024
+)
+
+// Set adds key or replaces its value.
+func (f *Fields) Set(key string, value any) {
+	if s, ok := value.(string); ok {
+		value = cut(s, maxFieldLen)
+	}
+	a := slog.Any(key, value)
+	for i := range f.attrs {
+		if f.attrs[i].Key == key {
+			f.attrs[i] = a
+			return
+		}
+	}
+	f.attrs = append(f.attrs, a)
+}
+
+// Attrs returns the fields in the order they were first set.
+func (f *Fields) Attrs() []slog.Attr { return append([]slog.Attr(nil), f.attrs...) }
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:n/2], len(s))
+}

@@ -2,15 +2,56 @@ package source
 
 import (
 	"context"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
-// HandoverRequest is the AI agent's escalate request.
+// HandoverRequest asks the platform to hand a conversation to a human: the
+// AI agent's escalate, or the bridge's fallback when the AI agent cannot be
+// reached.
 type HandoverRequest struct {
 	AgentID    string
 	EscalateTo string // optional target named in the AI agent's dashboard
+	// ID identifies this handover across retries and replays (the
+	// platform's dedupe key where it has one).
+	ID string
+	// Context is what the bridge knows, for the human who takes over;
+	// adapters pass it on natively, within the platform's limits.
+	Context HandoverContext
 }
+
+// Reasons of a handover.
+const (
+	ReasonEscalate         = "escalate"          // the AI agent asked
+	ReasonAgentUnavailable = "agent_unavailable" // the bridge's fallback
+)
+
+// HandoverContext is the context a human gets at a handover.
+type HandoverContext struct {
+	Reason string // ReasonEscalate or ReasonAgentUnavailable
+	// Params are the session parameters the bridge passed to the AI agent,
+	// with the values of sanitized ones masked.
+	Params map[string]string
+	// Transcript is the conversation's last turns, oldest first, when the
+	// account keeps one.
+	Transcript []Turn
+	// Held are visitor messages the AI agent never got (the fallback).
+	Held []string
+}
+
+// Turn is one message of a transcript.
+type Turn struct {
+	From string    `json:"from"` // TurnVisitor or TurnBot
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// Authors of a turn.
+const (
+	TurnVisitor = "visitor"
+	TurnBot     = "bot"
+)
 
 // Escalator hands a conversation to a human on the platform. It returns nil
 // only when the platform accepted the handover.

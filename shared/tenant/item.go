@@ -211,6 +211,9 @@ type sourceAttrs struct {
 	Settings          map[string]json.RawMessage `json:"settings"`
 	Metadata          []MetaRule                 `json:"metadata"`
 	DisplayName       string                     `json:"displayName"`
+	Delivery          *Delivery                  `json:"delivery"`
+	Fallback          *Fallback                  `json:"fallback"`
+	Transcript        *Transcript                `json:"transcript"`
 }
 
 // ParseSource decodes and validates a source account item. settings, when
@@ -250,6 +253,9 @@ func ParseSource(it Item, settings func(source string, raw json.RawMessage) (any
 		return nil, &Error{Item: name, Field: "credentialsSecret", Problem: fmt.Sprintf("must be %q: an account may only use its own secret", want)}
 	}
 	if err := validateMetadata(name, s.Metadata); err != nil {
+		return nil, err
+	}
+	if err := s.setDelivery(name, raw.Delivery, raw.Fallback, raw.Transcript); err != nil {
 		return nil, err
 	}
 	b := []byte("{}")

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
@@ -89,6 +90,7 @@ func TestParseSource(t *testing.T) {
 		Settings:          &parsedSettings{source: "generic", raw: `{"callbackUrl":"https://acme.example.com/hook","timeoutSeconds":5}`},
 		Metadata:          []MetaRule{{Field: "email", Sanitize: true}, {Field: "plan", Key: "tier"}},
 		DisplayName:       "Acme",
+		MaxAge:            DefaultMaxAge,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got %+v\nwant %+v", s, want)
@@ -120,6 +122,21 @@ func TestParseSourceMinimal(t *testing.T) {
 	}
 }
 
+func TestParseSourceDelivery(t *testing.T) {
+	s, err := ParseSource(with(t, sourceItem, map[string]string{
+		"delivery":   `{"M":{"maxAgeSeconds":{"N":"3600"}}}`,
+		"fallback":   `{"M":{"afterSeconds":{"N":"120"},"text":{"S":"A colleague will answer you."}}}`,
+		"transcript": `{"M":{"turns":{"N":"10"}}}`,
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MaxAge != time.Hour || s.Fallback == nil || s.Fallback.After != 2*time.Minute || s.Fallback.Text != "A colleague will answer you." ||
+		s.Transcript == nil || s.Transcript.Turns != 10 || s.Transcript.MaxChars != DefaultTurnChars {
+		t.Fatalf("%+v %+v %+v", s, s.Fallback, s.Transcript)
+	}
+}
+
 func TestParseSourceErrors(t *testing.T) {
 	const name = "SOURCE#generic#acme/CONFIG"
 	tests := []struct {
@@ -136,7 +153,15 @@ func TestParseSourceErrors(t *testing.T) {
 		{name: "agentId not hex", attrs: map[string]string{"agentId": `{"S":"618a30beee4e8e87d2f9401g"}`}, field: "agentId", problem: "24 lowercase hex"},
 		{name: "agentId upper case", attrs: map[string]string{"agentId": `{"S":"618A30BEEE4E8E87D2F94015"}`}, field: "agentId", problem: "24 lowercase hex"},
 		{name: "typo at the top", attrs: map[string]string{"enabeld": `{"BOOL":true}`}, field: "enabeld", problem: "unknown field; did you mean `enabled`?"},
-		{name: "unknown attribute", attrs: map[string]string{"owner": `{"S":"x"}`}, field: "owner", problem: "unknown field (known: agentId, credentialsSecret, displayName, enabled, metadata, pk, settings, sk)"},
+		{name: "unknown attribute", attrs: map[string]string{"owner": `{"S":"x"}`}, field: "owner", problem: "unknown field (known: agentId, credentialsSecret, delivery, displayName, enabled, fallback, metadata, pk, settings, sk, transcript)"},
+		{name: "maxAge too short", attrs: map[string]string{"delivery": `{"M":{"maxAgeSeconds":{"N":"10"}}}`}, field: "delivery.maxAgeSeconds", problem: "must be between 60 and"},
+		{name: "maxAge past the queues' retention", attrs: map[string]string{"delivery": `{"M":{"maxAgeSeconds":{"N":"1300000"}}}`}, field: "delivery.maxAgeSeconds", problem: "must be between 60 and"},
+		{name: "delivery typo", attrs: map[string]string{"delivery": `{"M":{"maxAgeSecond":{"N":"600"}}}`}, field: "delivery.maxAgeSecond", problem: "did you mean `maxAgeSeconds`?"},
+		{name: "fallback after the maximum age", attrs: map[string]string{"delivery": `{"M":{"maxAgeSeconds":{"N":"600"}}}`, "fallback": `{"M":{"afterSeconds":{"N":"600"}}}`}, field: "fallback.afterSeconds", problem: "below the maximum age (600)"},
+		{name: "fallback too eager", attrs: map[string]string{"fallback": `{"M":{"afterSeconds":{"N":"1"}}}`}, field: "fallback.afterSeconds", problem: "at least 5"},
+		{name: "fallback typo", attrs: map[string]string{"fallback": `{"M":{"afterSecond":{"N":"60"}}}`}, field: "fallback.afterSecond", problem: "did you mean `afterSeconds`?"},
+		{name: "transcript without turns", attrs: map[string]string{"transcript": `{"M":{}}`}, field: "transcript.turns", problem: "between 1 and 50"},
+		{name: "transcript too long turns", attrs: map[string]string{"transcript": `{"M":{"turns":{"N":"5"},"maxChars":{"N":"9000"}}}`}, field: "transcript.maxChars", problem: "between 1 and 2000"},
 		{name: "sanitise in a metadata rule", attrs: map[string]string{"metadata": `{"L":[{"M":{"field":{"S":"email"},"sanitise":{"BOOL":true}}}]}`}, field: "metadata[0].sanitise", problem: "unknown field; did you mean `sanitize`?"},
 		{name: "credentialsSecret of another account", attrs: map[string]string{"credentialsSecret": `{"S":"crmbridge/sources/generic/other"}`}, field: "credentialsSecret", problem: `must be "crmbridge/sources/generic/acme": an account may only use its own secret`},
 		{name: "credentialsSecret of another source", attrs: map[string]string{"credentialsSecret": `{"S":"crmbridge/sources/sunshine/acme"}`}, field: "credentialsSecret", problem: "its own secret"},

@@ -9,6 +9,7 @@ package tenant
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 )
@@ -38,6 +39,79 @@ type Source struct {
 	// Hooks.Settings returned (the raw JSON, a json.RawMessage, when the
 	// parser had no hook).
 	Settings any
+	// MaxAge is how long the bridge retries delivering one of the account's
+	// events or messages before keeping it as a dead letter.
+	MaxAge time.Duration
+	// Fallback, when set, hands a conversation to a human when a visitor's
+	// event could not reach the AI agent for Fallback.After.
+	Fallback *Fallback
+	// Transcript, when set, keeps the conversation's last turns (while it
+	// is open) for the human who takes over.
+	Transcript *Transcript
+}
+
+// Delivery is the item's delivery map.
+type Delivery struct {
+	MaxAgeSeconds int `json:"maxAgeSeconds"`
+}
+
+// Fallback is the item's fallback map.
+type Fallback struct {
+	AfterSeconds int           `json:"afterSeconds"`
+	Text         string        `json:"text,omitempty"` // told to the visitor at the handover
+	After        time.Duration `json:"-"`
+}
+
+// Transcript is the item's transcript map.
+type Transcript struct {
+	Turns    int `json:"turns"`              // how many turns to keep (visitor and bot)
+	MaxChars int `json:"maxChars,omitempty"` // per turn; default 500
+}
+
+// Bounds of the delivery settings.
+const (
+	DefaultMaxAge      = 24 * time.Hour
+	MinMaxAge          = time.Minute
+	MaxMaxAge          = 13 * 24 * time.Hour // the queues keep messages 14 days
+	MinFallbackAfter   = 5 * time.Second
+	MaxTranscriptTurns = 50
+	MaxTurnChars       = 2000
+	DefaultTurnChars   = 500
+	maxFallbackText    = 1000
+)
+
+func (s *Source) setDelivery(item string, d *Delivery, f *Fallback, t *Transcript) error {
+	s.MaxAge = DefaultMaxAge
+	if d != nil {
+		age := time.Duration(d.MaxAgeSeconds) * time.Second
+		if age < MinMaxAge || age > MaxMaxAge {
+			return &Error{Item: item, Field: "delivery.maxAgeSeconds", Problem: fmt.Sprintf("must be between %d and %d (seconds)", int(MinMaxAge.Seconds()), int(MaxMaxAge.Seconds()))}
+		}
+		s.MaxAge = age
+	}
+	if f != nil {
+		f.After = time.Duration(f.AfterSeconds) * time.Second
+		if f.After < MinFallbackAfter || f.After >= s.MaxAge {
+			return &Error{Item: item, Field: "fallback.afterSeconds", Problem: fmt.Sprintf("must be at least %d and below the maximum age (%d)", int(MinFallbackAfter.Seconds()), int(s.MaxAge.Seconds()))}
+		}
+		if len(f.Text) > maxFallbackText {
+			return &Error{Item: item, Field: "fallback.text", Problem: fmt.Sprintf("at most %d bytes", maxFallbackText)}
+		}
+		s.Fallback = f
+	}
+	if t != nil {
+		if t.Turns < 1 || t.Turns > MaxTranscriptTurns {
+			return &Error{Item: item, Field: "transcript.turns", Problem: fmt.Sprintf("must be between 1 and %d", MaxTranscriptTurns)}
+		}
+		if t.MaxChars == 0 {
+			t.MaxChars = DefaultTurnChars
+		}
+		if t.MaxChars < 1 || t.MaxChars > MaxTurnChars {
+			return &Error{Item: item, Field: "transcript.maxChars", Problem: fmt.Sprintf("must be between 1 and %d", MaxTurnChars)}
+		}
+		s.Transcript = t
+	}
+	return nil
 }
 
 // MetaRule passes one user field to the AI agent as a session parameter.

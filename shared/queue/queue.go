@@ -1,0 +1,136 @@
+// Package queue is the bridge's durable hand-off between acknowledging a
+// delivery and making it: SQS FIFO queues with one message group per
+// conversation. The producer side records an Envelope; the consumer side is
+// a Lambda SQS event source with ReportBatchItemFailures, processing each
+// conversation's records in order and retrying failures with growing delays
+// until the account's maximum age, after which a record becomes a dead
+// letter.
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// Version is the Envelope format this code writes and reads.
+const Version = 1
+
+// Kinds of records.
+const (
+	KindInbound  = "inbound"  // a platform event for the AI agent
+	KindOutbound = "outbound" // an AI-agent message for the platform
+	KindBarrier  = "barrier"  // a handover waiting for the messages queued before it
+)
+
+// Envelope is the body of every queue message.
+type Envelope struct {
+	V    int    `json:"v"`
+	Kind string `json:"kind"`
+	// Key is the State table item that claimed the work (EVENT#…, BOTMSG#…);
+	// a dead letter is kept under it. Empty for records without dedupe.
+	Key  string `json:"key,omitempty"`
+	PCID string `json:"pcid"`
+	// Enqueued is when the bridge accepted the work (Unix ms): the retry
+	// horizon and the fallback count from here.
+	Enqueued int64           `json:"enqueued"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// EnqueuedAt returns Enqueued as a time.
+func (e Envelope) EnqueuedAt() time.Time { return time.UnixMilli(e.Enqueued) }
+
+// ErrBadEnvelope means a queue message is not one this code can read.
+var ErrBadEnvelope = errors.New("not a crmbridge queue envelope")
+
+// Decode reads an Envelope, checking the fields every consumer relies on.
+func Decode(body string) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	}
+	switch {
+	case e.V != Version:
+		return Envelope{}, fmt.Errorf("%w: version %d (want %d)", ErrBadEnvelope, e.V, Version)
+	case e.Kind != KindInbound && e.Kind != KindOutbound && e.Kind != KindBarrier:
+		return Envelope{}, fmt.Errorf("%w: kind %q", ErrBadEnvelope, e.Kind)
+	case e.PCID == "":
+		return Envelope{}, fmt.Errorf("%w: pcid missing", ErrBadEnvelope)
+	}
+	return e, nil
+}
+
+// GroupID is the MessageGroupId of a conversation: a hash, because a
+// platformConversationId may be longer than SQS's 128 characters and may
+// hold characters SQS refuses.
+func GroupID(pcid string) string { return "c-" + digest(pcid) }
+
+// DedupeID is the MessageDeduplicationId for a claim key: the same work sent
+// twice within SQS's five-minute window is stored once.
+func DedupeID(key string) string { return "d-" + digest(key) }
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// SendAPI is the SQS call a producer makes.
+type SendAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+var _ SendAPI = (*sqs.Client)(nil)
+
+// Producer puts records on one FIFO queue.
+type Producer struct {
+	API SendAPI
+	URL string
+	Now func() time.Time
+}
+
+// Send records e on the queue, in e.PCID's group. dedupe identifies the work
+// (a claim key, or a digest of the event when the platform gives no ID).
+// Enqueued is set when zero.
+func (p *Producer) Send(ctx context.Context, e Envelope, dedupe string) error {
+	if p == nil || p.API == nil || p.URL == "" {
+		return errors.New("queue: no queue configured")
+	}
+	e.V = Version
+	if e.Enqueued == 0 {
+		now := time.Now
+		if p.Now != nil {
+			now = p.Now
+		}
+		e.Enqueued = now().UnixMilli()
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode %s record: %w", e.Kind, err)
+	}
+	_, err = p.API.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               aws.String(p.URL),
+		MessageBody:            aws.String(string(body)),
+		MessageGroupId:         aws.String(GroupID(e.PCID)),
+		MessageDeduplicationId: aws.String(DedupeID(dedupe)),
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue %s record on %s: %w", e.Kind, queueName(p.URL), err)
+	}
+	return nil
+}
+
+// queueName is the last path segment of a queue URL, for errors and logs.
+func queueName(url string) string {
+	if i := strings.LastIndexByte(url, '/'); i >= 0 {
+		return url[i+1:]
+	}
+	return url
+}

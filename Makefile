@@ -13,6 +13,12 @@ BUILD_DIR    := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
 PYTHON       ?= python3
 FUZZTIME     ?= 20s
+# The Lambda emulator is a tool of its own module (tools/rie): it needs a
+# newer Go patch release than the bridge, and only where it is built.
+RIE_PKG      := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+# sam build sets ARTIFACTS_DIR; by hand, `make build-<LogicalId>` writes to
+# .build/<LogicalId>/bootstrap instead of /bootstrap.
+ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
 # AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
@@ -48,7 +54,7 @@ build-host: ## build the bootstraps and the Lambda emulator for this machine int
 	@for fn in $(FUNCTIONS); do \
 		CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/host/$$fn/bootstrap ./functions/$$fn; \
 	done
-	@go build -o $(BUILD_DIR)/host/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	@go -C tools/rie build -o $(CURDIR)/$(BUILD_DIR)/host/aws-lambda-rie $(RIE_PKG)
 
 # sam build calls these (Metadata: BuildMethod: makefile); same recipe as `make build`.
 build-SourceInboundFunction:

@@ -106,7 +106,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	}
 	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now, Retry: pol}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
-	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
+	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
 		d.Sources = Sources(eg, now, d.Log)

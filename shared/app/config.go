@@ -13,10 +13,14 @@ import (
 
 // Config is the environment of every function.
 type Config struct {
-	TenantsTable       string
-	StateTable         string
-	UltimateBaseURL    string
-	LogLevel           string
+	TenantsTable    string
+	StateTable      string
+	UltimateBaseURL string
+	LogLevel        string
+	// LambdaLogLevel is Lambda's application log filter
+	// (AWS_LAMBDA_LOG_LEVEL, set from the function's ApplicationLogLevel);
+	// metrics are marked to pass it (obs.NewMetrics).
+	LambdaLogLevel     string
 	Stage              string
 	DeadLetterTTL      time.Duration
 	ConfigTTL          time.Duration
@@ -37,6 +41,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StateTable:         getenv("STATE_TABLE"),
 		UltimateBaseURL:    strings.TrimRight(getenv("ULTIMATE_BASE_URL"), "/"),
 		LogLevel:           getenv("LOG_LEVEL"),
+		LambdaLogLevel:     getenv("AWS_LAMBDA_LOG_LEVEL"),
 		Stage:              getenv("STAGE"),
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),

@@ -73,6 +73,8 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	}
 	outcome, err := h.escalate(ctx, call, w.Converse.EventType == ultimate.EventWidgetEscalate)
 	if err != nil {
+		// The template's handover alarm watches this.
+		h.Metrics.Count("HandoverFailures", 1, map[string]string{"Source": call.Conv.Source})
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	req.Log.Set("outcome", outcome)

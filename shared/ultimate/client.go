@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -36,6 +37,9 @@ type Client struct {
 	Retry          retry.Policy
 	// AttemptTimeout bounds a single HTTP attempt (default 5 s).
 	AttemptTimeout time.Duration
+	// Metrics receives the AI agent's health per attempt (metrics.go); nil
+	// records nothing.
+	Metrics *obs.Metrics
 }
 
 // Sentinel errors for the documented non-2xx answers; test with errors.Is.
@@ -106,11 +110,13 @@ func (c *Client) once(ctx context.Context, path, url, agentID, key string, paylo
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
+	start := time.Now()
 	_, err := c.HTTP.Do(ctx, &egress.Request{
 		Op: "AI agent " + path, Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
 		// The documented scheme: the raw key, no "Bearer".
 		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": {"application/json"}},
 	})
+	c.observe(path, time.Since(start), err)
 	if err == nil {
 		return nil
 	}

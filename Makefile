@@ -23,7 +23,7 @@ ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 
-.PHONY: help deps build build-host test test-race lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
+.PHONY: help deps build build-host test test-race lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
@@ -73,7 +73,7 @@ test: deps lint ## everything: lint, unit, moto_server integration, emulator inv
 test-race: deps ## the tests under the race detector (slower)
 	$(TEST_ENV) go test -count=1 -race -timeout 20m ./...
 
-lint: fmt vet staticcheck cfn-lint ## gofmt, go vet, staticcheck, cfn-lint
+lint: fmt vet staticcheck cfn-lint sam-translate ## gofmt, go vet, staticcheck, cfn-lint, the SAM translator
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -87,6 +87,17 @@ staticcheck:
 
 cfn-lint: deps
 	cfn-lint template.yaml
+
+# The SAM translator (python aws-sam-translator, installed with cfn-lint) with
+# the defaults and with every deployment option on; the template tests check
+# what it makes.
+sam-translate: deps
+	@$(PYTHON) .ci/sam-translate template.yaml >/dev/null
+	@$(PYTHON) .ci/sam-translate template.yaml DomainName=bridge.example.com \
+		CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012 \
+		HostedZoneId=Z0123456789ABC Tracing=Active ReservedConcurrency=5 DeploymentType=AllAtOnce \
+		AlarmEmail=ops@example.com >/dev/null
+	@echo "SAM translator ok"
 
 run: deps ## the local stack: moto_server, demo tenant, fake AI agent, HTTP API on 127.0.0.1:3000
 	go run ./cmd/crmbridge local

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	}
 	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now, Retry: pol}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
-	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
+	d.Metrics = obs.NewMetrics(out, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
 		d.Sources = Sources(eg, now, d.Log)
@@ -201,7 +202,7 @@ func (d *Deps) Handlers(fwd message.Forwarder) map[string]apigw.LambdaHandler {
 	}
 	fallback, _ := route.Table.Default()
 	for fn, s := range serve {
-		h := &apigw.Handler{Name: fn, Serve: s, Log: d.Log, Now: d.Now}
+		h := &apigw.Handler{Name: fn, Serve: s, Log: d.Log, Now: d.Now, Metrics: d.Metrics}
 		if fn == fallback.Target {
 			h.Routes = route.Table // it answers the requests no route matches
 		}

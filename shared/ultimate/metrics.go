@@ -9,28 +9,22 @@ import (
 	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
-// The AI agent's health, per HTTP attempt (retries count one by one, so a
-// slow or failing agent shows as it is, not as the bridge's retries hide
-// it): AgentRequests and AgentLatency for every attempt, AgentErrors for
-// each that did not get a 2xx. Dimension Operation is chat or widget;
-// AgentErrors also has Reason (see errorReason). The template's alarms and
-// dashboard read them.
-const (
-	MetricRequests = "AgentRequests"
-	MetricLatency  = "AgentLatency"
-	MetricErrors   = "AgentErrors"
-)
-
+// observe records the AI agent's health per HTTP attempt (retries count
+// one by one, so a slow or failing agent shows as it is, not as the
+// bridge's retries hide it): AgentRequests and AgentLatency for every
+// attempt, AgentErrors for each that did not get a 2xx. Dimension
+// Operation is chat or widget; AgentErrors also has Reason (errorReason).
+// The template's alarms and dashboard read them (names and dimensions are
+// literals, so its test can read them here).
 func (c *Client) observe(path string, took time.Duration, err error) {
 	op := "chat"
 	if path != "/converse/chat" {
 		op = "widget"
 	}
-	dims := map[string]string{"Operation": op}
-	c.Metrics.Count(MetricRequests, 1, dims)
-	c.Metrics.Millis(MetricLatency, took, dims)
+	c.Metrics.Count("AgentRequests", 1, map[string]string{"Operation": op})
+	c.Metrics.Millis("AgentLatency", took, map[string]string{"Operation": op})
 	if err != nil {
-		c.Metrics.Count(MetricErrors, 1, map[string]string{"Operation": op, "Reason": errorReason(err)})
+		c.Metrics.Count("AgentErrors", 1, map[string]string{"Operation": op, "Reason": errorReason(err)})
 	}
 }
 

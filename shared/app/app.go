@@ -71,8 +71,10 @@ type Deps struct {
 
 // Options override parts of Deps (tests and the local stack).
 type Options struct {
-	Out     io.Writer // logs and metrics; default stdout
-	Service string    // function name for logs and metrics
+	Out io.Writer // logs and metrics; default stdout
+	// MetricsOut takes the metrics instead of Out (the CLI drops them).
+	MetricsOut io.Writer
+	Service    string // function name for logs and metrics
 	// Egress replaces the outbound client (tests); default
 	// egress.New with Config.LocalEgress and Now.
 	Egress *egress.Client
@@ -107,7 +109,11 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	}
 	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now, Retry: pol}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
-	d.Metrics = obs.NewMetrics(out, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
+	mout := opts.MetricsOut
+	if mout == nil {
+		mout = out
+	}
+	d.Metrics = obs.NewMetrics(mout, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
 		d.Sources = Sources(eg, now, d.Log)

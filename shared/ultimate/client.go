@@ -78,14 +78,7 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	base := strings.TrimRight(t.BaseURL, "/")
-	if base == "" {
-		base = strings.TrimRight(c.DefaultBaseURL, "/")
-	}
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	url := base + path
+	url := c.baseURL(t) + path
 	refreshed := false
 	return c.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
 		key, err := c.Keys.APIKey(ctx, t.AgentID)
@@ -103,6 +96,19 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 		}
 		return err
 	})
+}
+
+// baseURL is the target's base URL: its own, else the client's default,
+// else the public one.
+func (c *Client) baseURL(t Target) string {
+	base := strings.TrimRight(t.BaseURL, "/")
+	if base == "" {
+		base = strings.TrimRight(c.DefaultBaseURL, "/")
+	}
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return base
 }
 
 func (c *Client) once(ctx context.Context, path, url, agentID, key string, payload []byte) error {

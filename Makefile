@@ -42,7 +42,11 @@ deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
 			$(PYTHON) -m pip install --quiet --user --break-system-packages 'moto[server]>=5' 'cfn-lint>=1'; \
 	fi
 	@command -v moto_server >/dev/null || { echo "moto_server is still not on PATH (add ~/.local/bin to PATH)"; exit 1; }
-	@go mod download
+	@if ! GOPROXY=off GOFLAGS=-mod=mod go mod download 2>/dev/null; then \
+		echo "downloading the Go modules (first run only)…"; \
+		go mod download -x 2>&1 | awk '/^# get .*\.zip$$/ {n++; if (n % 10 == 0) {printf "  %d modules…\n", n; fflush()}} \
+			!/^# get|^mkdir|^rm |^cd |^unzip|^[0-9.]+s # get/ {print} END {printf "  %d modules downloaded\n", n}'; \
+	fi
 
 build: ## build the four bootstraps for AWS (linux/arm64) into .build/<function>/bootstrap
 	@for fn in $(FUNCTIONS); do \
@@ -99,19 +103,26 @@ sam-translate: deps
 		AlarmEmail=ops@example.com >/dev/null
 	@echo "SAM translator ok"
 
-run: deps ## the local stack: moto_server, demo tenant, fake AI agent, HTTP API on 127.0.0.1:3000
-	go run ./cmd/crmbridge local
+# Built, then run (not go run): the build shows its progress, and a
+# second start skips the compile. RUN_FLAGS passes flags to `crmbridge
+# local`, e.g. RUN_FLAGS="--addr 127.0.0.1:0 --agent-addr 127.0.0.1:0".
+run: deps ## the local stack: moto_server, demo tenant, fake AI agent, fake platforms, HTTP API on 127.0.0.1:3000
+	@echo "[make run] building .build/crmbridge (a first build compiles the AWS SDK: a minute or more on 2 cores)"
+	@start=$$(date +%s); \
+		go build -v -o $(BUILD_DIR)/crmbridge ./cmd/crmbridge 2>&1 | awk '/^[a-zA-Z0-9._~\/-]+$$/ {n++; if (n % 25 == 0) {printf "  compiled %d packages…\n", n; fflush()}; next} {print}'; \
+		echo "[make run] built in $$(( $$(date +%s) - start )) s; starting the local stack"
+	@exec $(BUILD_DIR)/crmbridge local $(RUN_FLAGS)
 
-invoke: ## run one event through a real bootstrap: make invoke FN=source-inbound EVENT=events/source-inbound/generic-message.json
+# The real bootstrap under the Lambda Runtime Interface Emulator (the one in
+# SAM's images), against a throwaway local stack. Not `sam local invoke`:
+# SAM passes a function only the variables template.yaml declares, so it
+# cannot point the functions at moto_server, and they would run against
+# your real AWS credentials and tables.
+invoke: deps ## run one event through a real bootstrap: make invoke FN=source-inbound EVENT=events/source-inbound/generic-message.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 1; }
-	@if command -v sam >/dev/null && docker info >/dev/null 2>&1; then \
-		logical=$$(echo $(FN) | sed -E 's/(^|-)([a-z])/\U\2/g')Function; \
-		go run ./cmd/crmbridge events sign $(EVENT) > $(BUILD_DIR)/event.json; \
-		sam build && sam local invoke $$logical -e $(BUILD_DIR)/event.json; \
-	else \
-		$(MAKE) --no-print-directory deps build-host >/dev/null; \
-		$(TEST_ENV) go run ./cmd/crmbridge invoke --build $(BUILD_DIR)/host $(FN) $(EVENT); \
-	fi
+	@mkdir -p $(BUILD_DIR)
+	@$(MAKE) --no-print-directory build-host >/dev/null
+	$(TEST_ENV) go run ./cmd/crmbridge invoke --build $(BUILD_DIR)/host $(FN) $(EVENT)
 
 deploy: ## sam build && sam deploy (first time: sam deploy --guided)
 	sam build

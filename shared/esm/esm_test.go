@@ -549,7 +549,9 @@ func TestStopDrains(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	url, _ := queue(t, map[string]string{"VisibilityTimeout": "5"})
-	h := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) { return events.SQSEventResponse{}, nil }
+	h := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
 	tests := []struct {
 		name string
 		m    esm.Mapping

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
@@ -74,7 +73,7 @@ func TestStartAndClient(t *testing.T) {
 			t.Errorf("%s: %v, want %v", st.name, err, st.want)
 		}
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, waitBound)
 	defer cancel()
 	if err := fake.WaitIdle(waitCtx); err != nil {
 		t.Fatal(err)

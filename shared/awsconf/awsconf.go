@@ -63,6 +63,20 @@ func Local(ctx context.Context, endpoint string) (aws.Config, error) {
 	return cfg, nil
 }
 
+// LocalEnv is the environment for SDK clients in child processes (the
+// bootstraps under the Lambda emulator) to reach an emulator at url:
+// endpointVar is AWS_ENDPOINT_URL, or a service's own (AWS_ENDPOINT_URL_SQS),
+// which wins over it for that service.
+func LocalEnv(endpointVar, url string) map[string]string {
+	return map[string]string{
+		endpointVar:             url,
+		"AWS_ACCESS_KEY_ID":     "test",
+		"AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION":            Region,
+		"AWS_DEFAULT_REGION":    Region,
+	}
+}
+
 // NewRetryer is the retry policy: the SDK's standard mode with MaxAttempts,
 // which already retries failed sends, resets and closed connections, plus
 // answers cut short (io.ErrUnexpectedEOF while reading the body), which the

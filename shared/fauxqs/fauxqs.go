@@ -129,13 +129,7 @@ func (s *Server) Stop() {
 // reach this server for SQS only: AWS_ENDPOINT_URL_SQS wins over
 // AWS_ENDPOINT_URL, which may name moto_server for everything else.
 func (s *Server) Env() map[string]string {
-	return map[string]string{
-		"AWS_ENDPOINT_URL_SQS":  s.URL,
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            awsconf.Region,
-		"AWS_DEFAULT_REGION":    awsconf.Region,
-	}
+	return awsconf.LocalEnv("AWS_ENDPOINT_URL_SQS", s.URL)
 }
 
 // Config is an SDK configuration that reaches this server with dummy

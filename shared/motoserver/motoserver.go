@@ -76,13 +76,7 @@ func (s *Server) Reset() error {
 // Env returns the environment for SDK clients (and child processes) to
 // reach this server with dummy credentials.
 func (s *Server) Env() map[string]string {
-	return map[string]string{
-		"AWS_ENDPOINT_URL":      s.URL,
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            awsconf.Region,
-		"AWS_DEFAULT_REGION":    awsconf.Region,
-	}
+	return awsconf.LocalEnv("AWS_ENDPOINT_URL", s.URL)
 }
 
 // Config is an SDK configuration that reaches this server with dummy

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -39,6 +41,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto_server not found (install with `pip install 'moto[server]'`, or run `make deps` which does): %w", err)
 	}
+	path = unshim(ctx, path)
 	proc, err := emulator.Start(ctx, emulator.Spec{
 		Name: "moto_server", Path: path, Args: []string{"-H", "127.0.0.1", "-p", "0"},
 		Env: []string{"MOTO_ALLOW_NONEXISTENT_REGION=true"},
@@ -54,6 +57,26 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	return &Server{URL: proc.URL, proc: proc}, nil
+}
+
+// unshim returns the script a pyenv shim would run. The shim starts Python
+// as its child, so the parent-death signal that ends moto_server with a
+// test binary that dies would reach only the shim; run directly, the
+// script's interpreter is the process and gets the signal itself.
+func unshim(ctx context.Context, path string) string {
+	if filepath.Base(filepath.Dir(path)) != "shims" {
+		return path
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(filepath.Dir(filepath.Dir(path)), "bin", "pyenv"), "which", filepath.Base(path)).Output()
+	if err != nil {
+		return path
+	}
+	if real := strings.TrimSpace(string(out)); real != "" {
+		if _, err := os.Stat(real); err == nil {
+			return real
+		}
+	}
+	return path
 }
 
 // Stop ends moto_server and its process group; safe on nil and twice.

@@ -2,7 +2,9 @@
 #
 # `make test` and `make run` install what they need on a fresh machine:
 # Go tools come from go.mod's tool lines (go tool ...), moto_server and
-# cfn-lint from pip, pip itself from Debian's packages.
+# cfn-lint from pip, pip itself from Debian's packages, the SQS emulator
+# fauxqs from npm (pinned by shared/fauxqs/npm/package-lock.json, installed
+# into .build/tools/fauxqs; it needs Node.js 20 or later).
 
 SHELL        := /usr/bin/env bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -13,17 +15,19 @@ BUILD_DIR    := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
 PYTHON       ?= python3
 FUZZTIME     ?= 20s
+FAUXQS_NPM   := shared/fauxqs/npm
+FAUXQS_DIR   := $(BUILD_DIR)/tools/fauxqs
 # AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 
-.PHONY: help deps build build-host test test-race lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
+.PHONY: help deps fauxqs build build-host test test-race lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
 
-deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
+deps: fauxqs ## install moto_server and cfn-lint (pip; apt for pip itself) and fauxqs (npm) if missing
 	@command -v go >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
 	@if ! command -v moto_server >/dev/null || ! command -v cfn-lint >/dev/null; then \
 		if ! $(PYTHON) -m pip --version >/dev/null 2>&1; then \
@@ -37,6 +41,21 @@ deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
 	fi
 	@command -v moto_server >/dev/null || { echo "moto_server is still not on PATH (add ~/.local/bin to PATH)"; exit 1; }
 	@go mod download
+
+# npm ci installs exactly the lock file's packages; the copy of the lock
+# file written last marks a complete install of that lock.
+fauxqs: ## install the pinned SQS emulator fauxqs into .build/tools/fauxqs if missing
+	@if ! cmp -s $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json 2>/dev/null; then \
+		command -v node >/dev/null && command -v npm >/dev/null || \
+			{ echo "fauxqs needs Node.js 20 or later with npm: https://nodejs.org/en/download"; exit 1; }; \
+		major=$$(node -p 'process.versions.node.split(".")[0]'); \
+		[ "$$major" -ge 20 ] || { echo "fauxqs needs Node.js 20 or later, found $$(node --version)"; exit 1; }; \
+		echo "installing fauxqs with npm ci into $(FAUXQS_DIR)"; \
+		rm -rf $(FAUXQS_DIR) && mkdir -p $(FAUXQS_DIR) && \
+		cp $(FAUXQS_NPM)/package.json $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/ && \
+		(cd $(FAUXQS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --engine-strict --loglevel=error) && \
+		cp $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json; \
+	fi
 
 build: ## build the four bootstraps for AWS (linux/arm64) into .build/<function>/bootstrap
 	@for fn in $(FUNCTIONS); do \

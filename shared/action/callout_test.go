@@ -323,16 +323,12 @@ func TestCallOutTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	spec, _ := ParseHTTP(json.RawMessage(`{"url":"`+srv.URL+`","timeoutMs":100}`), localEgress)
-	start := time.Now()
 	_, err := (&Handler{HTTP: localEgress}).callOut(context.Background(), spec, vars{})
 	if !errors.Is(err, context.DeadlineExceeded) || retry.IsRetryable(err) {
 		t.Fatalf("err %v, want a permanent DeadlineExceeded", err)
 	}
 	if !strings.Contains(err.Error(), "timed out after 100 ms") {
 		t.Fatalf("err %q", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %v", d)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -25,6 +24,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/awsconf"
 	"github.com/crmbridge/crmbridge/shared/escalation"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/message"
@@ -138,17 +138,11 @@ func bridgeSecret(name string) error {
 }
 
 // LoadAWS reads the SDK configuration from the environment
-// (AWS_ENDPOINT_URL points the clients at moto_server locally). Retries are
-// pinned: the standard mode with 3 attempts.
+// (AWS_ENDPOINT_URL points the clients at moto_server locally), with the
+// retry policy of shared/awsconf: the same one the tests and the local stack
+// use.
 func LoadAWS(ctx context.Context) (aws.Config, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithRetryMode(aws.RetryModeStandard),
-		awsconfig.WithRetryMaxAttempts(3),
-	)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	return awsCfg, nil
+	return awsconf.Load(ctx)
 }
 
 // Inbound returns the source-inbound function's logic.

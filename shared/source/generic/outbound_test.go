@@ -322,15 +322,13 @@ func TestCallTransportAndTimeout(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
+	// The server answers only when the request ends: a DeadlineExceeded
+	// proves the caller's deadline was applied (without it, the call hangs).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err = a.Escalate(ctx, account(slow.URL), conv, source.HandoverRequest{})
 	if !errors.Is(err, context.DeadlineExceeded) || !retry.IsRetryable(err) {
 		t.Fatalf("timeout: %v", err)
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Fatal("the caller's deadline was not applied")
 	}
 }
 

@@ -494,3 +494,27 @@ func TestBuiltins(t *testing.T) {
 		t.Fatalf("unknown builtin: %v", err)
 	}
 }
+
+// Whatever the context holds, the note is valid UTF-8 within maxNote
+// characters and starts with its header.
+func FuzzContextNote(f *testing.F) {
+	f.Add("billing", "email", "***", "where is my parcel", 3, 2)
+	f.Add("", "k", strings.Repeat("é", 3000), strings.Repeat("\n", 3000), 60, 0)
+	f.Fuzz(func(t *testing.T, escalateTo, key, value, text string, turns, held int) {
+		if turns < 0 || turns > 100 || held < 0 || held > 100 {
+			return
+		}
+		req := source.HandoverRequest{EscalateTo: escalateTo, Context: source.HandoverContext{Params: map[string]string{key: value}, Held: make([]string, held)}}
+		for range turns {
+			req.Context.Transcript = append(req.Context.Transcript, source.Turn{From: source.TurnVisitor, Text: text})
+		}
+		note := contextNote(req)
+		if n := utf8.RuneCountInString(note); n > maxNote || !strings.HasPrefix(note, "Handover from the AI agent") {
+			t.Fatalf("note of %d characters: %.80q", n, note)
+		}
+		valid := utf8.ValidString(escalateTo) && utf8.ValidString(key) && utf8.ValidString(value) && utf8.ValidString(text)
+		if valid && !utf8.ValidString(note) {
+			t.Fatalf("invalid UTF-8 from valid input: %q", note)
+		}
+	})
+}

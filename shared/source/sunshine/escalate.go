@@ -84,13 +84,16 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 // it still fits in 4 KB: a deliberate truncation, never SunCo's 400.
 func handoverMetadata(first, escalateTo string, tags []string, sep string, hc source.HandoverContext) map[string]any {
 	meta := map[string]any{}
-	add := func(k string, v any) bool {
+	fits := func(k string, v any) bool {
 		meta[k] = v
-		if metadataSize(meta) <= maxMetadata {
-			return true
-		}
+		ok := metadataSize(meta) <= maxMetadata
 		delete(meta, k)
-		return false
+		return ok
+	}
+	add := func(k string, v any) {
+		if fits(k, v) {
+			meta[k] = v
+		}
 	}
 	if first != "" {
 		add(MetaFirstMessageID, first)
@@ -103,10 +106,8 @@ func handoverMetadata(first, escalateTo string, tags []string, sep string, hc so
 	}
 	// Keep the earliest tags: they were added first and routing triggers
 	// usually key on them.
-	for n := len(tags); n > 0; n-- {
-		if add(MetaTicketTags, strings.Join(tags[:n], sep)) {
-			break
-		}
+	if n := largest(len(tags), func(n int) bool { return fits(MetaTicketTags, strings.Join(tags[:n], sep)) }); n > 0 {
+		meta[MetaTicketTags] = strings.Join(tags[:n], sep)
 	}
 	keys := make([]string, 0, len(hc.Params))
 	for k := range hc.Params {
@@ -119,28 +120,39 @@ func handoverMetadata(first, escalateTo string, tags []string, sep string, hc so
 	if len(hc.Held) > 0 {
 		add(MetaHeld, len(hc.Held))
 	}
+	// The newest turns matter most: as many as fit, and if not even the
+	// newest does, its text cut to what fits.
 	lines := make([]string, len(hc.Transcript))
 	for i, t := range hc.Transcript {
-		lines[i] = t.From + ": " + t.Text
+		lines[i] = t.From + ": " + clipRunes(t.Text, maxMetadata)
 	}
-	// The newest turns matter most: the oldest go first, then the text of
-	// the one left is cut until it fits.
-	for len(lines) > 0 {
-		if add(MetaTranscript, strings.Join(lines, "\n")) {
-			break
+	newest := func(n int) string { return strings.Join(lines[len(lines)-n:], "\n") }
+	if n := largest(len(lines), func(n int) bool { return fits(MetaTranscript, newest(n)) }); n > 0 {
+		meta[MetaTranscript] = newest(n)
+	} else if len(lines) > 0 {
+		last := lines[len(lines)-1]
+		if r := largest(utf8.RuneCountInString(last), func(r int) bool { return r < 2 || fits(MetaTranscript, clipRunes(last, r)) }); r >= 2 {
+			meta[MetaTranscript] = clipRunes(last, r)
 		}
-		if len(lines) > 1 {
-			lines = lines[1:]
-			continue
-		}
-		n := utf8.RuneCountInString(lines[0])
-		if n <= 2 {
-			break
-		}
-		lines[0] = clipRunes(lines[0], n-max(n/8, 1))
 	}
 	if len(meta) == 0 {
 		return nil
 	}
 	return meta
+}
+
+// largest is the largest n in [0, hi] for which ok holds, ok holding for
+// every n up to some bound (a binary search: each test encodes the
+// metadata once).
+func largest(hi int, ok func(n int) bool) int {
+	lo := 0
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if ok(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
 }

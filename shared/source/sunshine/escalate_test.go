@@ -244,3 +244,30 @@ func TestEscalateContextMetadata(t *testing.T) {
 		})
 	}
 }
+
+// Whatever the context holds, the metadata is flat (strings and numbers)
+// and within SunCo's 4 KB.
+func FuzzHandoverMetadata(f *testing.F) {
+	f.Add("tier2", "a b c", "email", "***", "where is my parcel", 3, 40)
+	f.Add("", "", "k", strings.Repeat("é", 3000), strings.Repeat("\"\\\n", 500), 60, 1)
+	f.Fuzz(func(t *testing.T, escalateTo, tags, key, value, text string, turns, held int) {
+		if turns < 0 || turns > 100 || held < 0 || held > 100 {
+			return
+		}
+		hc := source.HandoverContext{Reason: source.ReasonEscalate, Params: map[string]string{key: value, "x" + key: value + value}, Held: make([]string, held)}
+		for range turns {
+			hc.Transcript = append(hc.Transcript, source.Turn{From: source.TurnBot, Text: text})
+		}
+		md := handoverMetadata("m1", escalateTo, strings.Fields(tags), " ", hc)
+		if b, _ := json.Marshal(md); len(b) > maxMetadata {
+			t.Fatalf("metadata of %d bytes", len(b))
+		}
+		for k, v := range md {
+			switch v.(type) {
+			case string, int:
+			default:
+				t.Fatalf("%s is a %T", k, v)
+			}
+		}
+	})
+}

@@ -228,6 +228,18 @@ const (
 	CommandCompleted = "completed"
 )
 
+// commandAnswer is a command as the Public API shows it (its state, and
+// the error of a failed one).
+type commandAnswer struct {
+	ID     json.RawMessage `json:"id"`
+	State  string          `json:"state"`
+	Result struct {
+		Error struct {
+			Name string `json:"name"`
+		} `json:"error"`
+	} `json:"result"`
+}
+
 // commandState reads one command's state; found is false on a 404: the
 // conversation is no longer the bot's (closed, or transferred away), or the
 // command dropped from the bot's 200-command history (see
@@ -241,14 +253,7 @@ func (c *apiClient) commandState(ctx context.Context, conv, id string) (state, f
 	if err != nil {
 		return "", "", false, err
 	}
-	var out struct {
-		State  string `json:"state"`
-		Result struct {
-			Error struct {
-				Name string `json:"name"`
-			} `json:"error"`
-		} `json:"result"`
-	}
+	var out commandAnswer
 	if json.Unmarshal(body, &out) != nil {
 		return "", "", false, &egress.StatusError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a command"}
 	}
@@ -267,15 +272,7 @@ func (c *apiClient) listedState(ctx context.Context, conv, id string) (ongoing b
 	if err != nil {
 		return false, "", "", false, err
 	}
-	var list []struct {
-		ID     json.RawMessage `json:"id"`
-		State  string          `json:"state"`
-		Result struct {
-			Error struct {
-				Name string `json:"name"`
-			} `json:"error"`
-		} `json:"result"`
-	}
+	var list []commandAnswer
 	if json.Unmarshal(body, &list) != nil {
 		return false, "", "", false, &egress.StatusError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a list of commands"}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,8 @@ func TestWebhookEscalation(t *testing.T) {
 		{"a refused handover is a 409", failWith(&egress.StatusError{Op: "handover", Status: 422, Code: "no_agents"}), []events.APIGatewayV2HTTPRequest{escalate("")}, 409, `"handover_rejected"`, "escalate"},
 		{"an unavailable platform is a 503", failWith(retry.Retryable(&egress.StatusError{Op: "handover", Status: 503}, 0)), []events.APIGatewayV2HTTPRequest{escalate("")}, 503, `"handover_unavailable"`, "escalate escalate escalate"},
 		{"a platform out of time is a 504", failWith(context.DeadlineExceeded), []events.APIGatewayV2HTTPRequest{escalate("")}, 504, `"handover_timeout"`, "escalate"},
+		{"a platform that did not confirm in time is a 504", failWith(fmt.Errorf("transfer command 7: %w", source.ErrPending)), []events.APIGatewayV2HTTPRequest{escalate("")}, 504, `"handover_timeout"`, "escalate"},
+		{"a platform that reported the handover failed is a 409", failWith(fmt.Errorf("transfer command 7: %w: skill-unavailable", source.ErrRefused)), []events.APIGatewayV2HTTPRequest{escalate("")}, 409, `skill-unavailable`, "escalate"},
 		{"anything else is a 502", failWith(errors.New("boom")), []events.APIGatewayV2HTTPRequest{escalate("")}, 502, `"handover_failed"`, "escalate"},
 		{"escalate without a conversation", nil, []events.APIGatewayV2HTTPRequest{hook(map[string]any{"eventType": "escalate"})}, 400, `platformConversationId: required`, ""},
 		{"sendMessage at the escalation route", nil, []events.APIGatewayV2HTTPRequest{

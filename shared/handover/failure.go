@@ -61,6 +61,8 @@ func classify(err error) *Failure {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget) || errors.Is(err, source.ErrPending):
 		return failure(err, http.StatusGatewayTimeout, "handover_timeout", "the platform did not confirm the handover in time")
+	case errors.Is(err, source.ErrRefused):
+		return failure(err, http.StatusConflict, "handover_rejected", "the platform refused the handover: "+short(err.Error()))
 	case errors.As(err, &he) && egress.RetryableStatus(he.Status):
 		return failure(err, http.StatusServiceUnavailable, "handover_unavailable", fmt.Sprintf("the platform is unavailable (HTTP %d)", he.Status))
 	case errors.As(err, &he):

@@ -56,9 +56,13 @@ const (
 	TurnBot     = "bot"
 )
 
-// ErrPending means the platform accepted a handover but did not confirm it
-// was carried out within the time it was given.
-var ErrPending = errors.New("the platform did not confirm the handover in time")
+// Errors an adapter wraps to say how a handover ended, when the platform's
+// answer was no HTTP error: ErrPending, accepted but not confirmed carried
+// out in the time given; ErrRefused, the platform reported it failed.
+var (
+	ErrPending = errors.New("the platform did not confirm the handover in time")
+	ErrRefused = errors.New("the platform refused the handover")
+)
 
 // Escalator hands a conversation to a human on the platform. It returns nil
 // only when the platform accepted the handover.

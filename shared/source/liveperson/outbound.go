@@ -36,8 +36,9 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 
 // Errors of an escalation that LivePerson did not carry out.
 var (
-	ErrNoSkill       = errors.New("no LivePerson skill for this escalation")
-	ErrCommandFailed = errors.New("LivePerson reported the command failed")
+	ErrNoSkill = errors.New("no LivePerson skill for this escalation")
+	// ErrCommandFailed is a source.ErrRefused.
+	ErrCommandFailed = fmt.Errorf("LivePerson reported the command failed: %w", source.ErrRefused)
 	// ErrCommandPending is a source.ErrPending: the AI agent is told the
 	// platform did not confirm in time.
 	ErrCommandPending = fmt.Errorf("LivePerson had not completed the command in time: %w", source.ErrPending)

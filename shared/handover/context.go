@@ -32,7 +32,7 @@ const (
 // where the account keeps one, the held visitor texts. A transcript that
 // cannot be read is left out (logged): a handover without it beats none.
 func (h *Handover) context(ctx context.Context, r Request, conv *state.Conversation, log *slog.Logger) source.HandoverContext {
-	hc := source.HandoverContext{Reason: r.Reason, Params: Params(r.Account, conv), Held: r.Held}
+	hc := source.HandoverContext{Reason: r.Reason, Params: params(r.Account, conv), Held: r.Held}
 	if t := r.Account.Transcript; t != nil {
 		turns, err := h.State.Transcript(ctx, r.Conv.PCID(), t.Turns)
 		if err != nil {
@@ -45,10 +45,10 @@ func (h *Handover) context(ctx context.Context, r Request, conv *state.Conversat
 	return hc
 }
 
-// Params are the session parameters the bridge passed to the AI agent for
+// params are the session parameters the bridge passed to the AI agent for
 // conv, with the values of those the account sanitizes masked; nil when
 // there are none.
-func Params(acct *source.Account, conv *state.Conversation) map[string]string {
+func params(acct *source.Account, conv *state.Conversation) map[string]string {
 	if conv == nil {
 		return nil
 	}

@@ -122,7 +122,7 @@ func (h *Handler) builtin(ctx context.Context, call *accounts.Call, def *tenant.
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", fmt.Sprintf("source %q has no built-in actions", call.Conv.Source))
 	}
-	req := source.ActionRequest{AgentID: call.Agent.AgentID, Name: def.Name, Builtin: def.Builtin, Params: call.Hook.Action.Data}
+	req := source.ActionRequest{ID: source.NewID(), AgentID: call.Agent.AgentID, Name: def.Name, Builtin: def.Builtin, Params: call.Hook.Action.Data}
 	if h.Conversations != nil {
 		if c, err := h.Conversations.Conversation(ctx, call.Conv.PCID()); err == nil {
 			req.Attrs = c.Attrs

@@ -26,6 +26,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/awsconf"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/escalation"
+	"github.com/crmbridge/crmbridge/shared/handover"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/obs"
@@ -61,6 +62,10 @@ type Deps struct {
 	Sources  *source.Registry
 	Agent    *ultimate.Client
 	Accounts *accounts.Resolver
+	// Handover is the one handover path (escalate, the fallback) and the
+	// transcript; its Outbound (the barrier's queue) is set where the
+	// outbound queue is wired.
+	Handover *handover.Handover
 	// Retry is the policy of every outbound call: the AI agent's and the
 	// platforms'.
 	Retry retry.Policy
@@ -83,7 +88,9 @@ type Options struct {
 
 // Sources registers every platform adapter. log may be nil.
 func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger) *source.Registry {
-	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, liveperson.New(eg, now))
+	lp := liveperson.New(eg, now)
+	lp.Log = log
+	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp)
 }
 
 // Build wires Deps over the given AWS clients.
@@ -117,6 +124,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
 	d.Accounts = &accounts.Resolver{Tenants: d.Tenants, Secrets: d.Creds, AgentSecrets: d.Creds, Log: d.Log}
+	d.Handover = &handover.Handover{State: d.State, Sources: d.Sources, Retry: pol, Log: d.Log, Metrics: d.Metrics, Now: now, Notify: handover.NewNotifier()}
 	return d
 }
 
@@ -156,7 +164,7 @@ func (d *Deps) Inbound() *inbound.Handler {
 // Escalation returns the webhook-escalation function's logic.
 func (d *Deps) Escalation() *escalation.Handler {
 	return &escalation.Handler{
-		Accounts: d.Accounts, State: d.State, Sources: d.Sources,
+		Accounts: d.Accounts, Handover: d.Handover, Sources: d.Sources,
 		Retry: d.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }

@@ -2,6 +2,7 @@ package generic
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,12 +27,40 @@ func ref(c source.Conversation) ConversationRef {
 type EscalationData struct {
 	ConversationRef
 	EscalateTo string `json:"escalateTo,omitempty"`
+	// Reason is why the conversation comes to you: escalate (the AI agent
+	// asked) or agent_unavailable (the AI agent could not be reached for the
+	// account's fallback.afterSeconds: the bridge's fallback).
+	Reason  string          `json:"reason"`
+	Context HandoverContext `json:"context"`
+}
+
+// HandoverContext is what the bridge knows of the conversation, for the
+// human who takes over.
+type HandoverContext struct {
+	// Parameters are the session parameters the bridge passed to the AI
+	// agent; the values of sanitized ones are "***".
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Transcript is the conversation's last turns, oldest first, when the
+	// account keeps one (transcript setting).
+	Transcript []source.Turn `json:"transcript,omitempty"`
+	// Held are visitor messages the AI agent never got (agent_unavailable).
+	Held []string `json:"held,omitempty"`
+}
+
+func escalationData(conv source.Conversation, req source.HandoverRequest) EscalationData {
+	c := req.Context
+	return EscalationData{
+		ConversationRef: ref(conv), EscalateTo: req.EscalateTo, Reason: cmp.Or(c.Reason, source.ReasonEscalate),
+		Context: HandoverContext{Parameters: c.Params, Transcript: c.Transcript, Held: c.Held},
+	}
 }
 
 // Escalate sends escalation.requested; any 2xx means the tenant took the
-// conversation.
+// conversation. Its webhook-id is the handover's ID, the same on every
+// retry and on a later attempt of the same handover, so the tenant can
+// dedupe.
 func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv source.Conversation, req source.HandoverRequest) error {
-	_, err := a.call(ctx, acct, randomID(), OutEscalation, EscalationData{ConversationRef: ref(conv), EscalateTo: req.EscalateTo})
+	_, err := a.call(ctx, acct, webhookID(req.ID), OutEscalation, escalationData(conv, req))
 	return err
 }
 
@@ -41,8 +70,8 @@ type TeamStatusData struct {
 }
 
 // TeamOnline sends team.status; the tenant answers {"isOnline": bool}.
-func (a *Adapter) TeamOnline(ctx context.Context, acct *source.Account, teamID string) (bool, error) {
-	body, err := a.call(ctx, acct, randomID(), OutTeamStatus, TeamStatusData{TeamID: teamID})
+func (a *Adapter) TeamOnline(ctx context.Context, acct *source.Account, q source.TeamQuery) (bool, error) {
+	body, err := a.call(ctx, acct, webhookID(q.ID), OutTeamStatus, TeamStatusData{TeamID: q.TeamID})
 	if err != nil {
 		return false, err
 	}
@@ -70,7 +99,7 @@ func (a *Adapter) Builtin(ctx context.Context, acct *source.Account, conv source
 	if params == nil {
 		params = []ultimate.ActionParam{}
 	}
-	body, err := a.call(ctx, acct, randomID(), OutAction, ActionData{ConversationRef: ref(conv), Name: req.Name, Builtin: req.Builtin, Params: params})
+	body, err := a.call(ctx, acct, webhookID(req.ID), OutAction, ActionData{ConversationRef: ref(conv), Name: req.Name, Builtin: req.Builtin, Params: params})
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +129,10 @@ type WidgetMessageData struct {
 	Text string `json:"text"`
 }
 
-// WidgetEscalate hands a widget conversation to the tenant's desk.
-func (a *Adapter) WidgetEscalate(ctx context.Context, acct *source.Account, conv source.Conversation, escalateTo string) error {
-	_, err := a.call(ctx, acct, randomID(), OutWidgetEscalation, EscalationData{ConversationRef: ref(conv), EscalateTo: escalateTo})
+// WidgetEscalate hands a widget conversation to the tenant's desk, with the
+// same data and webhook-id rule as escalation.requested.
+func (a *Adapter) WidgetEscalate(ctx context.Context, acct *source.Account, conv source.Conversation, req source.HandoverRequest) error {
+	_, err := a.call(ctx, acct, webhookID(req.ID), OutWidgetEscalation, escalationData(conv, req))
 	return err
 }
 

@@ -52,7 +52,7 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 		p = &source.Progress{}
 	}
 	if p.ID == "" {
-		p.ID = messageWebhookID(msg.MessageID)
+		p.ID = webhookID(msg.MessageID)
 	}
 	msg = normalize(msg)
 	_, err := a.call(ctx, acct, p.ID, OutMessage, MessageData{ConversationID: conv.ID, PlatformConversationID: conv.PCID(), Message: msg})
@@ -121,19 +121,21 @@ const answerLimit = 64 << 10
 
 var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
-// messageWebhookID derives the webhook-id of a message from the AI agent's
-// messageId, so a redelivered webhook gets the same id and the tenant can
-// dedupe. An id that is not a plain token is hashed: a '.' would make the
-// Standard Webhooks signature unverifiable (receivers refuse such ids) and
-// control characters cannot go in a header at all.
-func messageWebhookID(messageID string) string {
+// webhookID derives an event's webhook-id from the ID the bridge keeps for
+// it across retries and replays (a message's messageId, a handover's ID, a
+// team query's or an action call's ID), so a redelivery gets the same id and
+// the tenant can dedupe. An id that is not a plain token is hashed: a '.'
+// would make the Standard Webhooks signature unverifiable (receivers refuse
+// such ids) and control characters cannot go in a header at all. Without an
+// ID (a message the AI agent sent without messageId) the id is random.
+func webhookID(id string) string {
 	switch {
-	case messageID == "":
+	case id == "":
 		return randomID()
-	case safeIDRE.MatchString(messageID):
-		return "msg_" + messageID
+	case safeIDRE.MatchString(id):
+		return "msg_" + id
 	default:
-		sum := sha256.Sum256([]byte(messageID))
+		sum := sha256.Sum256([]byte(id))
 		return "msg_" + hex.EncodeToString(sum[:16])
 	}
 }

@@ -366,13 +366,13 @@ func TestEscalateAndWidgetEvents(t *testing.T) {
 	}{
 		{name: "escalate", call: func(a *Adapter, acct *source.Account) error {
 			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{AgentID: "agent-1", EscalateTo: "tier2"})
-		}, typ: "escalation.requested", data: `{"conversationId":"c-1","escalateTo":"tier2","platformConversationId":"generic:acme:c-1"}`},
+		}, typ: "escalation.requested", data: `{"context":{},"conversationId":"c-1","escalateTo":"tier2","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "escalate without target", call: func(a *Adapter, acct *source.Account) error {
 			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{})
-		}, typ: "escalation.requested", data: `{"conversationId":"c-1","platformConversationId":"generic:acme:c-1"}`},
+		}, typ: "escalation.requested", data: `{"context":{},"conversationId":"c-1","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "widget escalate", call: func(a *Adapter, acct *source.Account) error {
-			return a.WidgetEscalate(context.Background(), acct, conv, "desk")
-		}, typ: "widget.escalation", data: `{"conversationId":"c-1","escalateTo":"desk","platformConversationId":"generic:acme:c-1"}`},
+			return a.WidgetEscalate(context.Background(), acct, conv, source.HandoverRequest{EscalateTo: "desk"})
+		}, typ: "widget.escalation", data: `{"context":{},"conversationId":"c-1","escalateTo":"desk","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "widget message", call: func(a *Adapter, acct *source.Account) error {
 			return a.WidgetMessage(context.Background(), acct, conv, "Anyone there?")
 		}, typ: "widget.message", data: `{"conversationId":"c-1","platformConversationId":"generic:acme:c-1","text":"Anyone there?"}`},
@@ -423,7 +423,7 @@ func TestTeamOnline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTenant(t, tt.ans)
-			online, err := ts.adapter().TeamOnline(context.Background(), ts.account(), "billing")
+			online, err := ts.adapter().TeamOnline(context.Background(), ts.account(), source.TeamQuery{TeamID: "billing"})
 			d := ts.deliveries()[0]
 			if d.typ != "team.status" || asJSON(d.data) != `{"teamId":"billing"}` {
 				t.Fatalf("sent %s %s", d.typ, asJSON(d.data))
@@ -444,7 +444,7 @@ func TestTeamOnline(t *testing.T) {
 		})
 	}
 	ts := newTenant(t, answer{status: 200, body: `{"isOnline":true}`})
-	if _, err := ts.adapter().TeamOnline(context.Background(), ts.account(), ""); err != nil {
+	if _, err := ts.adapter().TeamOnline(context.Background(), ts.account(), source.TeamQuery{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := asJSON(ts.deliveries()[0].data); got != `{}` {
@@ -498,6 +498,81 @@ func TestBuiltin(t *testing.T) {
 			var he *egress.StatusError
 			if !errors.As(err, &he) || he.Reason != tt.reason || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
 				t.Fatalf("Builtin err %v", err)
+			}
+		})
+	}
+}
+
+// escalation.requested carries the reason and the documented context
+// object; widget.escalation the same.
+func TestEscalationContext(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 59, 0, 0, time.UTC)
+	req := source.HandoverRequest{ID: "h1", EscalateTo: "billing", Context: source.HandoverContext{
+		Reason: source.ReasonAgentUnavailable, Params: map[string]string{"plan": "gold", "email": "***"},
+		Transcript: []source.Turn{{From: source.TurnVisitor, Text: "where is my parcel", At: at}, {From: source.TurnBot, Text: "Let me check.", At: at.Add(time.Second)}},
+		Held:       []string{"hello?"},
+	}}
+	want := `{"context":{"held":["hello?"],"parameters":{"email":"***","plan":"gold"},` +
+		`"transcript":[{"at":"2026-11-25T09:59:00Z","from":"visitor","text":"where is my parcel"},{"at":"2026-11-25T09:59:01Z","from":"bot","text":"Let me check."}]},` +
+		`"conversationId":"c-1","escalateTo":"billing","platformConversationId":"generic:acme:c-1","reason":"agent_unavailable"}`
+	for _, call := range []func(a *Adapter, acct *source.Account) error{
+		func(a *Adapter, acct *source.Account) error { return a.Escalate(context.Background(), acct, conv, req) },
+		func(a *Adapter, acct *source.Account) error {
+			return a.WidgetEscalate(context.Background(), acct, conv, req)
+		},
+	} {
+		ts := newTenant(t)
+		if err := call(ts.adapter(), ts.account()); err != nil {
+			t.Fatal(err)
+		}
+		if got := asJSON(ts.deliveries()[0].data); got != want {
+			t.Fatalf("data\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// Every outbound event with an ID the bridge keeps across retries and
+// replays has a webhook-id derived from it, the same on every attempt, so
+// the tenant can dedupe (Standard Webhooks: the id of a message is the same
+// for its retries).
+func TestStableWebhookIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		call func(a *Adapter, acct *source.Account) error
+		want string
+	}{
+		{"escalation.requested", func(a *Adapter, acct *source.Account) error {
+			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{ID: "5f0c9a"})
+		}, "msg_5f0c9a"},
+		{"widget.escalation", func(a *Adapter, acct *source.Account) error {
+			return a.WidgetEscalate(context.Background(), acct, conv, source.HandoverRequest{ID: "5f0c9b"})
+		}, "msg_5f0c9b"},
+		{"team.status", func(a *Adapter, acct *source.Account) error {
+			_, err := a.TeamOnline(context.Background(), acct, source.TeamQuery{ID: "q1", TeamID: "support"})
+			return err
+		}, "msg_q1"},
+		{"action", func(a *Adapter, acct *source.Account) error {
+			_, err := a.Builtin(context.Background(), acct, conv, source.ActionRequest{ID: "a1", Name: "x", Builtin: "forward"})
+			return err
+		}, "msg_a1"},
+		{"an ID that is no token is hashed", func(a *Adapter, acct *source.Account) error {
+			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{ID: "a.b"})
+		}, webhookID("a.b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTenant(t, answer{status: 503}, answer{status: 200, body: `{"isOnline":true}`})
+			pol := retry.Policy{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
+			a, acct := ts.adapter(), ts.account()
+			if err := pol.Do(context.Background(), func(context.Context, int) error { return tt.call(a, acct) }); err != nil {
+				t.Fatal(err)
+			}
+			got := ts.deliveries()
+			if len(got) != 2 || got[0].id != tt.want || got[1].id != tt.want {
+				t.Fatalf("webhook-ids %q, %q; want %s twice", got[0].id, got[len(got)-1].id, tt.want)
+			}
+			if !regexp.MustCompile(`^msg_[A-Za-z0-9_-]+$`).MatchString(got[0].id) {
+				t.Fatalf("webhook-id %q is not a token", got[0].id)
 			}
 		})
 	}

@@ -17,10 +17,12 @@
 package liveperson
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/lru"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -37,10 +39,12 @@ type Adapter struct {
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
+	Log          *slog.Logger // may be nil
 
 	once     sync.Once
 	keys     *keyCache
 	sessions *sessions
+	notes    *lru.Cache[string, struct{}] // handovers whose private note went out
 }
 
 var (
@@ -63,7 +67,15 @@ func (a *Adapter) init() {
 	a.once.Do(func() {
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
 		a.sessions = &sessions{byAccount: map[string]*session{}}
+		a.notes = lru.New[string, struct{}](10000, 1<<20)
 	})
+}
+
+func (a *Adapter) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Name implements source.Adapter.

@@ -155,7 +155,7 @@ func resultValue(raw json.RawMessage) (string, bool) {
 		return strconv.FormatBool(b), true
 	default:
 		var n json.Number
-		if json.Unmarshal(raw, &n) != nil {
+		if json.Unmarshal(raw, &n) != nil || n == "" { // null leaves n empty
 			return "", false
 		}
 		return n.String(), true

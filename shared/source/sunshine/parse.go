@@ -152,7 +152,14 @@ func (p *parser) act(e event, pl *eventPayload) (source.Event, bool, error) {
 		}
 		ev.Kind = source.Message
 		ev.Text, ev.CardIndex, ev.User = messageText(m.Content, s)
-		return ev, strings.TrimSpace(ev.Text) != "", nil
+		if strings.TrimSpace(ev.Text) == "" {
+			// Content the AI agent cannot take as text (a list, a
+			// template, an image without its mediaUrl): said, not dropped
+			// silently.
+			p.a.log().Info("sunshine message with nothing to pass on", p.attrs(slog.String("contentType", contentType(m.Content.Type)))...)
+			return ev, false, nil
+		}
+		return ev, true, nil
 
 	case TriggerPostback:
 		if !s.inControl(active) {
@@ -272,6 +279,20 @@ func messageText(c contentIn, s *Settings) (string, *int, map[string]string) {
 	default:
 		return "", nil, nil
 	}
+}
+
+// contentType is a content type fit for a log line: the spec's types are
+// short lowercase words.
+func contentType(t string) string {
+	if len(t) == 0 || len(t) > 32 {
+		return "other"
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i] | 0x20; c < 'a' || c > 'z' {
+			return "other"
+		}
+	}
+	return t
 }
 
 // plainText is a message's text: text itself, else the plain rendering of

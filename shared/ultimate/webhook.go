@@ -164,7 +164,7 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[[]string](), Field: "value"}
 	}
 	if raw[0] != '[' {
-		s, ok := scalar(raw)
+		s, ok := Scalar(raw)
 		if !ok {
 			return nil, bad("object")
 		}
@@ -179,7 +179,7 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 		if string(bytes.TrimSpace(it)) == "null" {
 			continue
 		}
-		s, ok := scalar(it)
+		s, ok := Scalar(it)
 		if !ok {
 			return nil, bad("array element")
 		}
@@ -188,8 +188,9 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-// scalar returns a JSON string's content, or a number's or boolean's text.
-func scalar(raw json.RawMessage) (string, bool) {
+// Scalar returns a JSON string's content, or a number's or boolean's text:
+// the one way a JSON value becomes the string the AI agent stores.
+func Scalar(raw json.RawMessage) (string, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "", false

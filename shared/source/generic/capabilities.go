@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
@@ -134,32 +133,11 @@ func parseResults(body []byte) ([]ultimate.ActionResult, error) {
 	return out, nil
 }
 
-// resultValue coerces a JSON scalar to the string the AI agent stores.
+// resultValue coerces a JSON scalar to the non-empty string the AI agent
+// stores.
 func resultValue(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "", false
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil || s == "" {
-			return "", false
-		}
-		return s, true
-	case 't', 'f':
-		var b bool
-		if json.Unmarshal(raw, &b) != nil {
-			return "", false
-		}
-		return strconv.FormatBool(b), true
-	default:
-		var n json.Number
-		if json.Unmarshal(raw, &n) != nil || n == "" { // null leaves n empty
-			return "", false
-		}
-		return n.String(), true
-	}
+	v, ok := ultimate.Scalar(raw)
+	return v, ok && v != ""
 }
 
 // WidgetMessageData is the data of widget.message.

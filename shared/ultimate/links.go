@@ -19,17 +19,14 @@ import "strings"
 
 // UnlinkDead returns m with every link button whose Target is not usable
 // turned into a text line, as the rule above says. usable reports whether
-// the platform can open a URL; a nil usable accepts any non-empty URL. The
-// count is the number of links turned into text, for the adapter's log.
-func (m Message) UnlinkDead(usable func(url string) bool) (Message, int) {
+// the platform can open a URL; a nil usable accepts any non-empty URL.
+func (m Message) UnlinkDead(usable func(url string) bool) Message {
 	ok := func(b Button) bool {
 		u := strings.TrimSpace(b.Target())
 		return u != "" && (usable == nil || usable(u))
 	}
-	n := 0
 	buttons, lines := splitDead(m.Buttons, ok)
 	if len(lines) > 0 {
-		n += len(lines)
 		m.Text = appendLines(m.Text, lines)
 	}
 	m.Buttons = buttons
@@ -39,14 +36,13 @@ func (m Message) UnlinkDead(usable func(url string) bool) (Message, int) {
 			var dead []string
 			c.Buttons, dead = splitDead(c.Buttons, ok)
 			if len(dead) > 0 {
-				n += len(dead)
 				c.Description = appendLines(c.Description, dead)
 			}
 			cards[i] = c
 		}
 		m.CarouselCards = cards
 	}
-	return m, n
+	return m
 }
 
 // splitDead keeps click buttons and openable links, and returns the labels

@@ -63,7 +63,8 @@ type ConverseEvent struct {
 
 // Button is a reply option. Type is "button" (the visitor's click sends its
 // text back) or "link". The field carrying a link's URL is not documented;
-// both names seen in the wild are read.
+// both names seen in the wild are read, and a link without a URL follows
+// the rule of links.go.
 type Button struct {
 	Text string `json:"text"`
 	Type string `json:"type"`

@@ -68,7 +68,7 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 // tenants never receive a link they cannot open. Any URL the AI agent gave
 // is passed on; the tenant's chat decides what it can open.
 func normalize(m ultimate.Message) ultimate.Message {
-	m, _ = m.UnlinkDead(nil)
+	m = m.UnlinkDead(nil)
 	fix := func(bs []ultimate.Button) []ultimate.Button {
 		out := make([]ultimate.Button, len(bs))
 		for i, b := range bs {

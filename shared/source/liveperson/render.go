@@ -122,7 +122,7 @@ func newRenderer(st *settings) renderer {
 func (r renderer) render(m ultimate.Message) []any {
 	// The bridge's rule for links LivePerson cannot open: their labels
 	// become text (ultimate.Message.UnlinkDead).
-	m, _ = m.UnlinkDead(linkURI)
+	m = m.UnlinkDead(linkURI)
 	var items []any
 	text := strings.TrimSpace(m.Text)
 	buttons := labelled(m.Buttons)

@@ -61,7 +61,7 @@ type itemOut struct {
 // in order. The result depends only on msg and the reply style, so a retry
 // renders the same parts and source.Progress can skip those already sent.
 func render(msg ultimate.Message, style string) []contentOut {
-	msg, _ = msg.UnlinkDead(validURI)
+	msg = msg.UnlinkDead(validURI)
 	if len(msg.CarouselCards) == 0 {
 		return renderText(msg.Text, msg.Buttons, nil, style)
 	}

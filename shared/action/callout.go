@@ -202,7 +202,8 @@ type droppedResult struct {
 }
 
 // mapResults takes the configured values out of the response JSON. A path
-// that is absent yields no result rather than an error: APIs omit fields.
+// that is absent, null or an empty string yields no result rather than an
+// error: APIs omit fields.
 // Objects, arrays and over-long values are not passed on either; they come
 // back as dropped (key and length only, for the log).
 func mapResults(maps []ResultMap, raw []byte) ([]ultimate.ActionResult, []droppedResult, error) {
@@ -221,8 +222,8 @@ func mapResults(maps []ResultMap, raw []byte) ([]ultimate.ActionResult, []droppe
 	var dropped []droppedResult
 	for _, m := range maps {
 		v, ok := lookup(doc, m.Path)
-		if !ok || v == nil {
-			continue
+		if !ok || v == nil || v == "" {
+			continue // no value: the AI agent takes non-empty strings only
 		}
 		s, ok := scalar(v)
 		switch {

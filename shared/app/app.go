@@ -86,10 +86,10 @@ type Options struct {
 	Sources *source.Registry
 }
 
-// Sources registers every platform adapter. log may be nil.
-func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger) *source.Registry {
+// Sources registers every platform adapter. log and metrics may be nil.
+func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger, metrics *obs.Metrics) *source.Registry {
 	lp := liveperson.New(eg, now)
-	lp.Log = log
+	lp.Log, lp.Metrics = log, metrics
 	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp)
 }
 
@@ -116,7 +116,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
-		d.Sources = Sources(eg, now, d.Log)
+		d.Sources = Sources(eg, now, d.Log, d.Metrics)
 	}
 	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources, eg)}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})

@@ -5,9 +5,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -93,7 +95,10 @@ type ActionData struct {
 }
 
 // Builtin forwards the action to the tenant, which answers
-// {"results": [{"key", "value", "sanitize"}]}.
+// {"results": [{"key", "value", "sanitize"}]}. The AI agent takes string
+// values only, so the tenant's answer is checked and coerced here (numbers
+// and booleans become their JSON text); anything else is refused with an
+// error naming the result, for the tenant to fix.
 func (a *Adapter) Builtin(ctx context.Context, acct *source.Account, conv source.Conversation, req source.ActionRequest) ([]ultimate.ActionResult, error) {
 	params := req.Params
 	if params == nil {
@@ -103,24 +108,65 @@ func (a *Adapter) Builtin(ctx context.Context, acct *source.Account, conv source
 	if err != nil {
 		return nil, err
 	}
+	results, err := parseResults(body)
+	if err != nil {
+		return nil, &apigw.Error{Status: http.StatusBadGateway, Code: "invalid_action_answer",
+			Message: "the tenant's answer to the action event is not valid: " + err.Error(), Err: err}
+	}
+	return results, nil
+}
+
+// maxResultValue bounds one result value, as for http call-outs.
+const maxResultValue = 1024
+
+// parseResults reads a tenant's action answer: an empty body or no results
+// is none; each result needs a non-empty key and a value that is a
+// non-empty string, a number or a boolean; sanitize is a boolean.
+func parseResults(body []byte) ([]ultimate.ActionResult, error) {
+	out := []ultimate.ActionResult{}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return []ultimate.ActionResult{}, nil
+		return out, nil
 	}
 	var resp struct {
-		Results []ultimate.ActionResult `json:"results"`
+		Results json.RawMessage `json:"results"`
 	}
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, &egress.StatusError{Op: "action callback", Status: http.StatusOK, Reason: `answer must be {"results": [...]}`}
+		return nil, errors.New(`answer must be {"results": [...]}`)
 	}
-	for i, r := range resp.Results {
-		if r.Key == "" {
-			return nil, &egress.StatusError{Op: "action callback", Status: http.StatusOK, Reason: fmt.Sprintf("results[%d].key is empty", i)}
+	var items []map[string]json.RawMessage
+	if r := bytes.TrimSpace(resp.Results); len(r) == 0 || string(r) == "null" {
+		return out, nil
+	} else if err := json.Unmarshal(r, &items); err != nil {
+		return nil, errors.New(`answer must be {"results": [...]}, an array of {key, value, sanitize?}`)
+	}
+	for i, it := range items {
+		var r ultimate.ActionResult
+		if err := json.Unmarshal(it["key"], &r.Key); err != nil || r.Key == "" {
+			return nil, fmt.Errorf("results[%d].key: required, a non-empty string", i)
 		}
+		v, ok := resultValue(it["value"])
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("results[%d].value: must be a non-empty string, a number or a boolean", i)
+		case len(v) > maxResultValue:
+			return nil, fmt.Errorf("results[%d].value: longer than %d bytes", i, maxResultValue)
+		}
+		r.Value = v
+		if raw, set := it["sanitize"]; set && string(bytes.TrimSpace(raw)) != "null" {
+			if err := json.Unmarshal(raw, &r.Sanitize); err != nil {
+				return nil, fmt.Errorf("results[%d].sanitize: must be a boolean", i)
+			}
+		}
+		out = append(out, r)
 	}
-	if resp.Results == nil {
-		resp.Results = []ultimate.ActionResult{}
-	}
-	return resp.Results, nil
+	return out, nil
+}
+
+// resultValue coerces a JSON scalar to the non-empty string the AI agent
+// stores.
+func resultValue(raw json.RawMessage) (string, bool) {
+	v, ok := ultimate.Scalar(raw)
+	return v, ok && v != ""
 }
 
 // WidgetMessageData is the data of widget.message.

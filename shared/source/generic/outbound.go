@@ -62,8 +62,13 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 	return err
 }
 
-// normalize fills the link URL under one name so tenants read one field.
+// normalize fills the link URL under one name so tenants read one field,
+// and applies the bridge's rule for a link without a URL (see
+// ultimate.Message.UnlinkDead): its label becomes a line of the text, so
+// tenants never receive a link they cannot open. Any URL the AI agent gave
+// is passed on; the tenant's chat decides what it can open.
 func normalize(m ultimate.Message) ultimate.Message {
+	m = m.UnlinkDead(nil)
 	fix := func(bs []ultimate.Button) []ultimate.Button {
 		out := make([]ultimate.Button, len(bs))
 		for i, b := range bs {

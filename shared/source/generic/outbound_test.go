@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -176,6 +177,24 @@ func TestSendCarousel(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^msg_[0-9a-f]{32}$`).MatchString(d.id) {
 		t.Fatalf("webhook-id %q for a message without messageId", d.id)
+	}
+}
+
+// The vendor's Button {text, type} has no URL field. A link without one
+// follows the bridge's rule on every adapter: its label is a line of text
+// (of the message, or of the card's description), never a button.
+func TestSendLinkWithoutURL(t *testing.T) {
+	ts := newTenant(t)
+	msg := ultimate.Message{Type: "text", Text: "Need more?", Buttons: []ultimate.Button{
+		{Text: "Yes", Type: "button"}, {Text: "Help centre", Type: "link"}, {Text: "Docs", Type: "link", URL: "https://docs.example.com"},
+	}, CarouselCards: []ultimate.Card{{Title: "Plan", Description: "Gold", Buttons: []ultimate.Button{{Text: "Terms", Type: "link"}}}}}
+	if err := ts.adapter().Send(context.Background(), ts.account(), conv, msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"buttons":[{"text":"Yes","type":"button"},{"text":"Docs","type":"link","url":"https://docs.example.com"}],` +
+		`"carouselCards":[{"description":"Gold\nTerms","title":"Plan"}],"text":"Need more?\nHelp centre","type":"text"}`
+	if got := asJSON(ts.deliveries()[0].data["message"]); got != want {
+		t.Fatalf("message\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -460,22 +479,32 @@ func TestBuiltin(t *testing.T) {
 		req     source.ActionRequest
 		ans     answer
 		want    []ultimate.ActionResult
-		reason  string // with status: a StatusError with this reason
+		invalid string // the answer is refused with a 502 naming this
 		sent    string
-		status  int // non-zero: the call fails
+		status  int // non-zero: the call fails with this HTTP status
 		retryOK bool
 	}{
-		{name: "results", req: req, ans: answer{status: 200, body: `{"results":[{"key":"status","value":"shipped","sanitize":true},{"key":"count","value":3}]}`},
-			want: []ultimate.ActionResult{{Key: "status", Value: "shipped", Sanitize: true}, {Key: "count", Value: float64(3)}},
+		// The AI agent stores string values (the template's swagger):
+		// numbers and booleans are coerced to their JSON text.
+		{name: "results", req: req, ans: answer{status: 200, body: `{"results":[{"key":"status","value":"shipped","sanitize":true},{"key":"count","value":3},{"key":"ratio","value":0.25},{"key":"vip","value":false,"sanitize":null}]}`},
+			want: []ultimate.ActionResult{{Key: "status", Value: "shipped", Sanitize: true}, {Key: "count", Value: "3"}, {Key: "ratio", Value: "0.25"}, {Key: "vip", Value: "false"}},
 			sent: `{"builtin":"forward","conversationId":"c-1","name":"lookupOrder","params":[{"key":"orderId","saveAs":"order","value":["o-1"]}],"platformConversationId":"generic:acme:c-1"}`},
 		{name: "empty body", req: source.ActionRequest{Name: "ping", Builtin: "forward"}, ans: answer{status: 204}, want: []ultimate.ActionResult{},
 			sent: `{"builtin":"forward","conversationId":"c-1","name":"ping","params":[],"platformConversationId":"generic:acme:c-1"}`},
 		{name: "whitespace body", req: req, ans: answer{status: 200, body: " \n"}, want: []ultimate.ActionResult{}},
 		{name: "no results key", req: req, ans: answer{status: 200, body: `{}`}, want: []ultimate.ActionResult{}},
 		{name: "null results", req: req, ans: answer{status: 200, body: `{"results":null}`}, want: []ultimate.ActionResult{}},
-		{name: "not JSON", req: req, ans: answer{status: 200, body: `ok`}, reason: `answer must be {"results": [...]}`, status: 200},
-		{name: "results an object", req: req, ans: answer{status: 200, body: `{"results":{"key":"a"}}`}, reason: `answer must be {"results": [...]}`, status: 200},
-		{name: "empty key", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1"},{"value":"2"}]}`}, reason: "results[1].key is empty", status: 200},
+		{name: "not JSON", req: req, ans: answer{status: 200, body: `ok`}, invalid: `answer must be {"results": [...]}`},
+		{name: "results an object", req: req, ans: answer{status: 200, body: `{"results":{"key":"a"}}`}, invalid: `answer must be {"results": [...]}`},
+		{name: "empty key", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1"},{"value":"2"}]}`}, invalid: "results[1].key: required"},
+		{name: "key a number", req: req, ans: answer{status: 200, body: `{"results":[{"key":1,"value":"1"}]}`}, invalid: "results[0].key: required"},
+		{name: "empty value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":""}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "no value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a"}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "null value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":null}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "object value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":{"x":1}}]}`}, invalid: "results[0].value: must be a non-empty string, a number or a boolean"},
+		{name: "array value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":["x"]}]}`}, invalid: "results[0].value"},
+		{name: "long value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"` + strings.Repeat("v", 1025) + `"}]}`}, invalid: "results[0].value: longer than 1024 bytes"},
+		{name: "sanitize a string", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1","sanitize":"true"}]}`}, invalid: "results[0].sanitize: must be a boolean"},
 		{name: "500", req: req, ans: answer{status: 500, body: "down"}, status: 500, retryOK: true},
 	}
 	for _, tt := range tests {
@@ -489,15 +518,24 @@ func TestBuiltin(t *testing.T) {
 			if tt.sent != "" && asJSON(d.data) != tt.sent {
 				t.Fatalf("sent\n got %s\nwant %s", asJSON(d.data), tt.sent)
 			}
-			if tt.status == 0 {
+			switch {
+			case tt.invalid != "":
+				var ae *apigw.Error
+				if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != "invalid_action_answer" || !strings.Contains(ae.Message, tt.invalid) || retry.IsRetryable(err) {
+					t.Fatalf("Builtin err %v, want a 502 invalid_action_answer naming %q", err, tt.invalid)
+				}
+			case tt.status != 0:
+				var he *egress.StatusError
+				if !errors.As(err, &he) || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
+					t.Fatalf("Builtin err %v", err)
+				}
+			default:
 				if err != nil || !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("Builtin = %#v, %v", got, err)
 				}
-				return
-			}
-			var he *egress.StatusError
-			if !errors.As(err, &he) || he.Reason != tt.reason || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
-				t.Fatalf("Builtin err %v", err)
+				if err := ultimate.CheckResults(got); err != nil {
+					t.Fatalf("results break the contract: %v", err)
+				}
 			}
 		})
 	}

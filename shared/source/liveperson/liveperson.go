@@ -23,6 +23,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/lru"
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -39,7 +40,11 @@ type Adapter struct {
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
-	Log          *slog.Logger // may be nil
+	// Log and Metrics receive what the adapter notices on its own (a token
+	// with the deprecated scope); nil discards the metric and uses
+	// slog.Default for the log.
+	Log     *slog.Logger
+	Metrics *obs.Metrics
 
 	once     sync.Once
 	keys     *keyCache
@@ -71,13 +76,6 @@ func (a *Adapter) init() {
 	})
 }
 
-func (a *Adapter) log() *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // Name implements source.Adapter.
 func (a *Adapter) Name() string { return Name }
 
@@ -85,3 +83,10 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
+
+func (a *Adapter) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
 // The entry points: every route of every function, as API Gateway
@@ -126,6 +127,32 @@ func (e *env) genericA(id, conv string) request {
 	return e.genericReq(tenantA.generic, tenantA.inboundKey, id, generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hello"})
 }
 
+// genericRaw is tenant A's generic account receiving body, signed.
+func (e *env) genericRaw(body string) request {
+	id, at := fmt.Sprintf("evt-%d", e.next()), e.clock.Now()
+	return request{method: "POST", path: "/sources/generic/" + tenantA.generic, header: stdwebhook.Headers(tenantA.inboundKey, id, at, []byte(body)), body: []byte(body)}
+}
+
+// webhookProbes are the malformed payloads every webhook route refuses
+// before it looks anything up, and a well-formed one that names no
+// conversation where one is required.
+func webhookProbes(path string) []probe {
+	raw := func(body string) func(e *env) answer {
+		return func(e *env) answer { return e.do(webhook(tenantA, path, []byte(body))) }
+	}
+	return []probe{
+		{name: "not JSON", want: []string{"body"}, free: true, send: raw(`{"botId":`)},
+		{name: "a JSON array", want: []string{"body"}, free: true, send: raw(`[]`)},
+		{name: "no data", want: []string{"data"}, free: true, send: raw(`{"botId":"` + agentA + `"}`)},
+		{name: "data a string", want: []string{"data"}, free: true, send: raw(`{"botId":"` + agentA + `","data":"x"}`)},
+		{name: "botId a number", want: []string{"botId"}, free: true, send: raw(`{"botId":1,"data":{"eventType":"sendMessage"}}`)},
+		{name: "no eventType", want: []string{"eventType"}, free: true, send: raw(`{"botId":"` + agentA + `","data":{}}`)},
+		{name: "an unknown eventType", want: []string{"eventType"}, free: true, send: raw(`{"botId":"` + agentA + `","data":{"eventType":"deleteEverything\r\n"}}`)},
+		{name: "text of the wrong type", want: []string{"data.text"}, free: true,
+			send: raw(`{"botId":"` + agentA + `","data":{"eventType":"sendMessage","platformConversationId":"generic:acme-a:c1","text":{"x":1}}}`)},
+	}
+}
+
 // entries is the table of entry points. Adding one is adding a row.
 func entries() []entry {
 	sendMessage := func(bot, pcid, msgID string) []byte {
@@ -199,6 +226,20 @@ func entries() []entry {
 			{field: "webhook-id", good: unique("evt"), bad: headerIDs, place: func(e *env, v string) request { return e.genericA(v, e.conv()) }},
 			{field: "data.conversationId", good: func(e *env) string { return e.conv() }, bad: conversations,
 				place: func(e *env, v string) request { return e.genericA(fmt.Sprintf("evt-%d", e.next()), v) }},
+		}, probes: []probe{
+			{name: "not JSON", want: []string{"body"}, send: func(e *env) answer { return e.do(e.genericRaw(`{"type":`)) }},
+			{name: "unknown type", want: []string{"type"}, send: func(e *env) answer {
+				return e.do(e.genericRaw(`{"type":"conversation.hijacked","data":{"conversationId":"c1"}}`))
+			}},
+			{name: "data not an object", want: []string{"data"}, send: func(e *env) answer { return e.do(e.genericRaw(`{"type":"message","data":[1]}`)) }},
+			{name: "GET", want: []string{"allowed", "POST"}, free: true, send: func(e *env) answer {
+				return e.do(request{method: "GET", path: "/sources/generic/" + tenantA.generic})
+			}},
+			{name: "a sub-path", want: []string{"sub-path", "route"}, free: true, send: func(e *env) answer {
+				r := e.genericA(fmt.Sprintf("evt-%d", e.next()), e.conv())
+				r.path += "/admin"
+				return e.do(r)
+			}},
 		}},
 		{name: "POST /sources/sunshine/{account}", fn: route.SourceInbound, slots: []slot{
 			{field: "account", good: fixed(tenantA.sunshine), bad: pathIDs, free: true, place: func(e *env, v string) request {
@@ -219,6 +260,22 @@ func entries() []entry {
 			}},
 			{field: "X-API-Key", good: fixed(tenantA.sunWebhook), bad: credentials, place: func(e *env, v string) request {
 				return sunshineReq(tenantA.sunshine, v, sunMessage(fmt.Sprintf("evt-%d", e.next()), e.conv(), "hello"))
+			}},
+		}, probes: []probe{
+			{name: "not JSON", want: []string{"body"}, send: func(e *env) answer {
+				return e.do(request{method: "POST", path: "/sources/sunshine/" + tenantA.sunshine, header: map[string]string{"x-api-key": tenantA.sunWebhook}, body: []byte(`{"events":`)})
+			}},
+			{name: "no events", want: []string{"events"}, send: func(e *env) answer { return e.do(sunshineReq(tenantA.sunshine, tenantA.sunWebhook)) }},
+			{name: "an event that is not an object", want: []string{"events[0]"}, send: func(e *env) answer {
+				return e.do(request{method: "POST", path: "/sources/sunshine/" + tenantA.sunshine, header: map[string]string{"x-api-key": tenantA.sunWebhook}, body: []byte(`{"events":["x"]}`)})
+			}},
+			{name: "GET", want: []string{"allowed", "POST"}, free: true, send: func(e *env) answer {
+				return e.do(request{method: "GET", path: "/sources/sunshine/" + tenantA.sunshine})
+			}},
+			{name: "a sub-path", want: []string{"sub-path"}, free: true, send: func(e *env) answer {
+				r := sunshineReq(tenantA.sunshine, tenantA.sunWebhook, sunMessage(fmt.Sprintf("evt-%d", e.next()), e.conv(), "hello"))
+				r.path += "/x"
+				return e.do(r)
 			}},
 		}},
 		{name: "ANY /sources/liveperson/{account}/{proxy+}", fn: route.SourceInbound, slots: []slot{
@@ -250,14 +307,50 @@ func entries() []entry {
 				place: func(e *env, v string) request {
 					return lpText(e, func(ep *lptest.Endpoint) string { ep.Authorization = v; return "" })
 				}},
+		}, probes: []probe{
+			{name: "an operation the API does not have", want: []string{"route"}, free: true, send: func(e *env) answer {
+				r := lpText(e, nil)
+				r.path = strings.Replace(r.path, "/events", "/delete", 1)
+				return e.do(r)
+			}},
+			{name: "another API version", want: []string{"version"}, free: true, send: func(e *env) answer {
+				r := lpText(e, nil)
+				r.path = strings.Replace(r.path, "/v1/", "/v2/", 1)
+				return e.do(r)
+			}},
+			{name: "GET on events", want: []string{"allowed", "POST"}, free: true, send: func(e *env) answer {
+				r := lpText(e, nil)
+				r.method = "GET"
+				return e.do(r)
+			}},
+			{name: "no sub-path", want: []string{"route", "bots"}, free: true, send: func(e *env) answer {
+				return e.do(request{method: "POST", path: "/sources/liveperson/" + tenantA.lp})
+			}},
+			{name: "events body not an object", want: []string{"body", "object"}, send: func(e *env) answer {
+				r := lpText(e, nil)
+				r.body = []byte(`[1,2]`)
+				return e.do(r)
+			}},
 		}},
-		{name: "POST /webhooks/message", fn: route.WebhookMessage, slots: messageSlots("/webhooks/message")},
-		{name: "POST /webhooks", fn: route.WebhookMessage, slots: append(messageSlots("/webhooks"),
+		{name: "POST /webhooks/message", fn: route.WebhookMessage, slots: messageSlots("/webhooks/message"), probes: append(webhookProbes("/webhooks/message"),
+			probe{name: "an escalation at the message route", want: []string{"go to"}, free: true, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/message", escalate(agentA, pcidA(e.conv()), "")))
+			}},
+			probe{name: "an action at the message route", want: []string{"go to"}, free: true, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/message", actionCall(agentA, "lookup", "")))
+			}})},
+		{name: "POST /webhooks", fn: route.WebhookMessage, probes: webhookProbes("/webhooks"), slots: append(messageSlots("/webhooks"),
 			slot{field: "data.escalateTo", good: fixed("sales"), bad: []badValue{over, huge, crlf, nul, del}, free: true,
 				place: func(e *env, v string) request {
 					return webhook(tenantA, "/webhooks", escalate(agentA, pcidA(e.conv()), v))
 				}})},
-		{name: "POST /webhooks/escalation", fn: route.WebhookEscalation, slots: append(
+		{name: "POST /webhooks/escalation", fn: route.WebhookEscalation, probes: append(webhookProbes("/webhooks/escalation"),
+			probe{name: "a message at the escalation route", want: []string{"go to"}, free: true, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/escalation", sendMessage(agentA, pcidA(e.conv()), "m-x")))
+			}},
+			probe{name: "a handover without a conversation", want: []string{"platformConversationId"}, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/escalation", converse(agentA, map[string]any{"eventType": "escalate"})))
+			}}), slots: append(
 			webhookSlots("/webhooks/escalation", func(e *env, bot, pcid string) []byte { return escalate(bot, pcid, "") }),
 			slot{field: "data.escalateTo", good: fixed("sales"), bad: []badValue{over, huge, crlf, nul, del}, free: true,
 				place: func(e *env, v string) request {
@@ -268,7 +361,19 @@ func entries() []entry {
 					return webhook(tenantA, "/webhooks/escalation", converse(agentA, map[string]any{"eventType": "isTeamOnline", "teamId": v}))
 				}},
 		)},
-		{name: "POST /webhooks/action", fn: route.WebhookAction, slots: append(
+		{name: "POST /webhooks/action", fn: route.WebhookAction, probes: append(webhookProbes("/webhooks/action"),
+			probe{name: "a converse event at the action route", want: []string{"go to"}, free: true, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/action", escalate(agentA, pcidA(e.conv()), "")))
+			}},
+			probe{name: "an unknown action", want: []string{"nosuch"}, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/action", actionCall(agentA, "nosuch", pcidA(e.conv()))))
+			}},
+			probe{name: "a parameter without a key", want: []string{"data[0].key"}, free: true, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/action", actionCall(agentA, "lookup", pcidA(e.conv()), param("", "x"))))
+			}},
+			probe{name: "a built-in without a conversation", want: []string{"platformConversationId"}, send: func(e *env) answer {
+				return e.do(webhook(tenantA, "/webhooks/action", actionCall(agentA, "tags", "")))
+			}}), slots: append(
 			webhookSlots("/webhooks/action", func(e *env, bot, pcid string) []byte {
 				return actionCall(bot, "lookup", pcid, param("id", "o-1"), param("ref", "r1"), param("note", "n"))
 			}),

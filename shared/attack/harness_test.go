@@ -359,7 +359,7 @@ func (tn *tenantFix) items(u urls) []tenanttest.Fields {
 		agentExtra["baseUrl"] = u.agent
 	}
 	lpSettings := func(jwks bool) tenanttest.Fields {
-		s := tenanttest.Fields{"botId": tn.lpBot, "apiBaseUrl": u.liveperson, "transferWaitSeconds": 0}
+		s := tenanttest.Fields{"botId": tn.lpBot, "apiBaseUrl": u.liveperson, "transferWaitSeconds": 0, "defaultSkill": "human"}
 		if jwks {
 			s["jwksUrl"] = u.jwks
 		} else {

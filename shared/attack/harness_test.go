@@ -225,8 +225,12 @@ func (w *world) checkVendorPaths(t testing.TB) (bad int) {
 }
 
 // outside counts what reached a place nothing may reach: requests at the
-// attacker and connections to the canary.
-func (w *world) outside() int { return w.attacker.count() + int(w.canary.conns.Load()) }
+// attacker, connections to the canary (whatever spoke on them: a TLS hello
+// to its plain HTTP port is one) and requests on them (a kept-alive
+// connection is opened once).
+func (w *world) outside() int {
+	return w.attacker.count() + int(w.canary.conns.Load()) + w.canary.count()
+}
 
 // ---- the tenants ----
 

@@ -64,7 +64,9 @@ func crossings() []crossing {
 		}
 	}
 	act := func(name string) func(e *env, pcid string) []byte {
-		return func(e *env, pcid string) []byte { return actionCall(agentA, name, pcid, param("id", "o-1"), param("tags", "vip")) }
+		return func(e *env, pcid string) []byte {
+			return actionCall(agentA, name, pcid, param("id", "o-1"), param("tags", "vip"))
+		}
 	}
 	own := func(src, acct string) func(e *env) string { return pcidB(src, acct) }
 	var out []crossing

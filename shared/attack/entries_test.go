@@ -18,9 +18,9 @@ import (
 // bad value is the input rules' doing and nothing else's.
 //
 // A queue consumer of the durable delivery path is one more entry: its
-// slots' send delivers an SQS record to the consumer and maps the outcome
+// slots' deliver hands an SQS record to the consumer and maps the outcome
 // to an answer (a record refused as bad input is a dead letter naming the
-// field).
+// field), its fn the function whose handler consumes the queue.
 
 // badValue is one thing an attacker puts where an ID goes.
 type badValue struct{ name, v string }
@@ -73,7 +73,19 @@ type slot struct {
 	good  func(e *env) string
 	bad   []badValue
 	free  bool
+	// place builds the HTTP request with v in the slot.
 	place func(e *env, v string) request
+	// deliver, for an entry that is not an HTTP route (a queue consumer),
+	// hands it the unit of work with v in the slot and reports the outcome
+	// as an answer: a 4xx JSON error naming the field for bad input.
+	deliver func(e *env, v string) answer
+}
+
+func (s slot) send(e *env, v string) answer {
+	if s.deliver != nil {
+		return s.deliver(e, v)
+	}
+	return e.do(s.place(e, v))
 }
 
 // entry is one way in.
@@ -94,7 +106,7 @@ func (s slot) names() []string {
 
 // control is the slot's request with its good value.
 func (s slot) control() probe {
-	return probe{name: s.field + "=good", send: func(e *env) answer { return e.do(s.place(e, s.good(e))) }}
+	return probe{name: s.field + "=good", send: func(e *env) answer { return s.send(e, s.good(e)) }}
 }
 
 // probes expands the slot's bad values.
@@ -102,7 +114,7 @@ func (s slot) probes() []probe {
 	out := make([]probe, 0, len(s.bad))
 	for _, b := range s.bad {
 		out = append(out, probe{name: s.field + "=" + b.name, want: s.names(), free: s.free,
-			send: func(e *env) answer { return e.do(s.place(e, b.v)) }})
+			send: func(e *env) answer { return s.send(e, b.v) }})
 	}
 	return out
 }

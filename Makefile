@@ -21,7 +21,11 @@ FAUXQS_DIR   := $(BUILD_DIR)/tools/fauxqs
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 
-.PHONY: help deps fauxqs build build-host test test-race lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
+# The attack suite (SECURITY.md): its packages; each test logs one line
+# ATTACK <class>: tried=N refused=N leaks=N [panics=N] [figure=N ...].
+ATTACK_PKGS  := ./shared/attack ./shared/egress ./cmd/crmbridge
+
+.PHONY: help deps fauxqs build build-host test test-race security lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
@@ -82,6 +86,19 @@ build-WebhookActionFunction:
 test: deps lint ## everything: lint, unit, moto_server integration, emulator invokes of events/
 	$(TEST_ENV) go test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory build >/dev/null && echo "arm64 build ok"
+
+security: ## run the attack suite (also part of `make test`) and print its figures table for SECURITY.md
+	@mkdir -p $(BUILD_DIR)
+	@$(TEST_ENV) go test -count=1 -v -run '^TestAttack' $(ATTACK_PKGS) > $(BUILD_DIR)/security.txt 2>&1 || \
+		{ grep -E -- '--- FAIL|FAIL|Error|panic' $(BUILD_DIR)/security.txt | head -40; echo "attack suite failed; see $(BUILD_DIR)/security.txt"; exit 1; }
+	@grep -o 'ATTACK [^:]*: .*' $(BUILD_DIR)/security.txt | awk ' \
+		BEGIN { print "| class | tried | refused | leaks | panics | other figures |"; print "|---|---:|---:|---:|---:|---|" } \
+		{ cls = $$2; sub(":$$", "", cls); t = r = l = 0; p = "–"; o = ""; \
+		  for (i = 3; i <= NF; i++) { split($$i, kv, "="); \
+		    if (kv[1] == "tried") t = kv[2]; else if (kv[1] == "refused") r = kv[2]; else if (kv[1] == "leaks") l = kv[2]; \
+		    else if (kv[1] == "panics") p = kv[2]; else o = o (o == "" ? "" : ", ") kv[1] " " kv[2] } \
+		  printf "| %s | %d | %d | %d | %s | %s |\n", cls, t, r, l, p, o; T += t; R += r; L += l } \
+		END { printf "| **all** | **%d** | **%d** | **%d** | | |\n", T, R, L }'
 
 test-race: deps ## the tests under the race detector (slower)
 	$(TEST_ENV) go test -count=1 -race -timeout 20m ./...

@@ -2,7 +2,9 @@
 #
 # `make test` and `make run` install what they need on a fresh machine:
 # Go tools come from go.mod's tool lines (go tool ...), moto_server and
-# cfn-lint from pip, pip itself from Debian's packages.
+# cfn-lint from pip, pip itself from Debian's packages, the SQS emulator
+# fauxqs from npm (pinned by shared/fauxqs/npm/package-lock.json, installed
+# into .build/tools/fauxqs; it needs Node.js 20 or later).
 
 SHELL        := /usr/bin/env bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -19,17 +21,23 @@ RIE_PKG      := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lam
 # sam build sets ARTIFACTS_DIR; by hand, `make build-<LogicalId>` writes to
 # .build/<LogicalId>/bootstrap instead of /bootstrap.
 ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
+FAUXQS_NPM   := shared/fauxqs/npm
+FAUXQS_DIR   := $(BUILD_DIR)/tools/fauxqs
 # AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 
-.PHONY: help deps build build-host test test-race lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
+# The attack suite (SECURITY.md): its packages; each test logs one line
+# ATTACK <class>: tried=N refused=N leaks=N [panics=N] [figure=N ...].
+ATTACK_PKGS  := ./shared/attack ./shared/egress ./cmd/crmbridge
+
+.PHONY: help deps fauxqs build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
 
-deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
+deps: fauxqs ## install moto_server and cfn-lint (pip; apt for pip itself) and fauxqs (npm) if missing
 	@command -v go >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
 	@if ! command -v moto_server >/dev/null || ! command -v cfn-lint >/dev/null; then \
 		if ! $(PYTHON) -m pip --version >/dev/null 2>&1; then \
@@ -46,6 +54,21 @@ deps: ## install moto_server and cfn-lint if missing (pip; apt for pip itself)
 		echo "downloading the Go modules (first run only)…"; \
 		go mod download -x 2>&1 | awk '/^# get .*\.zip$$/ {n++; if (n % 10 == 0) {printf "  %d modules…\n", n; fflush()}} \
 			!/^# get|^mkdir|^rm |^cd |^unzip|^[0-9.]+s # get/ {print} END {printf "  %d modules downloaded\n", n}'; \
+	fi
+
+# npm ci installs exactly the lock file's packages; the copy of the lock
+# file written last marks a complete install of that lock.
+fauxqs: ## install the pinned SQS emulator fauxqs into .build/tools/fauxqs if missing
+	@if ! cmp -s $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json 2>/dev/null; then \
+		command -v node >/dev/null && command -v npm >/dev/null || \
+			{ echo "fauxqs needs Node.js 20 or later with npm: https://nodejs.org/en/download"; exit 1; }; \
+		major=$$(node -p 'process.versions.node.split(".")[0]'); \
+		[ "$$major" -ge 20 ] || { echo "fauxqs needs Node.js 20 or later, found $$(node --version)"; exit 1; }; \
+		echo "installing fauxqs with npm ci into $(FAUXQS_DIR)"; \
+		rm -rf $(FAUXQS_DIR) && mkdir -p $(FAUXQS_DIR) && \
+		cp $(FAUXQS_NPM)/package.json $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/ && \
+		(cd $(FAUXQS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --engine-strict --loglevel=error) && \
+		cp $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json; \
 	fi
 
 build: ## build the four bootstraps for AWS (linux/arm64) into .build/<function>/bootstrap
@@ -73,6 +96,19 @@ build-WebhookActionFunction:
 test: deps lint ## everything: lint, unit, moto_server integration, emulator invokes of events/
 	$(TEST_ENV) go test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory build >/dev/null && echo "arm64 build ok"
+
+security: ## run the attack suite (also part of `make test`) and print its figures table for SECURITY.md
+	@mkdir -p $(BUILD_DIR)
+	@$(TEST_ENV) go test -count=1 -v -run '^TestAttack' $(ATTACK_PKGS) > $(BUILD_DIR)/security.txt 2>&1 || \
+		{ grep -E -- '--- FAIL|FAIL|Error|panic' $(BUILD_DIR)/security.txt | head -40; echo "attack suite failed; see $(BUILD_DIR)/security.txt"; exit 1; }
+	@grep -o 'ATTACK [^:]*: .*' $(BUILD_DIR)/security.txt | awk ' \
+		BEGIN { print "| class | tried | refused | leaks | panics | other figures |"; print "|---|---:|---:|---:|---:|---|" } \
+		{ cls = $$2; sub(":$$", "", cls); t = r = l = 0; p = "–"; o = ""; \
+		  for (i = 3; i <= NF; i++) { split($$i, kv, "="); \
+		    if (kv[1] == "tried") t = kv[2]; else if (kv[1] == "refused") r = kv[2]; else if (kv[1] == "leaks") l = kv[2]; \
+		    else if (kv[1] == "panics") p = kv[2]; else o = o (o == "" ? "" : ", ") kv[1] " " kv[2] } \
+		  printf "| %s | %d | %d | %d | %s | %s |\n", cls, t, r, l, p, o; T += t; R += r; L += l } \
+		END { printf "| **all** | **%d** | **%d** | **%d** | | |\n", T, R, L }'
 
 test-race: deps ## the tests under the race detector (slower)
 	$(TEST_ENV) go test -count=1 -race -timeout 20m ./...

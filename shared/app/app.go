@@ -17,7 +17,6 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -25,8 +24,10 @@ import (
 	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/action"
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/awsconf"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/escalation"
+	"github.com/crmbridge/crmbridge/shared/handover"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/obs"
@@ -62,6 +63,10 @@ type Deps struct {
 	Sources  *source.Registry
 	Agent    *ultimate.Client
 	Accounts *accounts.Resolver
+	// Handover is the one handover path (escalate, the fallback) and the
+	// transcript; its Outbound (the barrier's queue) is set where the
+	// outbound queue is wired.
+	Handover *handover.Handover
 	// Retry is the policy of every outbound call: the AI agent's and the
 	// platforms'.
 	Retry retry.Policy
@@ -84,9 +89,11 @@ type Options struct {
 	Sources *source.Registry
 }
 
-// Sources registers every platform adapter. log may be nil.
-func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger) *source.Registry {
-	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, liveperson.New(eg, now))
+// Sources registers every platform adapter. log and metrics may be nil.
+func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger, metrics *obs.Metrics) *source.Registry {
+	lp := liveperson.New(eg, now)
+	lp.Log, lp.Metrics = log, metrics
+	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp)
 }
 
 // Build wires Deps over the given AWS clients.
@@ -116,7 +123,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Metrics = obs.NewMetrics(mout, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
-		d.Sources = Sources(eg, now, d.Log)
+		d.Sources = Sources(eg, now, d.Log, d.Metrics)
 	}
 	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources, eg)}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
@@ -124,6 +131,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol, Metrics: d.Metrics}
 	d.Accounts = &accounts.Resolver{Tenants: d.Tenants, Secrets: d.Creds, AgentSecrets: d.Creds, Log: d.Log}
+	d.Handover = &handover.Handover{State: d.State, Sources: d.Sources, Retry: pol, Log: d.Log, Metrics: d.Metrics, Now: now, Notify: handover.NewNotifier()}
 	return d
 }
 
@@ -145,17 +153,11 @@ func bridgeSecret(name string) error {
 }
 
 // LoadAWS reads the SDK configuration from the environment
-// (AWS_ENDPOINT_URL points the clients at moto_server locally). Retries are
-// pinned: the standard mode with 3 attempts.
+// (AWS_ENDPOINT_URL points the clients at moto_server locally), with the
+// retry policy of shared/awsconf: the same one the tests and the local stack
+// use.
 func LoadAWS(ctx context.Context) (aws.Config, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithRetryMode(aws.RetryModeStandard),
-		awsconfig.WithRetryMaxAttempts(3),
-	)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	return awsCfg, nil
+	return awsconf.Load(ctx)
 }
 
 // Inbound returns the source-inbound function's logic.
@@ -169,7 +171,7 @@ func (d *Deps) Inbound() *inbound.Handler {
 // Escalation returns the webhook-escalation function's logic.
 func (d *Deps) Escalation() *escalation.Handler {
 	return &escalation.Handler{
-		Accounts: d.Accounts, State: d.State, Sources: d.Sources,
+		Accounts: d.Accounts, Handover: d.Handover, Sources: d.Sources,
 		Retry: d.Retry, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 	}
 }

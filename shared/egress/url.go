@@ -21,6 +21,9 @@ func (e *URLError) Error() string { return e.Problem }
 // Is makes errors.Is(err, ErrRefused) true for internal destinations.
 func (e *URLError) Is(target error) bool { return e.refused && target == ErrRefused }
 
+// MaxURL is the longest URL the bridge calls or accepts in an item.
+const MaxURL = 2048
+
 var labelRE = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
 
 // CheckURL is the one check of every URL an item names (callback URLs, API
@@ -49,8 +52,8 @@ func checkURL(raw string, local bool, allow map[netip.AddrPort]bool) (*url.URL, 
 	bad := func(format string, a ...any) (*url.URL, error) {
 		return nil, &URLError{Problem: fmt.Sprintf(format, a...)}
 	}
-	if len(raw) > 2048 {
-		return bad("longer than 2048 characters")
+	if len(raw) > MaxURL {
+		return bad("longer than %d characters", MaxURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {

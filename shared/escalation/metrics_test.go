@@ -10,8 +10,9 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/sourcetest"
 )
 
-// A failed handover is one HandoverFailures (by source), which the
-// template's alarm watches; a successful one is none.
+// A failed handover is one HandoverFailures (by source and code, counted
+// by shared/handover), which the template's alarm watches; a successful
+// one is none.
 func TestHandoverFailuresMetric(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -28,7 +29,7 @@ func TestHandoverFailuresMetric(t *testing.T) {
 			for _, m := range obstest.Metrics(strings.Split(e.Logs(), "\n")) {
 				if m.Name == "HandoverFailures" {
 					n++
-					if m.Dimensions[0]["Source"] != sourcetest.Name {
+					if m.Dimensions[0]["Source"] != sourcetest.Name || m.Dimensions[0]["Code"] != "handover_rejected" {
 						t.Fatalf("dimensions %v", m.Dimensions)
 					}
 				}

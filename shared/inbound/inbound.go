@@ -5,6 +5,7 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,6 +97,11 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	if batch.MustExist != "" {
+		if err := h.mustExist(ctx, acct, batch.MustExist); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	}
 	evs, err := h.checkIDs(ctx, batch.Events)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -110,7 +116,7 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	ctx, cancel := context.WithDeadline(ctx, received.Add(in.Budget()-time.Second))
 	defer cancel()
 	outcomes := map[string]int{}
-	if skipped := len(batch.Events) - len(evs); skipped > 0 {
+	if skipped := len(batch.Events) - len(evs) + batch.Skipped; skipped > 0 {
 		outcomes[OutcomeInvalid] = skipped
 	}
 	defer req.Log.Set("events", outcomes)
@@ -131,6 +137,22 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 		return apigw.Raw(batch.Reply.Status, ct, batch.Reply.Body), nil
 	}
 	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "events": outcomes}), nil
+}
+
+// mustExist answers 404 for a conversation the platform should have created
+// before sending this request (source.Batch.MustExist).
+func (h *Handler) mustExist(ctx context.Context, acct *source.Account, conv string) error {
+	if err := ids.Conversation("conversation", conv); err != nil {
+		return err
+	}
+	_, err := h.State.Conversation(ctx, acct.Conversation(conv).PCID())
+	switch {
+	case errors.Is(err, state.ErrNoConversation):
+		return apigw.Errorf(http.StatusNotFound, "unknown_conversation", "conversation %s was never created here; create it first", conv)
+	case err != nil:
+		return apigw.Wrap(err, http.StatusServiceUnavailable, "state_unavailable", "could not read the conversation; retry later")
+	}
+	return nil
 }
 
 // checkIDs holds the events an adapter parsed to the input rules before any

@@ -117,7 +117,7 @@ func (w worker) deliver(ctx context.Context, conv source.Conversation, ev source
 		}
 		return nil
 	case source.Message:
-		return chat(ultimate.ChatEvent{EventType: ultimate.EventMessage, Text: ev.Text, CardIndex: ev.CardIndex})
+		return chat(ultimate.ChatEvent{EventType: ultimate.EventMessage, Text: ev.Text, CardIndex: ev.CardIndex, MetaData: SessionParams(w.acct.Metadata, ev.User, ev.Params)})
 	case source.Ended, source.HandedBack:
 		return chat(ultimate.ChatEvent{EventType: ultimate.EventEndSession})
 	case source.Metadata:

@@ -655,7 +655,8 @@ func TestHTTPActionWithSecretHeaderAndTimeout(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth, gotConv = r.Header.Get("Authorization"), r.Header.Get("X-Conversation")
 		if strings.HasSuffix(r.URL.Path, "/slow") {
-			time.Sleep(400 * time.Millisecond)
+			<-r.Context().Done() // no answer before the call-out's timeout gives up
+			return
 		}
 		_, _ = w.Write([]byte(`{"balance":{"amount":12.5,"currency":"EUR"},"vip":true}`))
 	}))

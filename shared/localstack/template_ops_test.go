@@ -47,6 +47,9 @@ var emitters = map[string][]string{
 	"shared/escalation": {route.WebhookEscalation},
 	"shared/action":     {route.WebhookAction},
 	"shared/ultimate":   {route.SourceInbound}, // the AI agent client; the inbound handler holds it
+	"shared/handover":   {route.WebhookEscalation},
+	// The adapter's inbound JWT check.
+	"shared/source/liveperson": {route.SourceInbound},
 }
 
 // codeMetrics reads every metrics call (x.Metrics.Count/Millis) of the

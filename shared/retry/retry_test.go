@@ -221,7 +221,7 @@ func TestDoCancelledWhileWaiting(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || !errors.Is(err, errTransient) {
 			t.Fatalf("Do = %v, want Canceled and the last error", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(time.Minute): // only a Do that sleeps its hour gets here
 		t.Fatal("Do kept waiting after the context was cancelled")
 	}
 	if calls != 1 {
@@ -243,12 +243,11 @@ func TestDoRealSleep(t *testing.T) {
 	// The default timer-based sleep, with waits of at most a millisecond.
 	p := Policy{Attempts: 3, Base: time.Millisecond, Cap: time.Millisecond}
 	calls := 0
-	start := time.Now()
 	if err := p.Do(context.Background(), script(&calls, Retryable(errTransient, 0), Retryable(errTransient, 0))); err != nil {
 		t.Fatal(err)
 	}
-	if calls != 3 || time.Since(start) > time.Second {
-		t.Fatalf("%d calls in %v", calls, time.Since(start))
+	if calls != 3 {
+		t.Fatalf("%d calls", calls)
 	}
 }
 

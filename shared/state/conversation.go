@@ -36,15 +36,25 @@ func (s *Store) Conversation(ctx context.Context, pcid string) (*Conversation, e
 	if err != nil {
 		return nil, fmt.Errorf("read conversation %s: %w", pcid, err)
 	}
-	if len(out.Item) == 0 || getN(out.Item, "exp") < s.Now().Unix() {
+	c := s.conversationFrom(pcid, out.Item)
+	if c == nil {
 		return nil, fmt.Errorf("%s: %w", pcid, ErrNoConversation)
 	}
-	c := &Conversation{
-		PCID: pcid, Status: getS(out.Item, "status"), AgentID: getS(out.Item, "agentId"),
-		Created: time.UnixMilli(getN(out.Item, "created")), Updated: time.UnixMilli(getN(out.Item, "updated")),
-		HandoverTo: getS(out.Item, "handoverTo"), DeskAgent: getS(out.Item, "deskAgent"),
+	return c, nil
+}
+
+// conversationFrom decodes a conversation item; nil when there is none or
+// it expired (TTL deletes late).
+func (s *Store) conversationFrom(pcid string, it map[string]types.AttributeValue) *Conversation {
+	if len(it) == 0 || getN(it, "exp") < s.Now().Unix() {
+		return nil
 	}
-	for k, v := range out.Item {
+	c := &Conversation{
+		PCID: pcid, Status: getS(it, "status"), AgentID: getS(it, "agentId"),
+		Created: time.UnixMilli(getN(it, "created")), Updated: time.UnixMilli(getN(it, "updated")),
+		HandoverTo: getS(it, "handoverTo"), DeskAgent: getS(it, "deskAgent"),
+	}
+	for k, v := range it {
 		if strings.HasPrefix(k, attrPrefix) {
 			if sv, ok := v.(*types.AttributeValueMemberS); ok {
 				if c.Attrs == nil {
@@ -54,7 +64,7 @@ func (s *Store) Conversation(ctx context.Context, pcid string) (*Conversation, e
 			}
 		}
 	}
-	return c, nil
+	return c
 }
 
 // SetStatus moves a conversation to status, creating it if needed. For an

@@ -111,6 +111,9 @@ func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			if ownRetry(ccf.Item, l) {
+				return l, nil
+			}
 			return nil, s.duplicate(c, ccf.Item, now)
 		}
 		if err != nil {
@@ -127,6 +130,9 @@ func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
 	if errors.As(err, &tce) {
 		reasons := tce.CancellationReasons
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			if ownRetry(reasons[0].Item, l) {
+				return l, nil
+			}
 			return nil, s.duplicate(c, reasons[0].Item, now)
 		}
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
@@ -181,6 +187,14 @@ func (s *Store) convUpdate(c ConvChange, now time.Time) *types.Update {
 		values[":nows"] = nv(now.Unix())
 	}
 	return u
+}
+
+// ownRetry reports that the claim failed on the lease this very call
+// wrote: the SDK repeated a write whose answer was lost (a connection cut
+// after the request arrived), and the first attempt succeeded. The token is
+// random per call, so no other caller can hold it.
+func ownRetry(old map[string]types.AttributeValue, l *Lease) bool {
+	return l.token != "" && getS(old, "token") == l.token
 }
 
 func (s *Store) duplicate(c Claim, old map[string]types.AttributeValue, now time.Time) error {

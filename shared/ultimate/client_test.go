@@ -402,16 +402,12 @@ func TestAttemptTimeout(t *testing.T) {
 	h.client.DefaultBaseURL = srv.URL
 	h.client.AttemptTimeout = 20 * time.Millisecond
 	h.client.Retry.Attempts = 2
-	start := time.Now()
 	err := h.client.Chat(context.Background(), target, ChatEvent{PlatformConversationID: "p", EventType: EventMessage, Text: "x"})
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want ErrUnavailable wrapping DeadlineExceeded", err)
 	}
 	if h.keys.gets != 2 {
 		t.Fatalf("%d attempts, want 2", h.keys.gets)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %v: the attempt timeout was not applied", d)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,8 +107,12 @@ func (m *memState) Release(context.Context, *state.Lease) error                 
 func (m *memState) Bury(context.Context, *state.Lease, state.DeadLetter) error      { return nil }
 func (m *memState) SetDeskAgent(context.Context, string, string) error              { return nil }
 func (m *memState) SetStatus(context.Context, string, string, string, string) error { return nil }
-func (m *memState) Conversation(context.Context, string) (*state.Conversation, error) {
-	return nil, state.ErrNoConversation
+func (m *memState) Conversation(_ context.Context, pcid string) (*state.Conversation, error) {
+	st, ok := m.convs[pcid]
+	if !ok {
+		return nil, state.ErrNoConversation
+	}
+	return &state.Conversation{PCID: pcid, Status: st}, nil
 }
 
 func TestThroughTheInboundHandler(t *testing.T) {
@@ -181,8 +186,18 @@ func TestThroughTheInboundHandler(t *testing.T) {
 	if evs := agent.take(); len(evs) != 1 || evs[0].Text != "Buy" || evs[0].CardIndex == nil || *evs[0].CardIndex != 2 {
 		t.Fatalf("click: %+v", evs)
 	}
-	if st, body := call(ep.PostEvent(testConv, map[string]any{"type": "hosted-file"})); st != 200 || body != empty || len(agent.take()) != 0 {
+	if st, body := call(ep.PostEvent(testConv, map[string]any{"type": "TYPING", "data": map[string]any{}})); st != http.StatusBadRequest || !strings.Contains(body, "unknown_event_type") || len(agent.take()) != 0 {
 		t.Fatalf("unknown type: %d %s", st, body)
+	}
+	if st, body := call(ep.HostedFile(testConv, 4, "/v1/AUTH_async-images/le1/receipt.jpg", "JPG", "")); st != 200 || body != empty {
+		t.Fatalf("hosted file: %d %s", st, body)
+	}
+	if evs := agent.take(); len(evs) != 1 || evs[0].Text != "[image, private] /v1/AUTH_async-images/le1/receipt.jpg" {
+		t.Fatalf("hosted file: %+v", evs)
+	}
+	// An event for a conversation never created: 404, nothing delivered.
+	if st, body := call(ep.Text("never-created", 1, "hi")); st != http.StatusNotFound || !strings.Contains(body, "unknown_conversation") || len(agent.take()) != 0 {
+		t.Fatalf("never created: %d %s", st, body)
 	}
 	if st, _ := call(ep.Closed(testConv, 3)); st != 200 {
 		t.Fatalf("closed: %d", st)

@@ -30,6 +30,8 @@ type Call struct {
 	Message ultimate.Message // send
 	Target  string           // escalate: escalateTo; builtin: which; teamOnline: the team
 	Text    string           // widgetMessage
+	// Handover is the request of escalate and widgetEscalate.
+	Handover source.HandoverRequest
 }
 
 // Platform is safe for concurrent use.
@@ -139,12 +141,12 @@ func (p *Platform) Send(_ context.Context, _ *source.Account, conv source.Conver
 
 // Escalate implements source.Escalator.
 func (p *Platform) Escalate(_ context.Context, _ *source.Account, conv source.Conversation, req source.HandoverRequest) error {
-	return p.record(Call{Op: "escalate", PCID: conv.PCID(), Target: req.EscalateTo})
+	return p.record(Call{Op: "escalate", PCID: conv.PCID(), Target: req.EscalateTo, Handover: req})
 }
 
 // TeamOnline implements source.TeamChecker.
-func (p *Platform) TeamOnline(_ context.Context, acct *source.Account, teamID string) (bool, error) {
-	err := p.record(Call{Op: "teamOnline", PCID: acct.Source.Source + ":" + acct.Account, Target: teamID})
+func (p *Platform) TeamOnline(_ context.Context, acct *source.Account, q source.TeamQuery) (bool, error) {
+	err := p.record(Call{Op: "teamOnline", PCID: acct.Source.Source + ":" + acct.Account, Target: q.TeamID})
 	return p.Online, err
 }
 
@@ -157,8 +159,8 @@ func (p *Platform) Builtin(_ context.Context, _ *source.Account, conv source.Con
 }
 
 // WidgetEscalate implements source.Desk.
-func (p *Platform) WidgetEscalate(_ context.Context, _ *source.Account, conv source.Conversation, escalateTo string) error {
-	return p.record(Call{Op: "widgetEscalate", PCID: conv.PCID(), Target: escalateTo})
+func (p *Platform) WidgetEscalate(_ context.Context, _ *source.Account, conv source.Conversation, req source.HandoverRequest) error {
+	return p.record(Call{Op: "widgetEscalate", PCID: conv.PCID(), Target: req.EscalateTo, Handover: req})
 }
 
 // WidgetMessage implements source.Desk.

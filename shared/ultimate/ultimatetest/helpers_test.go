@@ -264,10 +264,14 @@ func (e *env) say(pcid, text string) {
 	e.chat(pcid, ultimate.EventMessage, map[string]any{"text": text})
 }
 
+// waitBound limits every wait for an event: reaching it is a failure, and
+// passing runs end far sooner, on the event, however loaded the machine.
+const waitBound = time.Minute
+
 // wait waits for every queued webhook.
 func (e *env) wait() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	defer cancel()
 	if err := e.fake.WaitIdle(ctx); err != nil {
 		e.t.Fatalf("WaitIdle: %v", err)

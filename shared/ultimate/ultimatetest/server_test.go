@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -75,7 +74,7 @@ func TestStartAndClient(t *testing.T) {
 			t.Errorf("%s: %v, want %v", st.name, err, st.want)
 		}
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, waitBound)
 	defer cancel()
 	if err := fake.WaitIdle(waitCtx); err != nil {
 		t.Fatal(err)

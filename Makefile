@@ -15,6 +15,12 @@ BUILD_DIR    := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
 PYTHON       ?= python3
 FUZZTIME     ?= 20s
+# The Lambda emulator is a tool of its own module (tools/rie): it needs a
+# newer Go patch release than the bridge, and only where it is built.
+RIE_PKG      := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+# sam build sets ARTIFACTS_DIR; by hand, `make build-<LogicalId>` writes to
+# .build/<LogicalId>/bootstrap instead of /bootstrap.
+ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
 FAUXQS_NPM   := shared/fauxqs/npm
 FAUXQS_DIR   := $(BUILD_DIR)/tools/fauxqs
 # AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
@@ -25,7 +31,7 @@ TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 # ATTACK <class>: tried=N refused=N leaks=N [panics=N] [figure=N ...].
 ATTACK_PKGS  := ./shared/attack ./shared/egress ./cmd/crmbridge
 
-.PHONY: help deps fauxqs build build-host test test-race security lint fmt vet staticcheck cfn-lint run invoke deploy bench fuzz clean \
+.PHONY: help deps fauxqs build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
@@ -44,7 +50,11 @@ deps: fauxqs ## install moto_server and cfn-lint (pip; apt for pip itself) and f
 			$(PYTHON) -m pip install --quiet --user --break-system-packages 'moto[server]>=5' 'cfn-lint>=1'; \
 	fi
 	@command -v moto_server >/dev/null || { echo "moto_server is still not on PATH (add ~/.local/bin to PATH)"; exit 1; }
-	@go mod download
+	@if ! GOPROXY=off GOFLAGS=-mod=mod go mod download 2>/dev/null; then \
+		echo "downloading the Go modules (first run only)…"; \
+		go mod download -x 2>&1 | awk '/^# get .*\.zip$$/ {n++; if (n % 10 == 0) {printf "  %d modules…\n", n; fflush()}} \
+			!/^# get|^mkdir|^rm |^cd |^unzip|^[0-9.]+s # get/ {print} END {printf "  %d modules downloaded\n", n}'; \
+	fi
 
 # npm ci installs exactly the lock file's packages; the copy of the lock
 # file written last marks a complete install of that lock.
@@ -71,7 +81,7 @@ build-host: ## build the bootstraps and the Lambda emulator for this machine int
 	@for fn in $(FUNCTIONS); do \
 		CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/host/$$fn/bootstrap ./functions/$$fn; \
 	done
-	@go build -o $(BUILD_DIR)/host/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	@go -C tools/rie build -o $(CURDIR)/$(BUILD_DIR)/host/aws-lambda-rie $(RIE_PKG)
 
 # sam build calls these (Metadata: BuildMethod: makefile); same recipe as `make build`.
 build-SourceInboundFunction:
@@ -103,7 +113,7 @@ security: ## run the attack suite (also part of `make test`) and print its figur
 test-race: deps ## the tests under the race detector (slower)
 	$(TEST_ENV) go test -count=1 -race -timeout 20m ./...
 
-lint: fmt vet staticcheck cfn-lint ## gofmt, go vet, staticcheck, cfn-lint
+lint: fmt vet staticcheck cfn-lint sam-translate ## gofmt, go vet, staticcheck, cfn-lint, the SAM translator
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -118,19 +128,37 @@ staticcheck:
 cfn-lint: deps
 	cfn-lint template.yaml
 
-run: deps ## the local stack: moto_server, demo tenant, fake AI agent, HTTP API on 127.0.0.1:3000
-	go run ./cmd/crmbridge local
+# The SAM translator (python aws-sam-translator, installed with cfn-lint) with
+# the defaults and with every deployment option on; the template tests check
+# what it makes.
+sam-translate: deps
+	@$(PYTHON) .ci/sam-translate template.yaml >/dev/null
+	@$(PYTHON) .ci/sam-translate template.yaml DomainName=bridge.example.com \
+		CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012 \
+		HostedZoneId=Z0123456789ABC Tracing=Active ReservedConcurrency=5 DeploymentType=AllAtOnce \
+		AlarmEmail=ops@example.com >/dev/null
+	@echo "SAM translator ok"
 
-invoke: ## run one event through a real bootstrap: make invoke FN=source-inbound EVENT=events/source-inbound/generic-message.json
+# Built, then run (not go run): the build shows its progress, and a
+# second start skips the compile. RUN_FLAGS passes flags to `crmbridge
+# local`, e.g. RUN_FLAGS="--addr 127.0.0.1:0 --agent-addr 127.0.0.1:0".
+run: deps ## the local stack: moto_server, demo tenant, fake AI agent, fake platforms, HTTP API on 127.0.0.1:3000
+	@echo "[make run] building .build/crmbridge (a first build compiles the AWS SDK: a minute or more on 2 cores)"
+	@start=$$(date +%s); \
+		go build -v -o $(BUILD_DIR)/crmbridge ./cmd/crmbridge 2>&1 | awk '/^[a-zA-Z0-9._~\/-]+$$/ {n++; if (n % 25 == 0) {printf "  compiled %d packages…\n", n; fflush()}; next} {print}'; \
+		echo "[make run] built in $$(( $$(date +%s) - start )) s; starting the local stack"
+	@exec $(BUILD_DIR)/crmbridge local $(RUN_FLAGS)
+
+# The real bootstrap under the Lambda Runtime Interface Emulator (the one in
+# SAM's images), against a throwaway local stack. Not `sam local invoke`:
+# SAM passes a function only the variables template.yaml declares, so it
+# cannot point the functions at moto_server, and they would run against
+# your real AWS credentials and tables.
+invoke: deps ## run one event through a real bootstrap: make invoke FN=source-inbound EVENT=events/source-inbound/generic-message.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 1; }
-	@if command -v sam >/dev/null && docker info >/dev/null 2>&1; then \
-		logical=$$(echo $(FN) | sed -E 's/(^|-)([a-z])/\U\2/g')Function; \
-		go run ./cmd/crmbridge events sign $(EVENT) > $(BUILD_DIR)/event.json; \
-		sam build && sam local invoke $$logical -e $(BUILD_DIR)/event.json; \
-	else \
-		$(MAKE) --no-print-directory deps build-host >/dev/null; \
-		$(TEST_ENV) go run ./cmd/crmbridge invoke --build $(BUILD_DIR)/host $(FN) $(EVENT); \
-	fi
+	@mkdir -p $(BUILD_DIR)
+	@$(MAKE) --no-print-directory build-host >/dev/null
+	$(TEST_ENV) go run ./cmd/crmbridge invoke --build $(BUILD_DIR)/host $(FN) $(EVENT)
 
 deploy: ## sam build && sam deploy (first time: sam deploy --guided)
 	sam build

@@ -166,7 +166,7 @@ func TestAttackItems(t *testing.T) {
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		err = (&cli{stdout: &out, stderr: io.Discard}).tenants(context.Background(), []string{"validate", file})
+		err = (&cli{stdout: &out, stderr: io.Discard}).run(context.Background(), []string{"tenants", "validate", file})
 		return out.String(), err
 	}
 	// The controls: every base item is valid as it is.

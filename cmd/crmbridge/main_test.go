@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
-	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/app/apptest"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -31,14 +34,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runMainEnv runs the CLI as a process with extra environment variables.
+// runMainEnv runs the CLI as a process with extra environment variables
+// (which override the defaults here).
 func runMainEnv(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runMainIn(t, nil, env, args...)
+}
+
+func runMainIn(t *testing.T, stdin io.Reader, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = "../.." // the repository root, like `go run ./cmd/crmbridge`
+	cmd.Stdin = stdin
 	// No AWS at all: these commands must not need it.
-	cmd.Env = append(env, "CRMBRIDGE_TEST_RUN_MAIN=1", "PATH="+os.Getenv("PATH"), "HOME="+t.TempDir(),
-		"AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_ACCESS_KEY_ID=none", "AWS_SECRET_ACCESS_KEY=none", "AWS_REGION=us-east-1")
+	cmd.Env = append([]string{"CRMBRIDGE_TEST_RUN_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_ACCESS_KEY_ID=none", "AWS_SECRET_ACCESS_KEY=none", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "MOTO_SERVER=/nonexistent/moto_server"}, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -53,11 +64,29 @@ func runMainEnv(t *testing.T, env []string, args ...string) (code int, stdout, s
 	return code, out.String(), errb.String()
 }
 
+// bridge is a fake bridge answering every request with status and body.
+func bridge(t *testing.T, status int, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 func TestExitCodes(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"pk":{"S":"SOURCE#generic#x"},"sk":{"S":"CONFIG"},"agentId":{"S":"a"},"enabled":{"S":"yes"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	rejected := bridge(t, 502, `{"error":{"code":"agent_rejected","message":"the AI agent rejected the event"}}`)
+	notConfigured := bridge(t, 404, `{"error":{"code":"agent_not_configured","message":"the account's AI agent is not configured"}}`)
+	accepted := bridge(t, 200, `{"status":"ok","events":{"sent":1}}`)
+	// Pointed at AWS (no local endpoint) with the tables, but no credentials.
+	aws := []string{"AWS_ENDPOINT_URL=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "TENANTS_TABLE=t", "STATE_TABLE=s"}
+	local := []string{"EGRESS_LOCAL=1", "STAGE=local"}
 	cases := []struct {
 		name   string
 		args   []string
@@ -68,26 +97,50 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"no arguments", nil, 0, "Usage:", "", nil},
 		{"--help", []string{"--help"}, 0, "crmbridge tenants validate", "", nil},
-		{"an unknown command", []string{"frobnicate"}, 1, "", `unknown command "frobnicate"`, nil},
-		{"tenants alone", []string{"tenants"}, 1, "", "usage: crmbridge tenants", nil},
-		{"tenants of another kind", []string{"tenants", "drop"}, 1, "", `unknown tenants command "drop"`, nil},
-		{"tenants validate without files", []string{"tenants", "validate"}, 1, "", "usage: crmbridge tenants validate", nil},
-		{"tenants validate the demo tenant", []string{"tenants", "validate", "events/tenant/agent-demo.json", "events/tenant/source-generic-demo.json", "events/tenant/action-demo-lookuporder.json"}, 0, "ok  events/tenant/source-generic-demo.json", "", []string{"EGRESS_LOCAL=1", "STAGE=local"}},
+		{"help", []string{"help"}, 0, "crmbridge doctor", "", nil},
+		{"--version", []string{"--version"}, 0, "crmbridge ", "", nil},
+		{"version", []string{"version"}, 0, "crmbridge ", "", nil},
+		{"an unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, nil},
+		{"tenants alone", []string{"tenants"}, 2, "", "crmbridge tenants needs a command", nil},
+		{"tenants of another kind", []string{"tenants", "drop"}, 2, "", `unknown command "drop"`, nil},
+		{"an unknown flag", []string{"tenants", "put", "--frob", "x.json"}, 2, "", "flag provided but not defined: -frob", nil},
+		{"tenants validate without files", []string{"tenants", "validate"}, 2, "", "usage: crmbridge tenants validate", nil},
+		{"tenants validate the demo tenant", []string{"tenants", "validate", "events/tenant/agent-demo.json", "events/tenant/source-generic-demo.json", "events/tenant/action-demo-lookuporder.json"}, 0, "ok  events/tenant/source-generic-demo.json", "", local},
 		{"the demo tenant's loopback URLs are refused outside the local stack", []string{"tenants", "validate", "events/tenant/source-generic-demo.json"}, 1, "", "loopback addresses are refused outside the local stack", nil},
 		{"tenants validate a bad item", []string{"tenants", "validate", bad}, 1, "", "field enabled", nil},
 		{"tenants validate a missing file", []string{"tenants", "validate", "nope.json"}, 1, "", "nope.json", nil},
 		{"tenants put of a bad item writes nothing", []string{"tenants", "put", bad}, 1, "", "field enabled", nil},
-		{"tenants get without a key", []string{"tenants", "get"}, 1, "", "usage: crmbridge tenants get", nil},
-		{"deadletters alone", []string{"deadletters"}, 1, "", "usage: crmbridge deadletters", nil},
-		{"deadletters show without a key", []string{"deadletters", "show"}, 1, "", "usage: crmbridge deadletters show KEY", nil},
-		{"deadletters list of a wrong kind", []string{"deadletters", "list", "--kind", "sideways"}, 1, "", "--kind must be inbound or outbound", nil},
-		{"deadletters list -h", []string{"deadletters", "list", "-h"}, 0, "", "-kind", nil},
-		{"events alone", []string{"events"}, 1, "", "usage: crmbridge events sign", nil},
+		{"tenants put --dry-run of a bad item", []string{"tenants", "put", "--dry-run", bad}, 1, "", "field enabled", nil},
+		{"tenants diff of a bad item", []string{"tenants", "diff", bad}, 1, "", "field enabled", nil},
+		{"tenants get without a key", []string{"tenants", "get"}, 2, "", "usage: crmbridge tenants get", nil},
+		{"tenants delete without a key", []string{"tenants", "delete"}, 2, "", "usage: crmbridge tenants delete", nil},
+		{"secrets put without a kind", []string{"secrets", "put"}, 2, "", "usage: crmbridge secrets put", nil},
+		{"secrets put of another kind", []string{"secrets", "put", "password", "x"}, 2, "", `unknown kind "password"`, nil},
+		{"secrets put of a malformed agent ID", []string{"secrets", "put", "agent", "bot-1", "--value-file", "events/tenant/secret-agent-demo.json"}, 1, "", "24 lowercase hex", nil},
+		{"secrets put of an unknown source", []string{"secrets", "put", "source", "nosuch", "acme", "--value-file", "events/tenant/agent-demo.json"}, 1, "", `unknown source "nosuch"`, nil},
+		{"deadletters alone", []string{"deadletters"}, 2, "", "crmbridge deadletters needs a command", nil},
+		{"deadletters show without a key", []string{"deadletters", "show"}, 2, "", "usage: crmbridge deadletters show KEY", nil},
+		{"deadletters list of a wrong kind", []string{"deadletters", "list", "--kind", "sideways"}, 2, "", "--kind must be inbound or outbound", nil},
+		{"events alone", []string{"events"}, 2, "", "crmbridge events needs a command", nil},
 		{"events sign a sample", []string{"events", "sign", "events/source-inbound/generic-message.json"}, 0, `"webhook-signature"`, "", nil},
 		{"keys", []string{"keys"}, 0, `"inboundSecret":"whsec_`, "", nil},
-		{"invoke without arguments", []string{"invoke"}, 1, "", "usage: crmbridge invoke", nil},
+		{"keys with an argument", []string{"keys", "now"}, 2, "", "usage: crmbridge keys", nil},
+		{"invoke without arguments", []string{"invoke"}, 2, "", "usage: crmbridge invoke", nil},
 		{"invoke an unknown function", []string{"invoke", "--build", t.TempDir(), "webhook-nothing", "x.json"}, 1, "", "functions: source-inbound, webhook-message", nil},
 		{"send with no secret file", []string{"send", "--secret-file", "nope.json", "hi"}, 1, "", "read the account's secret", nil},
+		// Any refused request fails.
+		{"send answered 502 agent_rejected", []string{"send", "--api", rejected, "--wait", "0", "hi"}, 1, "HTTP 502", "the bridge answered HTTP 502 agent_rejected", nil},
+		{"send answered 404 agent_not_configured", []string{"send", "--api", notConfigured, "--wait", "0", "hi"}, 1, "HTTP 404", "the bridge answered HTTP 404 agent_not_configured", nil},
+		{"send answered 200", []string{"send", "--api", accepted, "--wait", "0", "hi"}, 0, "HTTP 200", "", nil},
+		{"flags after the text", []string{"send", "hi", "--api", accepted, "--wait", "0"}, 0, "HTTP 200", "", nil},
+		// Pointed at a local emulator, nothing falls back to production.
+		{"deadletters replay on a local stack without its environment", []string{"deadletters", "replay", "EVENT#generic#demo#e1"}, 1, "", "ULTIMATE_BASE_URL (the AI agent would be https://api.ultimate.ai)", nil},
+		{"tenants list on a local stack without its environment", []string{"tenants", "list"}, 1, "", "local env", nil},
+		{"doctor on a local stack without its environment", []string{"doctor"}, 1, "", "use the local stack's environment", nil},
+		// Pointed at AWS: the tables and the credentials are said plainly.
+		{"tenants list without the tables", []string{"tenants", "list"}, 1, "", "TENANTS_TABLE and STATE_TABLE not set", []string{"AWS_ENDPOINT_URL="}},
+		{"tenants list without credentials", []string{"tenants", "list"}, 1, "", "no AWS credentials: set AWS_PROFILE", aws},
+		{"local env with no stack", []string{"local", "env", "--env-file", filepath.Join(t.TempDir(), "env")}, 1, "", "no local stack is running", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +149,61 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// commandPaths lists every command and subcommand of the tree.
+func commandPaths(cmd *command, prefix []string) [][]string {
+	var out [][]string
+	for _, s := range cmd.subs {
+		p := append(append([]string(nil), prefix...), s.name)
+		out = append(out, p)
+		out = append(out, commandPaths(s, p)...)
+	}
+	return out
+}
+
+// Every command and subcommand answers -h and --help (also after other
+// arguments) with its help on stdout and exit 0, and calls nothing: every
+// endpoint it could reach is a listener that counts connections.
+func TestHelpEverywhere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	url := "http://" + ln.Addr().String()
+	env := []string{"AWS_ENDPOINT_URL=" + url, "ULTIMATE_BASE_URL=" + url, "CRMBRIDGE_API=" + url, "STAGE=local", "EGRESS_LOCAL=1"}
+	paths := commandPaths(commands(), nil)
+	if len(paths) < 20 {
+		t.Fatalf("only %d commands: %v", len(paths), paths)
+	}
+	for _, p := range paths {
+		for _, args := range [][]string{append(p, "-h"), append(p, "--help"), append(append(p, "x"), "--help")} {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, stdout, stderr := runMainEnv(t, env, args...)
+				if code != 0 || !strings.Contains(stdout, "Usage:") || !strings.Contains(stdout, strings.Join(p, " ")) || stderr != "" {
+					t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+				}
+				if strings.Contains(stdout, "whsec_") {
+					t.Fatal("keys -h made keys")
+				}
+			})
+		}
+	}
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("help made %d connections", n)
 	}
 }
 
@@ -108,8 +216,8 @@ func fakeCLI(t *testing.T, p *sourcetest.Platform) (*cli, *apptest.Env, *bytes.B
 	t.Setenv("STAGE", "local")
 	e := apptest.New(t, apptest.Options{Sources: source.NewRegistry(p)})
 	var out bytes.Buffer
-	c := &cli{stdout: &out, stderr: io.Discard, connect: func(context.Context, io.Writer) (*app.Deps, TenantsDB, error) {
-		return e.Deps, e.DB, nil
+	c := &cli{stdout: &out, stderr: io.Discard, connect: func(context.Context, io.Writer) (*backend, error) {
+		return &backend{Deps: e.Deps, DB: e.DB, SM: e.Secrets}, nil
 	}}
 	return c, e, &out
 }

@@ -164,7 +164,7 @@ func (h *Handler) http(ctx context.Context, call *accounts.Call, def *tenant.Act
 		}
 	}
 	if spec.Secret != "" {
-		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, parseSecretFields)
+		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, ParseSecretFields)
 		switch {
 		case errors.Is(err, tenant.ErrForeignSecret):
 			return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action names a secret that is not its agent's; see logs")
@@ -184,9 +184,10 @@ func (h *Handler) http(ctx context.Context, call *accounts.Call, def *tenant.Act
 	return results, err
 }
 
-// parseSecretFields turns an action secret (a JSON object) into the values
+// ParseSecretFields turns an action secret (a JSON object) into the values
 // of its {{secret.x}} placeholders; the secrets cache keeps the result.
-func parseSecretFields(raw []byte) (any, error) {
+// `crmbridge secrets put` and `doctor` check secrets with it too.
+func ParseSecretFields(raw []byte) (any, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return nil, errors.New("the action's secret is not a JSON object")

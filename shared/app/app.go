@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,8 +76,10 @@ type Deps struct {
 
 // Options override parts of Deps (tests and the local stack).
 type Options struct {
-	Out     io.Writer // logs and metrics; default stdout
-	Service string    // function name for logs and metrics
+	Out io.Writer // logs and metrics; default stdout
+	// MetricsOut takes the metrics instead of Out (the CLI drops them).
+	MetricsOut io.Writer
+	Service    string // function name for logs and metrics
 	// Egress replaces the outbound client (tests); default
 	// egress.New with Config.LocalEgress and Now.
 	Egress *egress.Client
@@ -113,7 +116,11 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	}
 	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now, Retry: pol}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
-	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
+	mout := opts.MetricsOut
+	if mout == nil {
+		mout = out
+	}
+	d.Metrics = obs.NewMetrics(mout, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
 	d.Sources = opts.Sources
 	if d.Sources == nil {
 		d.Sources = Sources(eg, now, d.Log, d.Metrics)
@@ -122,7 +129,7 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
 	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
-	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
+	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol, Metrics: d.Metrics}
 	d.Accounts = &accounts.Resolver{Tenants: d.Tenants, Secrets: d.Creds, AgentSecrets: d.Creds, Log: d.Log}
 	d.Handover = &handover.Handover{State: d.State, Sources: d.Sources, Retry: pol, Log: d.Log, Metrics: d.Metrics, Now: now, Notify: handover.NewNotifier()}
 	return d
@@ -203,7 +210,7 @@ func (d *Deps) Handlers(fwd message.Forwarder) map[string]apigw.LambdaHandler {
 	}
 	fallback, _ := route.Table.Default()
 	for fn, s := range serve {
-		h := &apigw.Handler{Name: fn, Serve: s, Log: d.Log, Now: d.Now}
+		h := &apigw.Handler{Name: fn, Serve: s, Log: d.Log, Now: d.Now, Metrics: d.Metrics}
 		if fn == fallback.Target {
 			h.Routes = route.Table // it answers the requests no route matches
 		}

@@ -13,14 +13,22 @@ import (
 
 // Config is the environment of every function.
 type Config struct {
-	TenantsTable       string
-	StateTable         string
-	UltimateBaseURL    string
-	LogLevel           string
-	Stage              string
-	DeadLetterTTL      time.Duration
-	ConfigTTL          time.Duration
-	SecretsTTL         time.Duration
+	TenantsTable    string
+	StateTable      string
+	UltimateBaseURL string
+	LogLevel        string
+	// LambdaLogLevel is Lambda's application log filter
+	// (AWS_LAMBDA_LOG_LEVEL, set from the function's ApplicationLogLevel);
+	// metrics are marked to pass it (obs.NewMetrics).
+	LambdaLogLevel string
+	Stage          string
+	DeadLetterTTL  time.Duration
+	ConfigTTL      time.Duration
+	SecretsTTL     time.Duration
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics;
+	// default crmbridge. The template sets crmbridge/{stack name}, so two
+	// stacks in one account never feed each other's alarms.
+	MetricsNamespace   string
 	EscalationFunction string // for the single webhook URL
 	ActionFunction     string
 	// LocalEgress lets outbound calls and item URLs reach loopback (the
@@ -37,9 +45,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StateTable:         getenv("STATE_TABLE"),
 		UltimateBaseURL:    strings.TrimRight(getenv("ULTIMATE_BASE_URL"), "/"),
 		LogLevel:           getenv("LOG_LEVEL"),
+		LambdaLogLevel:     getenv("AWS_LAMBDA_LOG_LEVEL"),
 		Stage:              getenv("STAGE"),
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),
+		MetricsNamespace:   getenv("METRICS_NAMESPACE"),
 	}
 	var errs []error
 	if c.TenantsTable == "" {
@@ -64,6 +74,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"
 	}
+	if c.MetricsNamespace == "" {
+		c.MetricsNamespace = DefaultMetricsNamespace
+	} else if !validNamespace(c.MetricsNamespace) {
+		errs = append(errs, fmt.Errorf("METRICS_NAMESPACE must be 1-255 letters, digits and . - _ / # : (got %q)", c.MetricsNamespace))
+	}
 	// Secret names are fixed by the tenant's keys (tenant.SecretPrefix) and
 	// the template's grants; a deployment that still sets another prefix
 	// would read secrets other than it expects.
@@ -86,4 +101,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.ConfigTTL = num("CONFIG_TTL_SECONDS", 60, time.Second)
 	c.SecretsTTL = num("SECRETS_TTL_SECONDS", 300, time.Second)
 	return c, errors.Join(errs...)
+}
+
+// DefaultMetricsNamespace is the metrics' namespace outside a stack.
+const DefaultMetricsNamespace = "crmbridge"
+
+// validNamespace is CloudWatch's rule for a namespace, less the spaces.
+func validNamespace(s string) bool {
+	if len(s) == 0 || len(s) > 255 || strings.HasPrefix(s, "AWS/") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-_/#:", c)) {
+			return false
+		}
+	}
+	return true
 }

@@ -62,6 +62,9 @@ type Options struct {
 	LogLevel     string
 	Out          io.Writer // handler logs (JSON lines); default io.Discard
 	Print        func(format string, args ...any)
+	// Progress is told each step of Start as it begins (`make run` prints
+	// them); nil says nothing.
+	Progress func(step string)
 	// Retry overrides the outbound retry policy (tests make it fast).
 	Retry *retry.Policy
 	// FunctionTimeout is the deadline each invocation gets, as on Lambda.
@@ -109,6 +112,9 @@ func (o *Options) defaults() {
 	if o.Print == nil {
 		o.Print = func(string, ...any) {}
 	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
 }
 
 // Start brings everything up. Close stops it.
@@ -130,6 +136,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	endpoint := opts.Endpoint
 	if endpoint == "" {
+		opts.Progress("starting moto_server (DynamoDB, Secrets Manager) on a free port")
 		if st.Moto, err = motoserver.Start(ctx); err != nil {
 			apiLn.Close()
 			return nil, err
@@ -147,11 +154,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.DB, st.SM = dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg)
 	st.Serial = NewSerialDB(st.DB)
+	opts.Progress("creating the tables at " + endpoint)
 	if err := CreateTables(ctx, st.DB, opts.TenantsTable, opts.StateTable); err != nil {
 		apiLn.Close()
 		return nil, err
 	}
 	tenantDir := filepath.Join(opts.EventsDir, "tenant")
+	opts.Progress("starting the fake Sunshine Conversations and LivePerson APIs")
 	if err := st.startSunshine(tenantDir); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -160,6 +169,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
+	opts.Progress("seeding the demo tenant from " + tenantDir)
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -185,6 +195,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	baseURL := opts.AgentBaseURL
 	if baseURL == "" {
+		opts.Progress("starting the fake AI agent")
 		if err := st.startAgent(ctx, tenantDir); err != nil {
 			apiLn.Close()
 			return nil, err

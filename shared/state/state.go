@@ -51,6 +51,10 @@ const (
 // DeadLetterIndex is the sparse GSI over dead letters (hash dlq, range deadAt).
 const DeadLetterIndex = "dead-letters"
 
+// ExpiryAttribute is the table's TTL attribute (epoch seconds); DynamoDB
+// deletes late, so reads check it too.
+const ExpiryAttribute = "exp"
+
 // Store reads and writes the State table.
 type Store struct {
 	DB    DB

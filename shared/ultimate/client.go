@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -36,6 +37,9 @@ type Client struct {
 	Retry          retry.Policy
 	// AttemptTimeout bounds a single HTTP attempt (default 5 s).
 	AttemptTimeout time.Duration
+	// Metrics receives the AI agent's health per attempt (metrics.go); nil
+	// records nothing.
+	Metrics *obs.Metrics
 }
 
 // Sentinel errors for the documented non-2xx answers; test with errors.Is.
@@ -74,14 +78,7 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	base := strings.TrimRight(t.BaseURL, "/")
-	if base == "" {
-		base = strings.TrimRight(c.DefaultBaseURL, "/")
-	}
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	url := base + path
+	url := c.baseURL(t) + path
 	refreshed := false
 	return c.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
 		key, err := c.Keys.APIKey(ctx, t.AgentID)
@@ -101,16 +98,31 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 	})
 }
 
+// baseURL is the target's base URL: its own, else the client's default,
+// else the public one.
+func (c *Client) baseURL(t Target) string {
+	base := strings.TrimRight(t.BaseURL, "/")
+	if base == "" {
+		base = strings.TrimRight(c.DefaultBaseURL, "/")
+	}
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return base
+}
+
 func (c *Client) once(ctx context.Context, path, url, agentID, key string, payload []byte) error {
 	timeout := c.AttemptTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
+	start := time.Now()
 	_, err := c.HTTP.Do(ctx, &egress.Request{
 		Op: "AI agent " + path, Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
 		// The documented scheme: the raw key, no "Bearer".
 		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": {"application/json"}},
 	})
+	c.observe(path, time.Since(start), err)
 	if err == nil {
 		return nil
 	}

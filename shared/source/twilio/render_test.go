@@ -53,7 +53,7 @@ func TestRenderMatrix(t *testing.T) {
 		{name: "WhatsApp links go into the quick reply's body", whatsapp: true, msg: withLinks, content: quickSids[0],
 			want: []string{"Your order shipped.\nTrack it: https://example.com/t/123\nFAQ"}, payload: "o1", answers: map[string]answerWant{"": {"Talk to us", nil}}},
 		{name: "WhatsApp four buttons: numbered", whatsapp: true,
-			msg: ultimate.Message{Text: "Topic?", MessageID: "m4", Buttons: []ultimate.Button{{Text: "A"}, {Text: "B"}, {Text: "C"}, {Text: "D"}}},
+			msg:  ultimate.Message{Text: "Topic?", MessageID: "m4", Buttons: []ultimate.Button{{Text: "A"}, {Text: "B"}, {Text: "C"}, {Text: "D"}}},
 			want: []string{"Topic?\n1) A\n2) B\n3) C\n4) D"}, answers: map[string]answerWant{"4": {"D", nil}}},
 		{name: "WhatsApp titles over 20 characters: numbered", whatsapp: true,
 			msg:  ultimate.Message{Text: "Sure?", MessageID: "m5", Buttons: []ultimate.Button{{Text: "Yes, cancel my subscription"}, {Text: "No"}}},
@@ -143,7 +143,7 @@ func TestOptionsLastUntilTheNextBotMessage(t *testing.T) {
 
 func TestSMSSegments(t *testing.T) {
 	long := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 12) // 540 GSM-7 characters
-	emoji := strings.Repeat("Grüße 👋 und danke für Ihre Geduld! ", 6)          // UCS-2
+	emoji := strings.Repeat("Grüße 👋 und danke für Ihre Geduld! ", 6)           // UCS-2
 	tests := []struct {
 		name        string
 		maxSegments string
@@ -221,4 +221,3 @@ func gsmLen(s string) int {
 	}
 	return n
 }
-

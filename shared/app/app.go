@@ -36,6 +36,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -81,9 +82,15 @@ type Options struct {
 	Sources *source.Registry
 }
 
-// Sources registers every platform adapter. log may be nil.
-func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger) *source.Registry {
-	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, liveperson.New(eg, now))
+// Sources registers every platform adapter. log may be nil; so may st
+// where only settings are parsed (the CLI).
+func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger, st *state.Store) *source.Registry {
+	var tw twilio.Store
+	if st != nil {
+		tw = st
+	}
+	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, liveperson.New(eg, now),
+		twilio.New(eg, now, tw, log))
 }
 
 // Build wires Deps over the given AWS clients.
@@ -107,14 +114,14 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 	d := &Deps{Config: cfg, DB: db, Egress: eg, Now: now, Retry: pol}
 	d.Log = obs.NewLogger(out, cfg.LogLevel, slog.String("service", opts.Service))
 	d.Metrics = obs.NewMetrics(out, "crmbridge", opts.Service)
+	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Sources = opts.Sources
 	if d.Sources == nil {
-		d.Sources = Sources(eg, now, d.Log)
+		d.Sources = Sources(eg, now, d.Log, d.State)
 	}
 	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources, eg)}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
-	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol}
 	d.Accounts = &accounts.Resolver{Tenants: d.Tenants, Secrets: d.Creds, AgentSecrets: d.Creds, Log: d.Log}
 	return d

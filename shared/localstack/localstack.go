@@ -32,6 +32,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio/twiliotest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
@@ -81,6 +82,10 @@ type Stack struct {
 	LivePersonURL string
 	stopLP        func()
 	lpSim         *lpSimulator
+	// Twilio is the fake Twilio API of the demo accounts (a free port);
+	// TwilioURL its base URL.
+	Twilio    *twiliotest.Server
+	TwilioURL string
 	Desk          *Desk
 	Deps          *app.Deps
 	DB            *dynamodb.Client
@@ -160,6 +165,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
+	if err := st.startTwilio(tenantDir); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -214,6 +223,9 @@ func (st *Stack) patch(it tenant.Item) {
 		}
 		if st.LivePerson != nil {
 			s = strings.ReplaceAll(s, "http://127.0.0.1:8095", st.LivePersonURL)
+		}
+		if st.Twilio != nil {
+			s = strings.ReplaceAll(s, twilioPlaceholder, st.TwilioURL)
 		}
 		return s
 	})
@@ -305,6 +317,10 @@ func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.lpSim.ServeHTTP(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/demo/twilio/") && st.Twilio != nil {
+		st.twilioVisitor(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/") {
 		st.Desk.ServeHTTP(w, r)
 		return
@@ -353,6 +369,9 @@ func (st *Stack) Close() {
 	}
 	if st.stopLP != nil {
 		st.stopLP()
+	}
+	if st.Twilio != nil {
+		_ = st.Twilio.Close()
 	}
 	st.Moto.Stop()
 }

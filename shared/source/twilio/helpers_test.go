@@ -55,7 +55,7 @@ func (c *clock) add(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 // in-memory State table, behind a small bridge front (the route, the
 // adapter's Authenticate and Parse) that records what Parse returned.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *clock
 	twilio  *twiliotest.Server
 	adapter *twilio.Adapter
@@ -77,7 +77,7 @@ type envOpts struct {
 	wrap func(http.RoundTripper) http.RoundTripper
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{}}
 	e.clock.ms.Store(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixMilli())

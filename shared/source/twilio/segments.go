@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -151,13 +152,22 @@ func greedy(text string, n int, fits func(string) bool) []string {
 			flush()
 			cur = strings.TrimLeft(tok, " \n")
 		default:
-			// A word longer than a part: cut it by runes.
+			// A word longer than a part: cut it into the longest pieces
+			// that fit (found by halving, not rune by rune).
 			flush()
-			for _, r := range strings.TrimLeft(tok, " \n") {
-				if !ok(cur + string(r)) {
-					flush()
+			rs := []rune(strings.TrimLeft(tok, " \n"))
+			for len(rs) > 0 {
+				n := sort.Search(len(rs), func(i int) bool { return !ok(string(rs[:i+1])) })
+				if n == 0 {
+					n = 1 // a rune that fits nowhere still goes (fits is never that strict)
 				}
-				cur += string(r)
+				if n == len(rs) {
+					cur = string(rs)
+					break
+				}
+				cur = string(rs[:n])
+				flush()
+				rs = rs[n:]
 			}
 		}
 	}

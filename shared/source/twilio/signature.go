@@ -154,7 +154,7 @@ func Verify(r Request, keys Keys) error {
 		return ErrNoKey
 	}
 	u, err := url.Parse(r.URL)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return ErrBadSignature
 	}
 	var params url.Values
@@ -173,7 +173,7 @@ func Verify(r Request, keys Keys) error {
 		return ErrUnsignedParameters
 	}
 	ok := 0
-	for _, candidate := range portVariants(u) {
+	for _, candidate := range portVariants(r.URL) {
 		for _, k := range secrets {
 			ok |= subtle.ConstantTimeCompare([]byte(Sign(k, alg, candidate, params)), []byte(sig))
 		}
@@ -199,27 +199,29 @@ func checkBodyHash(body []byte, want string) error {
 	return nil
 }
 
-// portVariants is the URL without any port, and with its port (the scheme's
-// default when it has none): the two forms Twilio's SDKs accept. The
-// fragment never reaches the server (Twilio's connection overrides live
-// there) and is not signed.
-func portVariants(u *url.URL) []string {
-	c := *u
-	c.Fragment, c.RawFragment = "", ""
-	host, port := c.Hostname(), c.Port()
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]" // IPv6 literal
+// portVariants is the URL without any port, and with its port (the
+// scheme's default when it has none): the two forms Twilio's SDKs accept.
+// Only the authority changes; path and query stay byte for byte as
+// received. The fragment never reaches the server (Twilio's connection
+// overrides live there) and is not signed.
+func portVariants(raw string) []string {
+	raw, _, _ = strings.Cut(raw, "#")
+	scheme, rest, _ := strings.Cut(raw, "://")
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	host, port := authority, ""
+	if i := strings.LastIndexByte(authority, ':'); i >= 0 && !strings.Contains(authority[i:], "]") {
+		host, port = authority[:i], authority[i+1:]
 	}
 	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[strings.ToLower(c.Scheme)]
+		port = map[string]string{"https": "443", "http": "80"}[strings.ToLower(scheme)]
 	}
-	without := c
-	without.Host = host
-	out := []string{without.String()}
+	out := []string{scheme + "://" + host + tail}
 	if port != "" {
-		with := c
-		with.Host = host + ":" + port
-		out = append(out, with.String())
+		out = append(out, scheme+"://"+host+":"+port+tail)
 	}
 	return out
 }

@@ -86,13 +86,13 @@ type Stack struct {
 	// TwilioURL its base URL.
 	Twilio    *twiliotest.Server
 	TwilioURL string
-	Desk          *Desk
-	Deps          *app.Deps
-	DB            *dynamodb.Client
-	Serial        *SerialDB // DB with the write isolation moto lacks; the handlers use it
-	SM            *secretsmanager.Client
-	Opts          Options
-	Endpoint      string // the AWS endpoint (moto_server) the stack uses
+	Desk      *Desk
+	Deps      *app.Deps
+	DB        *dynamodb.Client
+	Serial    *SerialDB // DB with the write isolation moto lacks; the handlers use it
+	SM        *secretsmanager.Client
+	Opts      Options
+	Endpoint  string // the AWS endpoint (moto_server) the stack uses
 
 	srv      *http.Server
 	handlers map[string]apigw.LambdaHandler

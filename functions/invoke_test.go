@@ -208,6 +208,18 @@ func TestEventsUnderEmulator(t *testing.T) {
 			}
 		}
 	}
+	// No phone number in any function's log (at DEBUG), though the
+	// Twilio requests were logged.
+	if !strings.Contains(emu.RIEs["source-inbound"].Output(), `"messageSid":"SMa1b2c3d4e5f60718293a4b5c6d7e8f90"`) {
+		t.Errorf("source-inbound did not log the Twilio sample's messageSid")
+	}
+	for fn, r := range emu.RIEs {
+		for _, n := range []string{"15005550101", "15005550102", "31612345678", "15005550006"} {
+			if strings.Contains(r.Output(), n) {
+				t.Errorf("%s logged a phone number (%s)", fn, n)
+			}
+		}
+	}
 	if !smsStart || len(st.Twilio.Sent("+15005550101")) == 0 || len(st.Twilio.Sent("+15005550102")) == 0 || len(st.Twilio.Sent("whatsapp:+31612345678")) == 0 {
 		t.Errorf("Twilio samples: startSession with country %v; replies %d/%d/%d", smsStart,
 			len(st.Twilio.Sent("+15005550101")), len(st.Twilio.Sent("+15005550102")), len(st.Twilio.Sent("whatsapp:+31612345678")))

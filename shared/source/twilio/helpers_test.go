@@ -167,7 +167,34 @@ func (e *env) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.batches = append(e.batches, b)
 	e.mu.Unlock()
+	e.record(r.Context(), b.Events)
 	apigw.WriteHTTP(w, apigw.Raw(b.Reply.Status, b.Reply.ContentType, b.Reply.Body))
+}
+
+// record does to the conversation item what the inbound pipeline does
+// when it accepts the events: a start or message makes it active (unless
+// it is with a human), an end or hand-back ends it, a start keeps its
+// attributes.
+func (e *env) record(ctx context.Context, evs []source.Event) {
+	for _, ev := range evs {
+		pcid := e.acct.Conversation(ev.Conversation).PCID()
+		c, _ := e.store.Conversation(ctx, pcid)
+		var err error
+		switch ev.Kind {
+		case source.Started, source.Message:
+			if c == nil || c.Status != state.ConvEscalated {
+				err = e.store.SetStatus(ctx, pcid, agentID, state.ConvActive, "")
+			}
+			if err == nil && len(ev.Attrs) > 0 {
+				err = e.store.SetAttrs(ctx, pcid, ev.Attrs)
+			}
+		case source.Ended, source.HandedBack:
+			err = e.store.SetStatus(ctx, pcid, agentID, state.ConvEnded, "")
+		}
+		if err != nil {
+			e.t.Errorf("record %s: %v", ev.Kind, err)
+		}
+	}
 }
 
 func (e *env) webhook() string { return e.front.URL + "/sources/twilio/" + accountSID }

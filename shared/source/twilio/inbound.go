@@ -156,11 +156,12 @@ func (a *Adapter) parseMessage(ctx context.Context, req *apigw.Request, acct *so
 		req.Log.Set("outcome", "to_desk")
 		return batch, a.toDesk(ctx, acct, conv, m.sid, text)
 	}
-	// A new AI-agent session: a new conversation, one the AI agent's side
-	// ended (a hand-back, endSession), or one idle past the AI agent's
-	// session timeout (its parameters would be gone).
+	// A new AI-agent session: a new conversation, one whose start never
+	// got through (no conversation item yet), one the AI agent's side ended
+	// (a hand-back, endSession), or one idle past the AI agent's session
+	// timeout (its parameters would be gone).
 	now := a.Now()
-	started := addr.Created || (c != nil && c.Status == state.ConvEnded) || now.Sub(addr.LastIn) > st.idle
+	started := addr.Created || c == nil || c.Status == state.ConvEnded || now.Sub(addr.LastIn) > st.idle
 	if !addr.Created && now.Sub(addr.LastIn) > noteEvery {
 		if err := a.State.NoteVisitor(ctx, addr); err != nil {
 			return nil, unavailable(err)

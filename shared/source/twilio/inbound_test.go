@@ -338,3 +338,20 @@ func TestWebhookURL(t *testing.T) {
 		}
 	}
 }
+
+// A start whose events never got through (the pipeline refused them) is
+// started again by the next message.
+func TestStartRepeatedUntilItGetsThrough(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	p := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "AccountSid": {accountSID}, "From": {visitorNumber}, "To": {tenantNumber}, "Body": {"hi"}}
+	req := &apigw.Request{Method: "POST", Params: map[string]string{"source": "twilio", "account": accountSID},
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Body: []byte(p.Encode())}
+	b, err := e.adapter.Parse(req, e.acct)
+	if err != nil || b.Events[0].Kind != source.Started {
+		t.Fatalf("%+v %v", b, err)
+	}
+	// Parse ran, the pipeline never recorded the events: start again.
+	if evs := e.visitor(twiliotest.Visitor{Body: "hello?"}); evs[0].Kind != source.Started || evs[0].Conversation != b.Events[0].Conversation {
+		t.Fatalf("%+v", evs)
+	}
+}

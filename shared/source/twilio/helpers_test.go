@@ -277,21 +277,28 @@ func textMsg(id, text string) ultimate.Message {
 	return ultimate.Message{Type: "text", Text: text, MessageID: id}
 }
 
-// postSigned posts form parameters to u signed with the account's token.
-func (e *env) postSigned(u string, params map[string]string) (int, string) {
+// postRaw posts a form body to u with headers; it returns the status, the
+// code of a JSON error answer and the body.
+func (e *env) postRaw(u, body string, headers map[string]string) (int, string, string) {
 	e.t.Helper()
-	form := url.Values{}
-	for k, v := range params {
-		form.Set(k, v)
-	}
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set(twilio.HeaderSignature, twilio.Sign([]byte(authToken), twilio.HMACSHA1, u, form))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	var eb apigw.ErrorBody
+	_ = json.Unmarshal(b, &eb)
+	return resp.StatusCode, eb.Error.Code, string(b)
+}
+
+// postSigned posts form parameters to u signed with the account's token.
+func (e *env) postSigned(u string, p url.Values) (int, string, string) {
+	e.t.Helper()
+	return e.postRaw(u, p.Encode(), map[string]string{twilio.HeaderSignature: twilio.Sign([]byte(authToken), twilio.HMACSHA1, u, p)})
 }

@@ -174,22 +174,15 @@ func TestLocalizedAndCustomKeywords(t *testing.T) {
 func TestWebhookAuthentication(t *testing.T) {
 	e := newEnv(t, envOpts{creds: map[string]string{"previousAuthToken": "the-old-token"}})
 	post := func(sig, settings, body string) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, e.webhook(), strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h := map[string]string{}
 		if sig != "" {
-			req.Header.Set(twilio.HeaderSignature, sig)
+			h[twilio.HeaderSignature] = sig
 		}
 		if settings != "" {
-			req.Header.Set(twilio.HeaderSignatureSettings, settings)
+			h[twilio.HeaderSignatureSettings] = settings
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b apigw.ErrorBody
-		_ = json.NewDecoder(resp.Body).Decode(&b)
-		return resp.StatusCode, b.Error.Code
+		status, code, _ := e.postRaw(e.webhook(), body, h)
+		return status, code
 	}
 	params := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "AccountSid": {accountSID}, "From": {visitorNumber}, "To": {tenantNumber}, "Body": {"hi"}}
 	body := params.Encode()
@@ -237,17 +230,8 @@ func TestJSONAndSharedKeyWebhooks(t *testing.T) {
 func TestMessageChecks(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	post := func(p url.Values) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, e.webhook(), strings.NewReader(p.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set(twilio.HeaderSignature, twilio.Sign([]byte(authToken), twilio.HMACSHA1, e.webhook(), p))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b apigw.ErrorBody
-		_ = json.NewDecoder(resp.Body).Decode(&b)
-		return resp.StatusCode, b.Error.Code
+		status, code, _ := e.postSigned(e.webhook(), p)
+		return status, code
 	}
 	good := func() url.Values {
 		return url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "AccountSid": {accountSID}, "From": {visitorNumber}, "To": {tenantNumber}, "Body": {"hi"}}

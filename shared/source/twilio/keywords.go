@@ -50,7 +50,7 @@ type keywordSet struct {
 
 func newKeywords(o OptOutSettings) (keywordSet, error) {
 	ks := keywordSet{words: map[string]keywordKind{}, forwardHelp: o.ForwardHelp}
-	for _, g := range []struct {
+	groups := []struct {
 		field   string
 		kind    keywordKind
 		builtin []string
@@ -59,12 +59,15 @@ func newKeywords(o OptOutSettings) (keywordSet, error) {
 		{"optOut.stop", kwStop, defaultStop, o.Stop},
 		{"optOut.start", kwStart, defaultStart, o.Start},
 		{"optOut.help", kwHelp, defaultHelp, o.Help},
-	} {
-		if len(g.extra) > maxKeywords {
-			return ks, fmt.Errorf("%s: at most %d keywords", g.field, maxKeywords)
-		}
+	}
+	for _, g := range groups {
 		for _, w := range g.builtin {
 			ks.words[keywordKey(w)] = g.kind
+		}
+	}
+	for _, g := range groups {
+		if len(g.extra) > maxKeywords {
+			return ks, fmt.Errorf("%s: at most %d keywords", g.field, maxKeywords)
 		}
 		for i, w := range g.extra {
 			k := keywordKey(w)

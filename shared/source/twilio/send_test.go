@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -250,8 +251,8 @@ func TestStatusCallbackForSomeoneElsesMessage(t *testing.T) {
 	// A Messaging Service whose own status URL points at the bridge: a
 	// failure without the bridge's query names nothing of ours.
 	u := e.webhook() + "/status"
-	p := map[string]string{"MessageSid": "SM0123456789abcdef0123456789abcdef", "MessageStatus": "failed", "ErrorCode": "30003", "AccountSid": accountSID}
-	status, body := e.postSigned(u, p)
+	p := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "MessageStatus": {"failed"}, "ErrorCode": {"30003"}, "AccountSid": {accountSID}}
+	status, _, body := e.postSigned(u, p)
 	if status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
 	}

@@ -209,23 +209,11 @@ func (s *settings) endpoints(urls *egress.Client) error {
 	if s.StatusCallbacks != nil && *s.StatusCallbacks && s.publicBase == "" {
 		return errors.New("statusCallbacks: needs publicBaseUrl (the URL Twilio calls back)")
 	}
-	switch {
-	case s.TimeoutSeconds == 0:
-		s.timeout = defaultTimeout * time.Second
-	case s.TimeoutSeconds < 1 || s.TimeoutSeconds > 25:
-		return errors.New("timeoutSeconds: must be between 1 and 25")
-	default:
-		s.timeout = time.Duration(s.TimeoutSeconds) * time.Second
+	if s.timeout, err = duration("timeoutSeconds", s.TimeoutSeconds, defaultTimeout, 1, 25, time.Second); err != nil {
+		return err
 	}
-	switch {
-	case s.SessionIdleMinutes == 0:
-		s.idle = defaultIdle * time.Minute
-	case s.SessionIdleMinutes < 5 || s.SessionIdleMinutes > 7*24*60:
-		return errors.New("sessionIdleMinutes: must be between 5 and 10080")
-	default:
-		s.idle = time.Duration(s.SessionIdleMinutes) * time.Minute
-	}
-	return nil
+	s.idle, err = duration("sessionIdleMinutes", s.SessionIdleMinutes, defaultIdle, 5, 7*24*60, time.Minute)
+	return err
 }
 
 func (s *settings) rendering(*egress.Client) error {
@@ -277,15 +265,21 @@ func (s *settings) handover(urls *egress.Client) error {
 	if utf8.RuneCountInString(h.Text) > maxHandoverText {
 		return fmt.Errorf("handover.text: at most %d characters", maxHandoverText)
 	}
+	var err error
+	s.deskTimeout, err = duration("handover.timeoutSeconds", h.TimeoutSeconds, defaultTimeout, 1, 25, time.Second)
+	return err
+}
+
+// duration reads a setting in unit: 0 is def, else it must lie in [lo, hi].
+func duration(field string, v, def, lo, hi int, unit time.Duration) (time.Duration, error) {
 	switch {
-	case h.TimeoutSeconds == 0:
-		s.deskTimeout = defaultTimeout * time.Second
-	case h.TimeoutSeconds < 1 || h.TimeoutSeconds > 25:
-		return errors.New("handover.timeoutSeconds: must be between 1 and 25")
+	case v == 0:
+		return time.Duration(def) * unit, nil
+	case v < lo || v > hi:
+		return 0, fmt.Errorf("%s: must be between %d and %d", field, lo, hi)
 	default:
-		s.deskTimeout = time.Duration(h.TimeoutSeconds) * time.Second
+		return time.Duration(v) * unit, nil
 	}
-	return nil
 }
 
 // settingsOf returns an account's parsed settings.

@@ -69,6 +69,12 @@ func TestTwilioVisitorEndToEnd(t *testing.T) {
 		t.Fatalf("a typed 2 reached the AI agent as %q", last.Text)
 	}
 
+	// getUserInfo: the channel and country, no number.
+	status, body := webhook(t, "/webhooks/action", map[string]any{"botId": localstack.DemoAgentID, "platformConversationId": pc, "name": "getUserInfo", "data": []any{}})
+	if status != 200 || !strings.Contains(body, `{"key":"channel","value":"sms"}`) || !strings.Contains(body, `{"key":"country","value":"US"}`) || strings.Contains(body, number) {
+		t.Fatalf("getUserInfo: %d %s", status, body)
+	}
+
 	// WhatsApp: quick replies, and a tap.
 	sim("whatsapp", map[string]string{"text": "hi on whatsapp " + number, "name": "Ada"})
 	wpc := pcidOfText(t, "hi on whatsapp "+number)
@@ -111,11 +117,24 @@ func TestTwilioVisitorEndToEnd(t *testing.T) {
 	}
 	n := len(stack.Twilio.Sent("+" + number))
 	sim("sms", map[string]string{"text": "STOP"})
+	if last := chats(pc); last[len(last)-1].Chat == nil || last[len(last)-1].Chat.EventType != "endSession" {
+		t.Fatalf("STOP: the AI agent's last event %+v, want endSession", last[len(last)-1].Chat)
+	}
 	if dl, _ := stack.Deps.State.DeadLetters(t.Context(), state.DeadOutbound, 50); hasRef(dl, pc) {
 		t.Fatalf("a dead letter for %s: %+v", pc, dl)
 	}
 	if got := len(stack.Twilio.Sent("+" + number)); got != n {
 		t.Fatalf("%d messages after STOP", got-n)
+	}
+
+	// closeConversation: the visitor's next message is a new conversation.
+	status, body = webhook(t, "/webhooks/action", map[string]any{"botId": localstack.DemoAgentID, "platformConversationId": wpc, "name": "closeConversation", "data": []any{}})
+	if status != 200 || body != `{"results":[]}` {
+		t.Fatalf("closeConversation: %d %s", status, body)
+	}
+	sim("whatsapp", map[string]string{"text": "me again " + number})
+	if again := pcidOfText(t, "me again "+number); again == wpc {
+		t.Fatal("after closeConversation the visitor is still in the closed conversation")
 	}
 }
 

@@ -189,7 +189,7 @@ func (r renderer) carousel(cards []ultimate.Card, opts *[]option) []string {
 		}
 		if replies == 1 && header != "" && len(*opts) < maxOptions {
 			*opts = append(*opts, option{Text: clip(reply.Text, maxOptionText), Card: &idx, Label: clip(strings.TrimSpace(c.Title), maxOptionText)})
-			lines = append(lines, strconv.Itoa(len(*opts))+") "+header+": "+strings.TrimSpace(reply.Text))
+			lines = append(lines, strconv.Itoa(len(*opts))+") "+strings.TrimRight(header, ".,;: ")+": "+strings.TrimSpace(reply.Text))
 			lines = append(lines, buttonLines(links, &idx, opts)...)
 			continue
 		}

@@ -28,8 +28,9 @@ var (
 )
 
 // whatsAppWindow is WhatsApp's customer service window. The visitor's last
-// message is recorded with noteEvery's granularity, so the bridge stops
-// free-form sends up to that much early rather than a moment late.
+// message is recorded with noteEvery's granularity (never later than it
+// was), so the bridge stops free-form sends up to that much early, never
+// late.
 const (
 	whatsAppWindow = 24 * time.Hour
 	noteEvery      = 10 * time.Minute
@@ -69,7 +70,7 @@ func (a *Adapter) deliver(ctx context.Context, acct *source.Account, conv source
 	if addr.OptedOut {
 		return addr, ErrOptedOut
 	}
-	if e.Visitor.Channel == ChannelWhatsApp && !addr.LastIn.IsZero() && a.Now().Sub(addr.LastIn) > whatsAppWindow-noteEvery {
+	if e.Visitor.Channel == ChannelWhatsApp && !addr.LastIn.IsZero() && a.Now().Sub(addr.LastIn) > whatsAppWindow {
 		return addr, fmt.Errorf("%w (the visitor last wrote %s ago)", ErrOutsideWindow, a.Now().Sub(addr.LastIn).Round(time.Minute))
 	}
 	r := newRenderer(c.st, e.Visitor.Channel).render(msg)

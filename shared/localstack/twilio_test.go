@@ -1,12 +1,17 @@
 package localstack_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 )
@@ -166,4 +171,49 @@ func hasRef(dls []state.DeadLetter, pc string) bool {
 		}
 	}
 	return false
+}
+
+// The Twilio paths of each function use only the DynamoDB actions the
+// template grants that function (the samples cannot reach them: a Twilio
+// conversation's ID is random).
+func TestTwilioPathsStayWithinTheirGrants(t *testing.T) {
+	number := fmt.Sprintf("1500556%04d", convSeq.Add(1)%10000)
+	text := "grants " + number
+	if status, resp := post(t, stack.API+"/demo/twilio/"+number+"/sms", map[string]string{"text": text}, nil); status != 200 {
+		t.Fatalf("%d %s", status, resp)
+	}
+	idle(t)
+	pc := pcidOfText(t, text)
+	tpl := loadTemplate(t)
+	logical := map[string]string{}
+	for l, fn := range functionOf {
+		logical[fn] = l
+	}
+	agent := localstack.DemoAgentID
+	calls := []struct {
+		fn, path string
+		body     any
+	}{
+		{route.WebhookMessage, "/webhooks/message", map[string]any{"botId": agent, "data": map[string]any{"eventType": "sendMessage", "platformConversationId": pc,
+			"text": "Pick one", "buttons": []map[string]string{{"text": "Yes", "type": "button"}}, "messageId": "grants-" + number}}},
+		{route.WebhookAction, "/webhooks/action", map[string]any{"botId": agent, "platformConversationId": pc, "name": "getUserInfo", "data": []any{}}},
+		{route.WebhookEscalation, "/webhooks/escalation", map[string]any{"botId": agent, "data": map[string]any{"eventType": "escalate", "platformConversationId": pc}}},
+		{route.WebhookAction, "/webhooks/action", map[string]any{"botId": agent, "platformConversationId": pc, "name": "closeConversation", "data": []any{}}},
+	}
+	for _, c := range calls {
+		rec := &recordingDB{DynamoDB: stack.Serial}
+		d := app.Build(stack.Deps.Config, rec, stack.SM, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
+		resp, err := d.Handlers(nil)[c.fn](context.Background(), webhookEvent(c.path, c.body, nil))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s %v", c.fn, resp.StatusCode, resp.Body, err)
+		}
+		for table, lt := range map[string]string{stack.Opts.TenantsTable: "TenantsTable", stack.Opts.StateTable: "StateTable"} {
+			granted := grants(t, tpl, logical[c.fn], lt)
+			for op := range rec.ops[table] {
+				if !slices.Contains(granted, op) {
+					t.Errorf("%s (Twilio) performs %s on %s, not granted (%v)", c.fn, op, lt, granted)
+				}
+			}
+		}
+	}
 }

@@ -115,10 +115,16 @@ func (s *Store) OpenAddress(ctx context.Context, source, account, hash, value st
 		a.ID = newID()
 		now := s.Now()
 		exp := nv(now.Add(s.convTTL()).Unix())
-		_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: map[string]types.AttributeValue{
-			"pk": sv(AddressIDKey(source, account, a.ID)), "addr": sv(value), "hash": sv(hash), "exp": exp,
-			"created": nv(now.UnixMilli()),
-		}})
+		// UpdateItem, not PutItem: the functions' grants on the State table
+		// are GetItem, UpdateItem and DeleteItem.
+		_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.Table), Key: key(AddressIDKey(source, account, a.ID)),
+			UpdateExpression:         aws.String("SET #addr = :addr, #hash = :hash, #exp = :exp, #cr = :cr"),
+			ExpressionAttributeNames: map[string]string{"#addr": "addr", "#hash": "hash", "#exp": "exp", "#cr": "created"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":addr": sv(value), ":hash": sv(hash), ":exp": exp, ":cr": nv(now.UnixMilli()),
+			},
+		})
 		if err != nil {
 			return nil, fmt.Errorf("store address of %s: %w", a.ID, err)
 		}
@@ -285,12 +291,12 @@ func SeenKey(source, account, id string) string { return "SEEN#" + source + "#" 
 // events of the inbound pipeline (a desk's replies).
 func (s *Store) MarkSeen(ctx context.Context, k string, ttl time.Duration) (first bool, err error) {
 	now := s.Now()
-	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.Table),
-		Item:                      map[string]types.AttributeValue{"pk": sv(k), "exp": nv(now.Add(ttl).Unix()), "at": nv(now.UnixMilli())},
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(k),
+		UpdateExpression:          aws.String("SET #exp = :exp, #at = :at"),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp < :now"),
-		ExpressionAttributeNames:  map[string]string{"#exp": "exp"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": nv(now.Unix())},
+		ExpressionAttributeNames:  map[string]string{"#exp": "exp", "#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": nv(now.Unix()), ":exp": nv(now.Add(ttl).Unix()), ":at": nv(now.UnixMilli())},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

@@ -62,6 +62,14 @@ var samples = map[string][]expect{
 		{"liveperson-unknown-type", 400, "unknown_event_type"},
 		{"liveperson-transferred", 200, `{"response":[]`},
 		{"liveperson-closed", 200, `{"response":[]`},
+		{"twilio-sms", 200, `<Response></Response>`},
+		{"twilio-whatsapp-media", 200, `<Response></Response>`},
+		{"twilio-json-body", 200, `<Response></Response>`},
+		{"twilio-status-delivered", 200, `<Response></Response>`},
+		{"twilio-stop", 200, `<Response></Response>`},
+		{"twilio-bad-signature", 401, "bad_signature"},
+		{"twilio-account-mismatch", 403, "account_mismatch"},
+		{"twilio-get-webhook", 405, "method_not_allowed"},
 		{"unknown-source", 404, "unknown_source"},
 		{"unknown-route", 404, "route_not_found"},
 	},
@@ -190,6 +198,33 @@ func TestEventsUnderEmulator(t *testing.T) {
 	}
 	if carousel != 1 || link != 1 {
 		t.Errorf("demo desk got %d carousels and %d link messages, want 1 each (the duplicate must not arrive)", carousel, link)
+	}
+	// The Twilio samples: the SMS opened an opaque conversation with the
+	// channel and country as parameters, and the AI agent's answers reached
+	// the fake Twilio as SMS (the JSON-bodied one too).
+	var smsStart bool
+	for _, r := range st.Agent.Received() {
+		if r.Chat != nil && r.Chat.EventType == "startSession" && strings.HasPrefix(r.Chat.PlatformConversationID, "twilio:"+localstack.SampleTwilioAccount+":tw") {
+			for _, m := range r.Chat.MetaData {
+				smsStart = smsStart || (m.Key == "country" && m.Value == "US")
+			}
+		}
+	}
+	// No phone number in any function's log (at DEBUG), though the
+	// Twilio requests were logged.
+	if !strings.Contains(emu.RIEs["source-inbound"].Output(), `"messageSid":"SMa1b2c3d4e5f60718293a4b5c6d7e8f90"`) {
+		t.Errorf("source-inbound did not log the Twilio sample's messageSid")
+	}
+	for fn, r := range emu.RIEs {
+		for _, n := range []string{"15005550101", "15005550102", "31612345678", "15005550006"} {
+			if strings.Contains(r.Output(), n) {
+				t.Errorf("%s logged a phone number (%s)", fn, n)
+			}
+		}
+	}
+	if !smsStart || len(st.Twilio.Sent("+15005550101")) == 0 || len(st.Twilio.Sent("+15005550102")) == 0 || len(st.Twilio.Sent("whatsapp:+31612345678")) == 0 {
+		t.Errorf("Twilio samples: startSession with country %v; replies %d/%d/%d", smsStart,
+			len(st.Twilio.Sent("+15005550101")), len(st.Twilio.Sent("+15005550102")), len(st.Twilio.Sent("whatsapp:+31612345678")))
 	}
 }
 

@@ -123,9 +123,9 @@ Try it (in another terminal):
   go run ./cmd/crmbridge send --api %s --conversation c-1 --type conversation.handedBack
   curl -s %s/demo/inbox?conversation=c-1
   eval "$(go run ./cmd/crmbridge local env)"; go run ./cmd/crmbridge doctor --api %s
-%s%sCtrl-C stops everything.
+%s%s%sCtrl-C stops everything.
 `, time.Since(started).Seconds(), servers.String(), st.Opts.TenantsTable, st.Opts.StateTable, localstack.DemoAgentID, st.API, o.logs,
-		indent(env), st.API, st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st))
+		indent(env), st.API, st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st), twilioHelp(st))
 	<-ctx.Done()
 	print("stopping")
 	return nil
@@ -209,4 +209,19 @@ LivePerson (demo account 90412077, fake Public API at %s):
   curl -s -XPOST %s/text -d '{"text":"buttons"}'                           a consumer message
   curl -s %s                                                               what the bridge sent to the Public API
 `, st.LivePersonURL, c, c, c)
+}
+
+func twilioHelp(st *localstack.Stack) string {
+	if st.Twilio == nil {
+		return ""
+	}
+	v := st.API + "/demo/twilio/15005550101"
+	return fmt.Sprintf(`
+Twilio (demo account %s on %s, fake Twilio API at %s):
+  curl -s -XPOST %s/sms -d '{"text":"buttons"}'                    an SMS visitor writes (signed like Twilio)
+  curl -s -XPOST %s/sms -d '{"text":"2"}'                          answers the numbered list: the AI agent gets "No"
+  curl -s -XPOST %s/whatsapp -d '{"text":"buttons","name":"Ada"}'  on WhatsApp: quick replies
+  curl -s -XPOST %s/tap -d '{"id":"o1","text":"Yes"}'              taps one
+  curl -s %s                                                       what the visitor received
+`, localstack.DemoTwilioAccount, localstack.DemoTwilioNumber, st.TwilioURL, v, v, v, v, v)
 }

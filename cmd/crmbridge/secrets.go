@@ -85,7 +85,7 @@ parsers before anything is written. An existing secret gets a new version.`,
 					if err != nil {
 						return err
 					}
-					reg := app.Sources(egress.New(egress.Options{Local: local}), time.Now, nil, nil)
+					reg := app.Sources(egress.New(egress.Options{Local: local}), time.Now, nil, nil, nil)
 					for _, s := range puts {
 						if err := checkSecretValue(reg, s.Name, []byte(s.SecretString)); err != nil {
 							return err

@@ -365,7 +365,7 @@ func validateFiles(files []string, stdout io.Writer) ([]fileItem, error) {
 	// (loopback URLs) pass only with EGRESS_LOCAL=1 and STAGE=local, which
 	// `make run` sets; anything else is checked as deployed.
 	eg := egress.New(egress.Options{Local: local})
-	reg := app.Sources(eg, time.Now, nil, nil)
+	reg := app.Sources(eg, time.Now, nil, nil, nil)
 	hooks := app.Hooks(reg, eg)
 	var items []fileItem
 	var errs []error

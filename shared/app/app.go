@@ -38,6 +38,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -89,11 +90,16 @@ type Options struct {
 	Sources *source.Registry
 }
 
-// Sources registers every platform adapter. log and metrics may be nil.
-func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger, metrics *obs.Metrics) *source.Registry {
+// Sources registers every platform adapter. log and metrics may be nil; so
+// may st where only settings are parsed (the CLI).
+func Sources(eg *egress.Client, now func() time.Time, log *slog.Logger, metrics *obs.Metrics, st *state.Store) *source.Registry {
 	lp := liveperson.New(eg, now)
 	lp.Log, lp.Metrics = log, metrics
-	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp)
+	var tw twilio.Store
+	if st != nil {
+		tw = st
+	}
+	return source.NewRegistry(generic.New(eg, now), &sunshine.Adapter{HTTP: eg, Now: now, Log: log}, lp, twilio.New(eg, now, tw, log))
 }
 
 // Build wires Deps over the given AWS clients.
@@ -121,14 +127,14 @@ func Build(cfg Config, db DynamoDB, sm secrets.API, opts Options) *Deps {
 		mout = out
 	}
 	d.Metrics = obs.NewMetrics(mout, cmp.Or(cfg.MetricsNamespace, DefaultMetricsNamespace), opts.Service, cfg.LogLevel, cfg.LambdaLogLevel)
+	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Sources = opts.Sources
 	if d.Sources == nil {
-		d.Sources = Sources(eg, now, d.Log, d.Metrics)
+		d.Sources = Sources(eg, now, d.Log, d.Metrics, d.State)
 	}
 	d.Tenants = &tenant.Loader{DB: db, Table: cfg.TenantsTable, TTL: cfg.ConfigTTL, Now: now, Hooks: Hooks(d.Sources, eg)}
 	d.Secrets = secrets.New(sm, secrets.Options{TTL: cfg.SecretsTTL, Now: now, Allow: bridgeSecret})
 	d.Creds = &tenant.Credentials{Loader: d.Tenants, Secrets: d.Secrets}
-	d.State = &state.Store{DB: db, Table: cfg.StateTable, Now: now, DeadTTL: cfg.DeadLetterTTL}
 	d.Agent = &ultimate.Client{HTTP: eg, Keys: d.Creds, DefaultBaseURL: cfg.UltimateBaseURL, Retry: pol, Metrics: d.Metrics}
 	d.Accounts = &accounts.Resolver{Tenants: d.Tenants, Secrets: d.Creds, AgentSecrets: d.Creds, Log: d.Log}
 	d.Handover = &handover.Handover{State: d.State, Sources: d.Sources, Retry: pol, Log: d.Log, Metrics: d.Metrics, Now: now, Notify: handover.NewNotifier()}

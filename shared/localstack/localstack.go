@@ -32,6 +32,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio/twiliotest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
@@ -84,13 +85,17 @@ type Stack struct {
 	LivePersonURL string
 	stopLP        func()
 	lpSim         *lpSimulator
-	Desk          *Desk
-	Deps          *app.Deps
-	DB            *dynamodb.Client
-	Serial        *SerialDB // DB with the write isolation moto lacks; the handlers use it
-	SM            *secretsmanager.Client
-	Opts          Options
-	Endpoint      string // the AWS endpoint (moto_server) the stack uses
+	// Twilio is the fake Twilio API of the demo accounts (a free port);
+	// TwilioURL its base URL.
+	Twilio    *twiliotest.Server
+	TwilioURL string
+	Desk      *Desk
+	Deps      *app.Deps
+	DB        *dynamodb.Client
+	Serial    *SerialDB // DB with the write isolation moto lacks; the handlers use it
+	SM        *secretsmanager.Client
+	Opts      Options
+	Endpoint  string // the AWS endpoint (moto_server) the stack uses
 
 	srv      *http.Server
 	handlers map[string]apigw.LambdaHandler
@@ -169,6 +174,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
+	if err := st.startTwilio(tenantDir); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	opts.Progress("seeding the demo tenant from " + tenantDir)
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
@@ -225,6 +234,9 @@ func (st *Stack) patch(it tenant.Item) {
 		}
 		if st.LivePerson != nil {
 			s = strings.ReplaceAll(s, "http://127.0.0.1:8095", st.LivePersonURL)
+		}
+		if st.Twilio != nil {
+			s = strings.ReplaceAll(s, twilioPlaceholder, st.TwilioURL)
 		}
 		return s
 	})
@@ -316,6 +328,10 @@ func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.lpSim.ServeHTTP(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/demo/twilio/") && st.Twilio != nil {
+		st.twilioVisitor(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/") {
 		st.Desk.ServeHTTP(w, r)
 		return
@@ -364,6 +380,9 @@ func (st *Stack) Close() {
 	}
 	if st.stopLP != nil {
 		st.stopLP()
+	}
+	if st.Twilio != nil {
+		_ = st.Twilio.Close()
 	}
 	st.Moto.Stop()
 }

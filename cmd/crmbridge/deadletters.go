@@ -6,47 +6,104 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
+	"github.com/crmbridge/crmbridge/shared/deadletter"
 	"github.com/crmbridge/crmbridge/shared/state"
 )
+
+const deadLettersUsage = "usage: crmbridge deadletters list|show|replay|discard [args]"
 
 func (c *cli) deadLetters(ctx context.Context, args []string) error {
 	stdout := c.stdout
 	if len(args) == 0 {
-		return errors.New("usage: crmbridge deadletters list|show|replay|discard [args]")
+		return errors.New(deadLettersUsage)
+	}
+	kindFlag := func(fs *flag.FlagSet) *string {
+		return fs.String("kind", "", "inbound or outbound (default both)")
+	}
+	kinds := func(kind string) ([]string, error) {
+		switch kind {
+		case "":
+			return []string{state.DeadInbound, state.DeadOutbound}, nil
+		case state.DeadInbound, state.DeadOutbound:
+			return []string{kind}, nil
+		}
+		return nil, fmt.Errorf("--kind must be %s or %s", state.DeadInbound, state.DeadOutbound)
 	}
 	switch args[0] {
 	case "list":
 		fs := flag.NewFlagSet("deadletters list", flag.ContinueOnError)
 		fs.SetOutput(c.stderr)
-		kind := fs.String("kind", "", "inbound or outbound (default both)")
-		limit := fs.Int("limit", 50, "at most this many per kind")
+		kind := kindFlag(fs)
+		limit := fs.Int("limit", 50, "at most this many per kind, oldest first (0: all)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		kinds := []string{state.DeadInbound, state.DeadOutbound}
-		switch *kind {
-		case "":
-		case state.DeadInbound, state.DeadOutbound:
-			kinds = []string{*kind}
-		default:
-			return fmt.Errorf("--kind must be %s or %s", state.DeadInbound, state.DeadOutbound)
+		ks, err := kinds(*kind)
+		if err != nil {
+			return err
 		}
 		d, _, err := c.connect(ctx, c.stderr)
 		if err != nil {
 			return err
 		}
-		for _, k := range kinds {
-			dls, err := d.State.DeadLetters(ctx, k, int32(*limit))
+		for _, k := range ks {
+			dls, err := d.State.DeadLetters(ctx, k, *limit)
 			if err != nil {
 				return err
 			}
 			for _, dl := range dls {
-				fmt.Fprintf(stdout, "%s\t%s\t%s\tattempts=%d\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Reason)
+				fmt.Fprintf(stdout, "%s\t%s\t%s\tattempts=%d\treplays=%d\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Replays, dl.Reason)
 			}
 		}
 		return nil
-	case "show", "replay", "discard":
+	case "replay":
+		fs := flag.NewFlagSet("deadletters replay", flag.ContinueOnError)
+		fs.SetOutput(c.stderr)
+		all := fs.Bool("all", false, "replay every dead letter, oldest first (with --kind, --conversation)")
+		kind := kindFlag(fs)
+		conv := fs.String("conversation", "", "with --all: only this platformConversationId's")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *all == (fs.NArg() == 1) || fs.NArg() > 1 || (!*all && (*kind != "" || *conv != "")) {
+			return errors.New("usage: crmbridge deadletters replay KEY | replay --all [--kind K] [--conversation PCID]")
+		}
+		ks, err := kinds(*kind)
+		if err != nil {
+			return err
+		}
+		if err := localOnly(os.Getenv); err != nil {
+			return err
+		}
+		d, _, err := c.connect(ctx, c.stderr)
+		if err != nil {
+			return err
+		}
+		r := d.Replayer()
+		if !*all {
+			dl, err := r.Replay(ctx, fs.Arg(0))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "queued %s for delivery (replay %d)\n", dl.Key, dl.Replays)
+			return nil
+		}
+		failed := 0
+		err = r.All(ctx, deadletter.Filter{Kinds: ks, PCID: *conv}, func(dl state.DeadLetter, err error) {
+			if err != nil {
+				failed++
+				fmt.Fprintf(stdout, "failed %s: %v\n", dl.Key, err)
+				return
+			}
+			fmt.Fprintf(stdout, "queued %s for delivery (replay %d)\n", dl.Key, dl.Replays)
+		})
+		if err == nil && failed > 0 {
+			err = fmt.Errorf("%d dead letters were not replayed", failed)
+		}
+		return err
+	case "show", "discard":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: crmbridge deadletters %s KEY", args[0])
 		}
@@ -66,24 +123,9 @@ func (c *cli) deadLetters(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if args[0] == "show" {
-			b, _ := json.MarshalIndent(dl, "", "  ")
-			_, err := fmt.Fprintln(stdout, string(b))
-			return err
-		}
-		switch dl.Kind {
-		case state.DeadInbound:
-			err = d.Inbound().Replay(ctx, *dl, d.State)
-		case state.DeadOutbound:
-			err = d.Message(nil).Replay(ctx, *dl)
-		default:
-			err = fmt.Errorf("dead letter %s has unknown kind %q", key, dl.Kind)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "replayed %s\n", key)
-		return nil
+		b, _ := json.MarshalIndent(dl, "", "  ")
+		_, err = fmt.Fprintln(stdout, string(b))
+		return err
 	default:
 		return fmt.Errorf("unknown deadletters command %q", args[0])
 	}

@@ -23,9 +23,12 @@ Usage:
   crmbridge tenants put FILE...           validate, then write items to the Tenants table
   crmbridge tenants get PK [SK]           print one item (SK defaults to CONFIG)
   crmbridge tenants list                  list items (pk, sk)
-  crmbridge deadletters list [--kind K]   list dead letters (inbound|outbound)
+  crmbridge deadletters list [--kind K]   list dead letters (inbound|outbound), oldest first
   crmbridge deadletters show KEY          print one dead letter
-  crmbridge deadletters replay KEY        deliver it again; marks it done on success
+  crmbridge deadletters replay KEY        put it back on its queue (today's tenant mapping, its
+                                          conversation's order, a fresh retry horizon)
+  crmbridge deadletters replay --all [--kind K] [--conversation PCID]
+                                          replay every one, oldest first, attempts recorded
   crmbridge deadletters discard KEY       delete it without delivering
   crmbridge keys                          print new inboundSecret/callbackSecret keys for a generic account
   crmbridge events sign FILE              refresh the signature of a generic sample event (stdout)
@@ -33,8 +36,11 @@ Usage:
                                           Lambda emulator against a throwaway local stack
 
 AWS access uses the standard SDK environment (AWS_PROFILE, AWS_REGION,
-AWS_ENDPOINT_URL for moto_server). Tables come from TENANTS_TABLE and
-STATE_TABLE (defaults crmbridge-tenants, crmbridge-state, the local stack's).
+AWS_ENDPOINT_URL for moto_server, AWS_ENDPOINT_URL_SQS for the local queue
+emulator). Tables come from TENANTS_TABLE and STATE_TABLE (defaults
+crmbridge-tenants, crmbridge-state, the local stack's); replays go to
+INBOUND_QUEUE_URL and OUTBOUND_QUEUE_URL (the stack's outputs), and are
+refused when a local table or queue would meet SQS calls to AWS.
 Run 'crmbridge COMMAND -h' for a command's flags.
 `
 

@@ -240,8 +240,7 @@ func nodeText(n *yaml.Node) string {
 	return string(b)
 }
 
-// recordingDB notes every DynamoDB action a handler performs (transactions
-// by the actions inside them, which is how IAM authorizes them).
+// recordingDB notes every DynamoDB action a handler performs.
 type recordingDB struct {
 	app.DynamoDB
 	mu  sync.Mutex
@@ -280,21 +279,6 @@ func (r *recordingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 func (r *recordingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	r.note(in.TableName, "Query")
 	return r.DynamoDB.Query(ctx, in, o...)
-}
-func (r *recordingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	for _, it := range in.TransactItems {
-		switch {
-		case it.Put != nil:
-			r.note(it.Put.TableName, "PutItem")
-		case it.Update != nil:
-			r.note(it.Update.TableName, "UpdateItem")
-		case it.Delete != nil:
-			r.note(it.Delete.TableName, "DeleteItem")
-		case it.ConditionCheck != nil:
-			r.note(it.ConditionCheck.TableName, "ConditionCheckItem")
-		}
-	}
-	return r.DynamoDB.TransactWriteItems(ctx, in, o...)
 }
 
 // recordingSM notes the names of the secrets a handler reads.

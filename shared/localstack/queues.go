@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -163,6 +164,9 @@ type RunOptions struct {
 	Wrap func(function string, h esm.Handler) esm.Handler
 	// Settled sees every settled batch.
 	Settled func(function string, b esm.Batch)
+	// Functions limits the mappings to these functions' queues (default
+	// both consumers).
+	Functions []string
 }
 
 // Pipeline is the running pollers of one set of handlers.
@@ -201,7 +205,7 @@ func (st *Stack) Run(d *app.Deps, o RunOptions) (*Pipeline, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pipeline{cancel: cancel}
 	for fn, url := range map[string]string{route.SourceInbound: d.Config.InboundQueueURL, route.WebhookMessage: d.Config.OutboundQueueURL} {
-		if url == "" {
+		if url == "" || (len(o.Functions) > 0 && !slices.Contains(o.Functions, fn)) {
 			continue
 		}
 		var h esm.Handler = lambdaHandler(entries[fn])

@@ -457,6 +457,8 @@ type depsOptions struct {
 	visibility time.Duration
 	run        localstack.RunOptions
 	noPollers  bool
+	// sqs replaces the handlers' SQS client (a consumer that dies).
+	sqs app.SQS
 }
 
 func newDeps(t *testing.T, now func() time.Time) *testDeps {
@@ -477,9 +479,12 @@ func newDepsWith(t *testing.T, o depsOptions) *testDeps {
 		// Share the stack's write lock: both sets of handlers write the same tables.
 		db:    &countingDB{DynamoDB: stack.Serial},
 		sm:    &countingSM{Client: secretsmanager.NewFromConfig(cfg)},
-		sqs:   &countingSQS{SQS: stack.QueueClient()},
+		sqs:   &countingSQS{SQS: o.sqs},
 		ai:    &faults{host: strings.TrimPrefix(stack.AgentURL, "http://"), release: make(chan struct{})},
 		clock: &offsetClock{},
+	}
+	if td.sqs.SQS == nil {
+		td.sqs.SQS = stack.QueueClient()
 	}
 	if o.queues != nil {
 		td.queues = *o.queues

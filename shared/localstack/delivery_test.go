@@ -57,7 +57,9 @@ func withMaxAge(t *testing.T, source, account string, d time.Duration) {
 	if _, err := stack.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &stack.Opts.TenantsTable, Item: it}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = stack.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &stack.Opts.TenantsTable, Item: orig}) })
+	t.Cleanup(func() {
+		_, _ = stack.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &stack.Opts.TenantsTable, Item: orig})
+	})
 }
 
 // sunshineEvent is a signed SunCo webhook delivery of one user text, as
@@ -117,7 +119,7 @@ func TestAgentDownLongerThanEveryPlatformsRetryWindow(t *testing.T) {
 	pcids := map[string][]string{ // conversation → what the AI agent must get, in order
 		pcid(gconv): {"message:g1", "message:g2", "message:g3"},
 		"sunshine:" + localstack.DemoSunshineApp + ":" + sconv: {"message:s1", "message:s2", "message:s3"},
-		"liveperson:" + lptest.DemoAccount + ":" + lconv:      {"startSession:", "message:l1", "message:l2", "message:l3"},
+		"liveperson:" + lptest.DemoAccount + ":" + lconv:       {"startSession:", "message:l1", "message:l2", "message:l3"},
 	}
 	ep := lpEndpoint(t)
 	var sends []events.APIGatewayV2HTTPRequest

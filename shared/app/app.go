@@ -294,7 +294,7 @@ func (d *Deps) Consumer(function string) *queue.Consumer {
 			slog.String("pcid", r.PCID), slog.Int("receives", r.Receives), slog.String("outcome", o.Label()),
 			slog.Int64("ageMs", r.Elapsed().Milliseconds()),
 		}
-		apigw.LogLine(context.Background(), d.Log, function+" record", attrs, o.Err(), 0)
+		apigw.LogLine(context.Background(), d.Log, function+" record", attrs, o.Err(), d.Delivery.Now().Sub(r.At))
 	}
 	return c
 }

@@ -41,7 +41,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	st, err := localstack.Start(ctx, localstack.Options{
 		Addr: *addr, AgentAddr: *agentAddr, EventsDir: *eventsDir,
-		Endpoint: os.Getenv("AWS_ENDPOINT_URL"), AgentBaseURL: os.Getenv("ULTIMATE_BASE_URL"),
+		Endpoint: os.Getenv("AWS_ENDPOINT_URL"), SQSEndpoint: os.Getenv("AWS_ENDPOINT_URL_SQS"), AgentBaseURL: os.Getenv("ULTIMATE_BASE_URL"),
 		LogLevel: *level, Out: out, Print: print,
 	})
 	if err != nil {
@@ -56,10 +56,17 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if st.Moto != nil {
 		aws = "moto_server at " + st.Moto.URL + " (started for you)"
 	}
+	queues := "fauxqs at " + st.SQSEndpoint
+	if st.Fauxqs != nil {
+		queues += " (started for you)"
+	}
+	queues += "; pollers deliver both queues into the handlers"
 	print(`crmbridge local stack is up
   HTTP API       %s   (same routes as on AWS)
   AI agent       %s
   DynamoDB/SM    %s, tables %s and %s
+  SQS queues     %s
+  CLI env        AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_SQS=%s INBOUND_QUEUE_URL=%s OUTBOUND_QUEUE_URL=%s
   demo tenant    generic account "demo" → agent %s; its desk is %s/demo/callback
   handler logs   %s
 
@@ -73,7 +80,7 @@ Try it (in another terminal):
   go run ./cmd/crmbridge send --api %s --conversation c-1 --type conversation.handedBack
   curl -s %s/demo/inbox?conversation=c-1
 %s%sCtrl-C stops everything.
-`, st.API, agent, aws, st.Opts.TenantsTable, st.Opts.StateTable, localstack.DemoAgentID, st.API, *logs,
+`, st.API, agent, aws, st.Opts.TenantsTable, st.Opts.StateTable, queues, st.Endpoint, st.SQSEndpoint, st.Queues.Inbound, st.Queues.Outbound, localstack.DemoAgentID, st.API, *logs,
 		st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st))
 	<-ctx.Done()
 	print("stopping")

@@ -446,9 +446,25 @@ func TestWriteUnitsPerMessage(t *testing.T) {
 			t.Errorf("%s: %d write units and %d Secrets Manager calls for %d messages; budget %d and 0 (writes %q)", name, units, f.sm-f0.sm, n, n, keys)
 		}
 	}
+	var answers, toAgent []time.Duration
 	measure("visitor message", func(i int) {
-		ok(in(ctx, inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: "hi"})))
+		start := time.Now()
+		ok(in(ctx, inboundEvent(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: fmt.Sprint("hi ", i)})))
+		answered := time.Now()
+		answers = append(answers, answered.Sub(start))
+		drain(t)
+		for _, r := range chats(pcid(conv)) {
+			if r.Chat.Text == fmt.Sprint("hi ", i) {
+				toAgent = append(toAgent, r.At.Sub(answered))
+			}
+		}
 	})
+	slices.Sort(answers)
+	slices.Sort(toAgent)
+	if len(toAgent) == n {
+		t.Logf("figures (local, moto and fauxqs on loopback): platform answered in a median %s; the AI agent had the event a median %s after that answer",
+			answers[n/2].Round(100*time.Microsecond), toAgent[n/2].Round(100*time.Microsecond))
+	}
 	measure("bot message", func(i int) {
 		ok(out(ctx, webhookEvent("/webhooks/message", converse(map[string]any{
 			"platformConversationId": pcid(conv), "eventType": "sendMessage", "text": "reply", "messageId": fmt.Sprintf("budget-%s-%d", conv, i),

@@ -26,6 +26,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/route"
@@ -359,39 +360,6 @@ func (c *countingPoller) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteM
 	return c.QueueAPI.DeleteMessageBatch(ctx, in, o...)
 }
 
-// itemSize is an item's size as DynamoDB meters it (attribute names and
-// values in bytes; a number's about one byte per two digits).
-func itemSize(it map[string]ddbtypes.AttributeValue) int {
-	n := 0
-	for k, v := range it {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v ddbtypes.AttributeValue) int {
-	switch x := v.(type) {
-	case *ddbtypes.AttributeValueMemberS:
-		return len(x.Value)
-	case *ddbtypes.AttributeValueMemberN:
-		return (len(strings.TrimLeft(x.Value, "-0"))+1)/2 + 1
-	case *ddbtypes.AttributeValueMemberM:
-		n := 3
-		for k, e := range x.Value {
-			n += len(k) + valueSize(e) + 1
-		}
-		return n
-	case *ddbtypes.AttributeValueMemberL:
-		n := 3
-		for _, e := range x.Value {
-			n += valueSize(e) + 1
-		}
-		return n
-	default:
-		return 1
-	}
-}
-
 // writeUnits are the write units of writes: each a write of one item,
 // rounded up to whole kilobytes of the item written.
 func writeUnits(t *testing.T, ws []write) (units int, keys []string) {
@@ -401,7 +369,7 @@ func writeUnits(t *testing.T, ws []write) (units int, keys []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		units += max(1, int(math.Ceil(float64(itemSize(out.Item))/1024)))
+		units += max(1, int(math.Ceil(float64(dynamotest.ItemSize(out.Item))/1024)))
 		keys = append(keys, w.op+" "+w.key["pk"].(*ddbtypes.AttributeValueMemberS).Value)
 	}
 	return units, keys

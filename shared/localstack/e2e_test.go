@@ -453,10 +453,7 @@ func newFlakyTenantWith(t *testing.T, extra string) *flakyTenant {
 				f.hold--
 			}
 		}
-		if f.changed != nil {
-			close(f.changed)
-			f.changed = nil
-		}
+		changed(&f.changed)
 		f.mu.Unlock()
 		switch {
 		case status != 0:
@@ -479,24 +476,7 @@ func newFlakyTenantWith(t *testing.T, extra string) *flakyTenant {
 // await waits until the tenant has had n requests in all.
 func (f *flakyTenant) await(t *testing.T, n int) {
 	t.Helper()
-	bound := time.After(2 * time.Minute) // a bound on failure only
-	for {
-		f.mu.Lock()
-		done := f.attempts >= n
-		if f.changed == nil {
-			f.changed = make(chan struct{})
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		if done {
-			return
-		}
-		select {
-		case <-ch:
-		case <-bound:
-			t.Fatalf("the tenant never had %d requests", n)
-		}
-	}
+	awaitChange(t, fmt.Sprintf("%d requests to the tenant", n), &f.mu, &f.changed, func() bool { return f.attempts >= n })
 }
 
 func (f *flakyTenant) received() (bodies, ids []string) {

@@ -292,29 +292,42 @@ func (f *faults) note(pcid, what string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log = append(f.log, fault{pcid: pcid, what: what})
-	if f.changed != nil {
-		close(f.changed)
-		f.changed = nil
-	}
+	changed(&f.changed)
 }
 
 // await waits until ok holds for the requests so far.
 func (f *faults) await(t *testing.T, what string, ok func(log []fault) bool) {
 	t.Helper()
+	awaitChange(t, what, &f.mu, &f.changed, func() bool { return ok(f.log) })
+}
+
+// changed wakes awaitChange's waiters; the caller holds the lock that
+// guards ch.
+func changed(ch *chan struct{}) {
+	if *ch != nil {
+		close(*ch)
+		*ch = nil
+	}
+}
+
+// awaitChange waits until ok (called with mu held) holds, waking on every
+// changed(ch).
+func awaitChange(t *testing.T, what string, mu *sync.Mutex, ch *chan struct{}, ok func() bool) {
+	t.Helper()
 	bound := time.After(2 * time.Minute) // a bound on failure only
 	for {
-		f.mu.Lock()
-		done := ok(f.log)
-		if f.changed == nil {
-			f.changed = make(chan struct{})
+		mu.Lock()
+		done := ok()
+		if *ch == nil {
+			*ch = make(chan struct{})
 		}
-		ch := f.changed
-		f.mu.Unlock()
+		next := *ch
+		mu.Unlock()
 		if done {
 			return
 		}
 		select {
-		case <-ch:
+		case <-next:
 		case <-bound:
 			t.Fatalf("waited in vain for %s", what)
 		}

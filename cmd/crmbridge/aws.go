@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
 	"github.com/crmbridge/crmbridge/shared/app"
@@ -127,7 +130,11 @@ func connectAWS(ctx context.Context, stderr io.Writer) (*backend, error) {
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	d := app.Build(cfg, db, sm, app.Options{Out: stderr, MetricsOut: io.Discard, Service: "cli"})
+	opts := app.Options{Out: stderr, MetricsOut: io.Discard, Service: "cli"}
+	if cfg.InboundQueueURL != "" || cfg.OutboundQueueURL != "" {
+		opts.SQS = sqs.NewFromConfig(awsCfg)
+	}
+	d := app.Build(cfg, db, sm, opts)
 	return &backend{Deps: d, DB: db, SM: sm, Tables: db}, nil
 }
 
@@ -149,4 +156,39 @@ func explain(err error, what string) error {
 		return fmt.Errorf("%s: not found (%s): check the table and secret names (TENANTS_TABLE, STATE_TABLE) and the region", what, ae.ErrorMessage())
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// localOnly refuses a replay that would mix a local stack with AWS: a
+// local State table (or a local queue URL) while SQS calls would go to
+// the account the SDK finds. The local stack's banner prints the
+// environment that keeps every call local.
+func localOnly(getenv func(string) string) error {
+	sqsEndpoint := cmp.Or(getenv("AWS_ENDPOINT_URL_SQS"), getenv("AWS_ENDPOINT_URL"))
+	if isLocalURL(sqsEndpoint) {
+		return nil
+	}
+	if ddb := cmp.Or(getenv("AWS_ENDPOINT_URL_DYNAMODB"), getenv("AWS_ENDPOINT_URL")); isLocalURL(ddb) {
+		return fmt.Errorf("the State table is local (%s) but SQS calls would go to AWS: set AWS_ENDPOINT_URL_SQS to the local queue emulator (crmbridge local prints it)", ddb)
+	}
+	for _, v := range []string{"INBOUND_QUEUE_URL", "OUTBOUND_QUEUE_URL"} {
+		if u := getenv(v); isLocalURL(u) {
+			return fmt.Errorf("%s is a local queue (%s) but SQS calls would go to AWS: set AWS_ENDPOINT_URL_SQS to the local queue emulator (crmbridge local prints it)", v, u)
+		}
+	}
+	return nil
+}
+
+// isLocalURL reports a URL on this machine: a loopback address, localhost
+// or a name under it (fauxqs's queue URLs are sqs.{region}.localhost).
+func isLocalURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }

@@ -5,12 +5,23 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 
+	"github.com/crmbridge/crmbridge/shared/deadletter"
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
 func deadLettersCommand() *command {
 	const path = "crmbridge deadletters"
+	kinds := func(cmd, kind string) ([]string, error) {
+		switch kind {
+		case "":
+			return []string{state.DeadInbound, state.DeadOutbound}, nil
+		case state.DeadInbound, state.DeadOutbound:
+			return []string{kind}, nil
+		}
+		return nil, usagef(path+" "+cmd, "--kind must be %s or %s", state.DeadInbound, state.DeadOutbound)
+	}
 	keyed := func(name, summary string) *command {
 		return &command{name: name, args: "KEY", summary: summary,
 			setup: func(*flag.FlagSet) runFunc {
@@ -26,40 +37,82 @@ func deadLettersCommand() *command {
 		name:    "deadletters",
 		summary: "deliveries that failed after all retries, kept for replay",
 		subs: []*command{
-			{name: "list", args: "[--kind K] [--limit N]", summary: "list dead letters (inbound|outbound)",
+			{name: "list", args: "[--kind K] [--limit N]", summary: "list dead letters (inbound|outbound), oldest first",
 				setup: func(fs *flag.FlagSet) runFunc {
 					kind := fs.String("kind", "", "inbound or outbound (default both)")
-					limit := fs.Int("limit", 50, "at most this many per kind")
+					limit := fs.Int("limit", 50, "at most this many per kind, oldest first (0: all)")
 					return func(ctx context.Context, c *cli, args []string) error {
 						if err := nargs(path+" list", "[--kind K] [--limit N]", args, 0, 0); err != nil {
 							return err
 						}
-						kinds := []string{state.DeadInbound, state.DeadOutbound}
-						switch *kind {
-						case "":
-						case state.DeadInbound, state.DeadOutbound:
-							kinds = []string{*kind}
-						default:
-							return usagef(path+" list", "--kind must be %s or %s", state.DeadInbound, state.DeadOutbound)
+						ks, err := kinds("list", *kind)
+						if err != nil {
+							return err
 						}
 						b, err := c.connect(ctx, c.stderr)
 						if err != nil {
 							return err
 						}
-						for _, k := range kinds {
-							dls, err := b.Deps.State.DeadLetters(ctx, k, int32(*limit))
+						for _, k := range ks {
+							dls, err := b.Deps.State.DeadLetters(ctx, k, *limit)
 							if err != nil {
 								return explain(err, "list dead letters")
 							}
 							for _, dl := range dls {
-								fmt.Fprintf(c.stdout, "%s\t%s\t%s\tattempts=%d\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Reason)
+								fmt.Fprintf(c.stdout, "%s\t%s\t%s\tattempts=%d\treplays=%d\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Replays, dl.Reason)
 							}
 						}
 						return nil
 					}
 				}},
 			keyed("show", "print one dead letter"),
-			keyed("replay", "deliver it again; marks it done on success"),
+			{name: "replay", args: "KEY | --all [--kind K] [--conversation PCID]",
+				summary: "put it back on its queue (today's tenant mapping, its conversation's order, a fresh retry horizon)",
+				help: "--all replays every dead letter, oldest first, and records the attempts. Replays are refused\n" +
+					"when a local table or queue would meet SQS calls to AWS (see `crmbridge local env`).",
+				setup: func(fs *flag.FlagSet) runFunc {
+					all := fs.Bool("all", false, "replay every dead letter, oldest first (with --kind, --conversation)")
+					kind := fs.String("kind", "", "with --all: inbound or outbound (default both)")
+					conv := fs.String("conversation", "", "with --all: only this platformConversationId's")
+					return func(ctx context.Context, c *cli, args []string) error {
+						if *all == (len(args) == 1) || len(args) > 1 || (!*all && (*kind != "" || *conv != "")) {
+							return usagef(path+" replay", "usage: %s replay KEY | replay --all [--kind K] [--conversation PCID]", path)
+						}
+						ks, err := kinds("replay", *kind)
+						if err != nil {
+							return err
+						}
+						if err := localOnly(os.Getenv); err != nil {
+							return err
+						}
+						b, err := c.connect(ctx, c.stderr)
+						if err != nil {
+							return err
+						}
+						r := b.Deps.Replayer()
+						if !*all {
+							dl, err := r.Replay(ctx, args[0])
+							if err != nil {
+								return explain(err, "replay "+args[0])
+							}
+							fmt.Fprintf(c.stdout, "queued %s for delivery (replay %d)\n", dl.Key, dl.Replays)
+							return nil
+						}
+						failed := 0
+						err = r.All(ctx, deadletter.Filter{Kinds: ks, PCID: *conv}, func(dl state.DeadLetter, err error) {
+							if err != nil {
+								failed++
+								fmt.Fprintf(c.stdout, "failed %s: %v\n", dl.Key, err)
+								return
+							}
+							fmt.Fprintf(c.stdout, "queued %s for delivery (replay %d)\n", dl.Key, dl.Replays)
+						})
+						if err == nil && failed > 0 {
+							err = fmt.Errorf("%d dead letters were not replayed", failed)
+						}
+						return err
+					}
+				}},
 			keyed("discard", "delete it without delivering"),
 		},
 	}
@@ -73,31 +126,16 @@ func (c *cli) deadLetter(ctx context.Context, verb, key string) error {
 	d := b.Deps
 	if verb == "discard" {
 		if err := d.State.Discard(ctx, key); err != nil {
-			return err
+			return explain(err, "discard "+key)
 		}
 		fmt.Fprintf(c.stdout, "discarded %s\n", key)
 		return nil
 	}
 	dl, err := d.State.DeadLetter(ctx, key)
 	if err != nil {
-		return err
+		return explain(err, "read "+key)
 	}
-	if verb == "show" {
-		out, _ := json.MarshalIndent(dl, "", "  ")
-		_, err := fmt.Fprintln(c.stdout, string(out))
-		return err
-	}
-	switch dl.Kind {
-	case state.DeadInbound:
-		err = d.Inbound().Replay(ctx, *dl, d.State)
-	case state.DeadOutbound:
-		err = d.Message(nil).Replay(ctx, *dl)
-	default:
-		err = fmt.Errorf("dead letter %s has unknown kind %q", key, dl.Kind)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "replayed %s\n", key)
-	return nil
+	out, _ := json.MarshalIndent(dl, "", "  ")
+	_, err = fmt.Fprintln(c.stdout, string(out))
+	return err
 }

@@ -90,7 +90,7 @@ func runLocal(ctx context.Context, o localOpts, stdout, stderr io.Writer) error 
 	progress("starting the local stack (ports: API " + o.addr + ", AI agent " + o.agentAddr + ", Sunshine " + o.sunshineAddr + ", LivePerson " + o.livePersonAddr + ")")
 	st, err := localstack.Start(ctx, localstack.Options{
 		Addr: o.addr, AgentAddr: o.agentAddr, SunshineAddr: o.sunshineAddr, LivePersonAddr: o.livePersonAddr, EventsDir: o.eventsDir,
-		Endpoint: os.Getenv("AWS_ENDPOINT_URL"), AgentBaseURL: os.Getenv("ULTIMATE_BASE_URL"),
+		Endpoint: os.Getenv("AWS_ENDPOINT_URL"), SQSEndpoint: os.Getenv("AWS_ENDPOINT_URL_SQS"), AgentBaseURL: os.Getenv("ULTIMATE_BASE_URL"),
 		LogLevel: o.level, Out: out, Print: print, Progress: progress,
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/app/apptest"
 	"github.com/crmbridge/crmbridge/shared/egress"
@@ -121,6 +122,13 @@ func TestExitCodes(t *testing.T) {
 		{"deadletters alone", []string{"deadletters"}, 2, "", "crmbridge deadletters needs a command", nil},
 		{"deadletters show without a key", []string{"deadletters", "show"}, 2, "", "usage: crmbridge deadletters show KEY", nil},
 		{"deadletters list of a wrong kind", []string{"deadletters", "list", "--kind", "sideways"}, 2, "", "--kind must be inbound or outbound", nil},
+		{"deadletters replay -h", []string{"deadletters", "replay", "-h"}, 0, "-conversation", "", nil},
+		{"deadletters replay with a key and --all", []string{"deadletters", "replay", "--all", "EVENT#x"}, 2, "", "usage: crmbridge deadletters replay KEY | replay --all", nil},
+		{"deadletters replay of a local table would reach AWS's SQS", []string{"deadletters", "replay", "EVENT#x"}, 1, "", "set AWS_ENDPOINT_URL_SQS",
+			[]string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:4000", "AWS_ENDPOINT_URL_SQS=https://sqs.us-east-1.amazonaws.com"}},
+		{"deadletters replay onto a local queue would reach AWS's SQS", []string{"deadletters", "replay", "EVENT#x"}, 1, "", "INBOUND_QUEUE_URL is a local queue",
+			[]string{"INBOUND_QUEUE_URL=http://sqs.us-east-1.localhost:4566/000000000000/crmbridge-inbound.fifo",
+				"AWS_ENDPOINT_URL_SQS=https://sqs.us-east-1.amazonaws.com", "AWS_ENDPOINT_URL_DYNAMODB=https://dynamodb.us-east-1.amazonaws.com"}},
 		{"events alone", []string{"events"}, 2, "", "crmbridge events needs a command", nil},
 		{"events sign a sample", []string{"events", "sign", "events/source-inbound/generic-message.json"}, 0, `"webhook-signature"`, "", nil},
 		{"keys", []string{"keys"}, 0, `"inboundSecret":"whsec_`, "", nil},
@@ -258,49 +266,61 @@ func TestDeadLetters(t *testing.T) {
 	ctx := context.Background()
 	const agentID, pcid = "64f1c0ffee0ddba11ad0a001", sourcetest.Name + ":acme:c1"
 	e.Put(t, tenanttest.Agent(agentID, tenanttest.Fields{"scheme": "none"}, nil), tenanttest.Source(sourcetest.Name, "acme", agentID, nil))
-	kept := func(key, text string) {
-		payload := `{"agentId":"` + agentID + `","pcid":"` + pcid + `","event":{"eventType":"sendMessage","platformConversationId":"` + pcid + `","text":"` + text + `"}}`
-		if err := e.Deps.State.Keep(ctx, key, state.DeadLetter{Kind: state.DeadOutbound, Reason: "HTTP 500", Payload: payload, Ref: map[string]string{"pcid": pcid}}); err != nil {
+	// Two kept the way the queue consumer keeps them, one the way the
+	// bridge did before the queues (a DeadMessage payload).
+	kept := func(key, text string, envelope bool) {
+		event := `{"eventType":"sendMessage","platformConversationId":"` + pcid + `","text":"` + text + `"}`
+		payload := `{"agentId":"` + agentID + `","pcid":"` + pcid + `","event":` + event + `}`
+		if envelope {
+			payload = `{"v":1,"kind":"outbound","key":"` + key + `","pcid":"` + pcid + `","enqueued":1,"data":{"agentId":"` + agentID + `","event":` + event + `}}`
+		}
+		if err := e.Deps.State.Keep(ctx, state.DeadLetter{Key: key, Kind: state.DeadOutbound, Reason: "HTTP 500", Payload: payload, Ref: map[string]string{"pcid": pcid}}); err != nil {
 			t.Fatal(err)
 		}
+		e.Clock.Add(time.Second)
 	}
-	kept("BOTMSG#a#m1", "first")
-	kept("BOTMSG#a#m2", "second")
+	kept("BOTMSG#a#m1", "first", false)
+	kept("BOTMSG#a#m2", "second", true)
+	kept("BOTMSG#a#m3", "third", true)
 	if err := c.run(ctx, []string{"deadletters", "list", "--kind", "outbound"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "\toutbound\tBOTMSG#a#m"); n != 2 {
-		t.Fatalf("list printed %s", out)
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 3 || !strings.Contains(lines[0], "BOTMSG#a#m1\tattempts=1\treplays=0") {
+		t.Fatalf("list printed %s (want oldest first)", out)
 	}
 	out.Reset()
 	if err := c.run(ctx, []string{"deadletters", "show", "BOTMSG#a#m1"}); err != nil || !strings.Contains(out.String(), `"reason": "HTTP 500"`) {
 		t.Fatalf("show: %v %s", err, out)
 	}
 	out.Reset()
-	if err := c.run(ctx, []string{"deadletters", "replay", "BOTMSG#a#m1"}); err != nil || out.String() != "replayed BOTMSG#a#m1\n" {
+	if err := c.run(ctx, []string{"deadletters", "replay", "BOTMSG#a#m1"}); err != nil || out.String() != "queued BOTMSG#a#m1 for delivery (replay 1)\n" {
 		t.Fatalf("replay: %v %s", err, out)
-	}
-	if calls := p.Calls(); len(calls) != 1 || calls[0].Message.Text != "first" || calls[0].PCID != pcid {
-		t.Fatalf("the platform got %+v", calls)
 	}
 	if err := c.run(ctx, []string{"deadletters", "replay", "BOTMSG#a#m1"}); err == nil {
 		t.Fatal("a replayed dead letter was replayed again")
+	}
+	e.Drain(t)
+	if calls := p.Calls(); len(calls) != 1 || calls[0].Message.Text != "first" || calls[0].PCID != pcid {
+		t.Fatalf("the platform got %+v", calls)
 	}
 	out.Reset()
 	if err := c.run(ctx, []string{"deadletters", "discard", "BOTMSG#a#m2"}); err != nil || out.String() != "discarded BOTMSG#a#m2\n" {
 		t.Fatalf("discard: %v %s", err, out)
 	}
-	out.Reset()
-	if err := c.run(ctx, []string{"deadletters", "list"}); err != nil || out.String() != "" {
-		t.Fatalf("list after replay and discard: %v %q", err, out)
-	}
-	// A platform that refuses again leaves the dead letter where it was.
-	kept("BOTMSG#a#m3", "third")
+	// A platform that refuses again: the replay becomes a dead letter
+	// again, its attempts counted.
 	p.Fail = func(string) error { return &egress.StatusError{Op: "send", Status: 400} }
-	if err := c.run(ctx, []string{"deadletters", "replay", "BOTMSG#a#m3"}); err == nil {
-		t.Fatal("a failed replay reported success")
+	out.Reset()
+	if err := c.run(ctx, []string{"deadletters", "replay", "--all", "--conversation", pcid}); err != nil || out.String() != "queued BOTMSG#a#m3 for delivery (replay 1)\n" {
+		t.Fatalf("replay --all: %v %s", err, out)
 	}
-	if _, err := e.Deps.State.DeadLetter(ctx, "BOTMSG#a#m3"); err != nil {
-		t.Fatalf("the dead letter is gone after a failed replay: %v", err)
+	e.Drain(t)
+	dl, err := e.Deps.State.DeadLetter(ctx, "BOTMSG#a#m3")
+	if err != nil || dl.Attempts != 2 || dl.Replays != 1 || dl.Reason != "send: HTTP 400" {
+		t.Fatalf("after a failed replay: %+v %v", dl, err)
+	}
+	out.Reset()
+	if err := c.run(ctx, []string{"deadletters", "replay", "--all", "--conversation", "generic:other:c"}); err != nil || out.String() != "" {
+		t.Fatalf("another conversation's: %v %q", err, out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -31,6 +32,11 @@ type Config struct {
 	MetricsNamespace   string
 	EscalationFunction string // for the single webhook URL
 	ActionFunction     string
+	// InboundQueueURL and OutboundQueueURL are the SQS FIFO queues of
+	// source-inbound and webhook-message (each function's own, and the
+	// outbound one for the functions that queue a handover's barrier).
+	InboundQueueURL  string
+	OutboundQueueURL string
 	// LocalEgress lets outbound calls and item URLs reach loopback (the
 	// local stack's fakes on 127.0.0.1): EGRESS_LOCAL=1, honoured only with
 	// STAGE=local. template.yaml sets neither, so a deployed function
@@ -50,6 +56,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),
 		MetricsNamespace:   getenv("METRICS_NAMESPACE"),
+		InboundQueueURL:    getenv("INBOUND_QUEUE_URL"),
+		OutboundQueueURL:   getenv("OUTBOUND_QUEUE_URL"),
 	}
 	var errs []error
 	if c.TenantsTable == "" {
@@ -117,4 +125,16 @@ func validNamespace(s string) bool {
 		}
 	}
 	return true
+}
+
+// Needs reports what function cannot run without: the queue it
+// acknowledges into and consumes.
+func (c Config) Needs(function string) error {
+	switch {
+	case function == route.SourceInbound && c.InboundQueueURL == "":
+		return errors.New("INBOUND_QUEUE_URL is required: source-inbound queues every event it accepts")
+	case function == route.WebhookMessage && c.OutboundQueueURL == "":
+		return errors.New("OUTBOUND_QUEUE_URL is required: webhook-message queues every message it accepts")
+	}
+	return nil
 }

@@ -83,3 +83,22 @@ func TestConfigMetricsNamespace(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigNeedsTheFunctionsQueue(t *testing.T) {
+	tests := []struct {
+		function, inbound, outbound, err string
+	}{
+		{"source-inbound", "", "", "INBOUND_QUEUE_URL is required"},
+		{"source-inbound", "https://sqs/in.fifo", "", ""},
+		{"webhook-message", "https://sqs/in.fifo", "", "OUTBOUND_QUEUE_URL is required"},
+		{"webhook-message", "", "https://sqs/out.fifo", ""},
+		{"webhook-escalation", "", "", ""},
+		{"webhook-action", "", "", ""},
+	}
+	for _, tt := range tests {
+		err := Config{InboundQueueURL: tt.inbound, OutboundQueueURL: tt.outbound}.Needs(tt.function)
+		if (tt.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s with %q %q: %v, want %q", tt.function, tt.inbound, tt.outbound, err, tt.err)
+		}
+	}
+}

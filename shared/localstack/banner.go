@@ -29,11 +29,19 @@ func (st *Stack) Servers() []Server {
 	} else {
 		out = append(out, Server{Name: "AWS emulator", URL: st.Endpoint, Note: "given (AWS_ENDPOINT_URL)"})
 	}
+	if st.Fauxqs != nil {
+		out = append(out, Server{Name: "SQS (fauxqs)", URL: st.SQSEndpoint, Note: "inbound and outbound FIFO queues, polled into the handlers as Lambda would"})
+	} else if st.SQSEndpoint != "" {
+		out = append(out, Server{Name: "SQS emulator", URL: st.SQSEndpoint, Note: "given (AWS_ENDPOINT_URL_SQS)"})
+	}
 	if st.Sunshine != nil {
 		out = append(out, Server{Name: "Sunshine API", URL: st.Sunshine.URL(), Note: "fake, demo app " + DemoSunshineApp})
 	}
 	if st.LivePerson != nil {
 		out = append(out, Server{Name: "LivePerson API", URL: st.LivePersonURL, Note: "fake Public API, demo account 90412077"})
+	}
+	if st.Twilio != nil {
+		out = append(out, Server{Name: "Twilio API", URL: st.TwilioURL, Note: "fake Messages API, demo SMS and WhatsApp accounts"})
 	}
 	return out
 }
@@ -57,6 +65,9 @@ func (st *Stack) CLIEnv() []EnvVar {
 		out = append(out, EnvVar{k, aws[k]})
 	}
 	return append(out,
+		EnvVar{"AWS_ENDPOINT_URL_SQS", st.SQSEndpoint},
+		EnvVar{"INBOUND_QUEUE_URL", st.Queues.Inbound},
+		EnvVar{"OUTBOUND_QUEUE_URL", st.Queues.Outbound},
 		EnvVar{"TENANTS_TABLE", st.Opts.TenantsTable},
 		EnvVar{"STATE_TABLE", st.Opts.StateTable},
 		EnvVar{"ULTIMATE_BASE_URL", cmp.Or(st.AgentURL, st.Opts.AgentBaseURL)},

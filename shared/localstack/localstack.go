@@ -1,8 +1,10 @@
 // Package localstack runs crmbridge on one machine: moto_server for
-// DynamoDB and Secrets Manager, the tables and the demo tenant, the fake AI
-// agent, a demo tenant desk, and the four handlers behind a local HTTP API
-// with the same routes as the deployed one. `make run` and the end-to-end
-// tests both use it.
+// DynamoDB and Secrets Manager, fauxqs for the SQS FIFO queues, the tables,
+// queues and the demo tenant, the fake AI agent, a demo tenant desk, the
+// four handlers behind a local HTTP API with the same routes as the
+// deployed one, and one Lambda-like event source poller per queue into the
+// same handlers (shared/esm). `make run` and the end-to-end tests both use
+// it.
 package localstack
 
 import (
@@ -16,15 +18,18 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/fauxqs"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
@@ -70,6 +75,12 @@ type Options struct {
 	Retry *retry.Policy
 	// FunctionTimeout is the deadline each invocation gets, as on Lambda.
 	FunctionTimeout time.Duration
+	// SQSEndpoint is a running fauxqs to use instead of starting one
+	// (loopback only, like Endpoint).
+	SQSEndpoint string
+	// Delivery replaces the queue consumers' retry settings (tests make
+	// them short).
+	Delivery *app.Delivery
 }
 
 // Stack is a running local crmbridge.
@@ -96,9 +107,19 @@ type Stack struct {
 	SM        *secretsmanager.Client
 	Opts      Options
 	Endpoint  string // the AWS endpoint (moto_server) the stack uses
+	// Fauxqs is the queue emulator (nil when Options.SQSEndpoint named
+	// one), SQSEndpoint its URL, SQS a client of it, Queues the stack's.
+	Fauxqs      *fauxqs.Server
+	SQSEndpoint string
+	SQS         QueueAPI
+	Queues      Queues
 
-	srv      *http.Server
-	handlers map[string]apigw.LambdaHandler
+	srv       *http.Server
+	handlers  map[string]apigw.LambdaHandler
+	act       *activity
+	mu        sync.Mutex
+	queues    []Queues
+	pipelines []*Pipeline
 }
 
 func (o *Options) defaults() {
@@ -125,7 +146,7 @@ func (o *Options) defaults() {
 // Start brings everything up. Close stops it.
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	opts.defaults()
-	st = &Stack{Opts: opts}
+	st = &Stack{Opts: opts, act: &activity{}}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -212,16 +233,48 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		baseURL = st.AgentURL
 	}
 
+	if err := st.startQueues(ctx); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	cfg := app.Config{
 		TenantsTable: opts.TenantsTable, StateTable: opts.StateTable, UltimateBaseURL: baseURL,
 		LogLevel: opts.LogLevel, Stage: "local", LocalEgress: true,
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
+		InboundQueueURL: st.Queues.Inbound, OutboundQueueURL: st.Queues.Outbound,
 	}
-	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
+	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry, SQS: st.QueueClient(), Delivery: opts.Delivery})
 	st.handlers = st.Deps.Handlers(nil)
+	if _, err := st.Run(st.Deps, RunOptions{}); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	st.srv = &http.Server{Handler: st, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = st.srv.Serve(apiLn) }()
 	return st, nil
+}
+
+// startQueues starts fauxqs (or uses Options.SQSEndpoint) and creates the
+// stack's queues, with the template's visibility of 6 × the function
+// timeout.
+func (st *Stack) startQueues(ctx context.Context) error {
+	st.SQSEndpoint = st.Opts.SQSEndpoint
+	if st.SQSEndpoint == "" {
+		f, err := fauxqs.Start(ctx)
+		if err != nil {
+			return err
+		}
+		st.Fauxqs, st.SQSEndpoint = f, f.URL
+	} else if !isLoopback(st.SQSEndpoint) {
+		return fmt.Errorf("SQS endpoint %s is not on loopback; the local stack only talks to a local emulator", st.SQSEndpoint)
+	}
+	cfg, err := (&fauxqs.Server{URL: st.SQSEndpoint}).Config(ctx)
+	if err != nil {
+		return err
+	}
+	st.SQS = sqs.NewFromConfig(cfg)
+	st.Queues, err = st.NewQueues(ctx, "crmbridge", 6*st.Opts.FunctionTimeout)
+	return err
 }
 
 // patch points the demo items' local URLs (the generic account's callback,
@@ -372,6 +425,12 @@ func (st *Stack) Close() {
 		_ = st.srv.Shutdown(ctx)
 		cancel()
 	}
+	st.mu.Lock()
+	pipes := st.pipelines
+	st.mu.Unlock()
+	for _, p := range pipes {
+		p.Stop()
+	}
 	if st.Agent != nil {
 		_ = st.Agent.Close()
 	}
@@ -385,6 +444,7 @@ func (st *Stack) Close() {
 		_ = st.Twilio.Close()
 	}
 	st.Moto.Stop()
+	st.Fauxqs.Stop()
 }
 
 func isLoopback(u string) bool {

@@ -34,7 +34,7 @@ func TestTwilioVisitorEndToEnd(t *testing.T) {
 		if status != 200 || r.Status != 200 || !strings.Contains(r.Answer, "<Response>") {
 			t.Fatalf("simulator %s: %d %s", action, status, resp)
 		}
-		idle(t)
+		drain(t)
 	}
 	received := func(to string) []string {
 		var out []string
@@ -182,7 +182,7 @@ func TestTwilioPathsStayWithinTheirGrants(t *testing.T) {
 	if status, resp := post(t, stack.API+"/demo/twilio/"+number+"/sms", map[string]string{"text": text}, nil); status != 200 {
 		t.Fatalf("%d %s", status, resp)
 	}
-	idle(t)
+	drain(t)
 	pc := pcidOfText(t, text)
 	tpl := loadTemplate(t)
 	logical := map[string]string{}

@@ -12,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// ErrLeaseLost means another call took over a claim that had lapsed.
+var ErrLeaseLost = errors.New("claim lost to another call")
+
 // A handover is claimed on the conversation item itself, so one conditional
 // write decides which of any number of concurrent or repeated calls hands
 // the conversation over, and the item stays the one place every waiter

@@ -4,7 +4,8 @@
 // closing), which records each call and fails the ones a test names. Its
 // inbound contract is its own and minimal: a bearer token equal to the
 // account's credentials, and a JSON body {"events":[{"id","conversation",
-// "text"}]}.
+// "text"}]}; an event may name its "kind" (a source.EventKind, default
+// message), "user" fields, "agent" (a desk agent's name) and "mustBeNew".
 package sourcetest
 
 import (
@@ -113,9 +114,13 @@ func (p *Platform) Authenticate(req *apigw.Request, acct *source.Account, _ time
 func (p *Platform) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
 	var body struct {
 		Events []struct {
-			ID           string `json:"id"`
-			Conversation string `json:"conversation"`
-			Text         string `json:"text"`
+			ID           string            `json:"id"`
+			Kind         source.EventKind  `json:"kind"`
+			Conversation string            `json:"conversation"`
+			Text         string            `json:"text"`
+			User         map[string]string `json:"user"`
+			Agent        string            `json:"agent"`
+			MustBeNew    bool              `json:"mustBeNew"`
 		} `json:"events"`
 	}
 	if err := json.Unmarshal(req.Body, &body); err != nil {
@@ -123,7 +128,14 @@ func (p *Platform) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, 
 	}
 	b := &source.Batch{}
 	for _, e := range body.Events {
-		b.Events = append(b.Events, source.Event{ID: e.ID, Kind: source.Message, Conversation: e.Conversation, Text: e.Text})
+		kind := e.Kind
+		if kind == "" {
+			kind = source.Message
+		}
+		b.Events = append(b.Events, source.Event{
+			ID: e.ID, Kind: kind, Conversation: e.Conversation, Text: e.Text, User: e.User,
+			Agent: source.DeskAgent{Name: e.Agent}, MustBeNew: e.MustBeNew,
+		})
 	}
 	return b, nil
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/twilio"
@@ -210,7 +209,7 @@ func TestFailedDeliveryIsADeadLetter(t *testing.T) {
 		t.Fatalf("a phone number in the dead letter's reason or refs: %+v", dl)
 	}
 	// Its payload is an outbound dead letter the replay understands.
-	var dm message.DeadMessage
+	var dm twilio.DeadMessage
 	if err := json.Unmarshal([]byte(dl.Payload), &dm); err != nil || dm.Event == nil || dm.PCID != conv.PCID() ||
 		dm.Event.EventType != ultimate.EventSendMessage || dm.Event.Message().Text != "Your code is 1234" {
 		t.Fatalf("payload %s: %v", dl.Payload, err)

@@ -3,7 +3,6 @@ package twilio
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -102,16 +101,13 @@ func (a *Adapter) parseStatus(ctx context.Context, req *apigw.Request, acct *sou
 		}
 	}
 	payload, _ := json.Marshal(DeadMessage{AgentID: acct.AgentID, PCID: conv.PCID(), Event: ev})
-	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: reason, Payload: string(payload),
+	dl := state.DeadLetter{Key: state.BotMessageKey(acct.AgentID, "twilio-"+sid), Kind: state.DeadOutbound, Reason: reason, Payload: string(payload),
 		Ref: map[string]string{"source": Name, "account": acct.Account, "agentId": acct.AgentID, "pcid": conv.PCID(), "messageSid": sid}}
-	err = a.State.Keep(ctx, state.BotMessageKey(acct.AgentID, "twilio-"+sid), dl)
-	switch {
-	case errors.Is(err, state.ErrLeaseLost):
-		req.Log.Set("outcome", "duplicate")
-	case err != nil:
+	// Twilio may call back more than once for a message: the dead letter
+	// is kept under the message's SID, so a repeat only counts again.
+	if err := a.State.Keep(ctx, dl); err != nil {
 		return nil, unavailable(err)
-	default:
-		req.Log.Set("outcome", "dead_letter")
 	}
+	req.Log.Set("outcome", "dead_letter")
 	return batch, nil
 }

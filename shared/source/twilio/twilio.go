@@ -47,7 +47,7 @@ type Store interface {
 	ForgetSeen(ctx context.Context, key string) error
 	Conversation(ctx context.Context, pcid string) (*state.Conversation, error)
 	SetStatus(ctx context.Context, pcid, agentID, status, handoverTo string) error
-	Keep(ctx context.Context, key string, dl state.DeadLetter) error
+	Keep(ctx context.Context, dl state.DeadLetter) error
 }
 
 // Adapter implements the Twilio source.

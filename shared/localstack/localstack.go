@@ -99,6 +99,7 @@ type Stack struct {
 
 	srv      *http.Server
 	handlers map[string]apigw.LambdaHandler
+	play     playground // the browser playground (playground.go)
 }
 
 func (o *Options) defaults() {
@@ -324,6 +325,9 @@ func (st *Stack) demoAgent(ctx context.Context) (*tenant.Agent, error) {
 
 // ServeHTTP routes like the HTTP API, plus the demo desk under /demo/.
 func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if st.servePlayground(w, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/liveperson/") && st.lpSim != nil {
 		st.lpSim.ServeHTTP(w, r)
 		return

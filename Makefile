@@ -2,7 +2,8 @@
 #
 # `make test` and `make run` install what they need on a fresh machine:
 # Go tools come from go.mod's tool lines (go tool ...), moto_server and
-# cfn-lint from pip, pip itself from Debian's packages, the SQS emulator
+# cfn-lint from pip, pip itself and chromium (the browser test, `make
+# test` only) from Debian's packages, the SQS emulator
 # fauxqs from npm (pinned by shared/fauxqs/npm/package-lock.json, installed
 # into .build/tools/fauxqs; it needs Node.js 20 or later).
 
@@ -31,7 +32,7 @@ TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 # ATTACK <class>: tried=N refused=N leaks=N [panics=N] [figure=N ...].
 ATTACK_PKGS  := ./shared/attack ./shared/egress ./cmd/crmbridge
 
-.PHONY: help deps fauxqs build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
+.PHONY: help deps fauxqs chromium build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
@@ -71,6 +72,21 @@ fauxqs: ## install the pinned SQS emulator fauxqs into .build/tools/fauxqs if mi
 		cp $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json; \
 	fi
 
+# Debian's chromium for the playground's browser test (shared/localstack,
+# driven over the DevTools protocol by shared/cdp). apt runs only when no
+# chromium is on PATH; where it cannot be installed (no apt, no root or
+# sudo, no package), the test says so and is skipped.
+chromium: ## install Debian's chromium for the browser test if missing (apt)
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		mkdir -p $(BUILD_DIR); log=$(BUILD_DIR)/apt-chromium.log; \
+		echo "installing chromium (Debian package) for the playground's browser test"; \
+		if ! { $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >$$log 2>&1 || \
+			{ $$sudo apt-get update -qq >>$$log 2>&1 && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >>$$log 2>&1; }; }; then \
+			tail -3 $$log; echo "could not install chromium (see $$log): the playground's browser test will be skipped"; \
+		fi; \
+	fi
+
 build: ## build the four bootstraps for AWS (linux/arm64) into .build/<function>/bootstrap
 	@for fn in $(FUNCTIONS); do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$fn/bootstrap ./functions/$$fn; \
@@ -93,7 +109,7 @@ build-WebhookEscalationFunction:
 build-WebhookActionFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-action
 
-test: deps lint ## everything: lint, unit, moto_server integration, emulator invokes of events/
+test: deps chromium lint ## everything: lint, unit, moto_server integration, the playground in Chromium, emulator invokes of events/
 	$(TEST_ENV) go test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory build >/dev/null && echo "arm64 build ok"
 

@@ -104,7 +104,7 @@ func runLocal(ctx context.Context, o localOpts, stdout, stderr io.Writer) error 
 	defer os.Remove(o.envFile)
 	var servers strings.Builder
 	for _, s := range st.Servers() {
-		fmt.Fprintf(&servers, "  %-15s %-26s %s\n", s.Name, s.URL, s.Note)
+		fmt.Fprintf(&servers, "  %-15s %-34s %s\n", s.Name, s.URL, s.Note)
 	}
 	print(`crmbridge local stack is up in %.1fs
 %s  tables         %s and %s
@@ -113,7 +113,8 @@ func runLocal(ctx context.Context, o localOpts, stdout, stderr io.Writer) error 
 
 The CLI's environment for this stack (also: eval "$(go run ./cmd/crmbridge local env)"):
 %s
-Try it (in another terminal):
+Try it in a browser: open %s
+Or in another terminal:
   go run ./cmd/crmbridge send --api %s --conversation c-1 "hello"
       sends a signed message event as the demo tenant; the AI agent's welcome
       and echo arrive at the demo desk and are printed here (and by send).
@@ -125,7 +126,7 @@ Try it (in another terminal):
   eval "$(go run ./cmd/crmbridge local env)"; go run ./cmd/crmbridge doctor --api %s
 %s%s%sCtrl-C stops everything.
 `, time.Since(started).Seconds(), servers.String(), st.Opts.TenantsTable, st.Opts.StateTable, localstack.DemoAgentID, st.API, o.logs,
-		indent(env), st.API, st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st), twilioHelp(st))
+		indent(env), st.API+localstack.PlaygroundPath, st.API, st.API, st.API, st.API, st.API, st.API, st.API, sunshineHelp(st), livePersonHelp(st), twilioHelp(st))
 	<-ctx.Done()
 	print("stopping")
 	return nil

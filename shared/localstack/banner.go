@@ -18,7 +18,8 @@ type Server struct {
 // gave (":0" ones on the free port they got). A server added to the stack
 // is added here, so `make run`'s banner names it.
 func (st *Stack) Servers() []Server {
-	out := []Server{{Name: "HTTP API", URL: st.API, Note: "the deployed routes, plus the demo desk under /demo/"}}
+	out := []Server{{Name: "HTTP API", URL: st.API, Note: "the deployed routes, plus the demo desk under /demo/"},
+		{Name: "playground", URL: st.API + PlaygroundPath, Note: "open in a browser: chat as the demo tenant's visitor and desk"}}
 	if st.AgentURL != "" {
 		out = append(out, Server{Name: "AI agent", URL: st.AgentURL, Note: "fake (shared/ultimate/ultimatetest), agent " + DemoAgentID})
 	} else {

@@ -120,6 +120,7 @@ type Stack struct {
 	mu        sync.Mutex
 	queues    []Queues
 	pipelines []*Pipeline
+	play      playground // the browser playground (playground.go)
 }
 
 func (o *Options) defaults() {
@@ -377,6 +378,9 @@ func (st *Stack) demoAgent(ctx context.Context) (*tenant.Agent, error) {
 
 // ServeHTTP routes like the HTTP API, plus the demo desk under /demo/.
 func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if st.servePlayground(w, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/liveperson/") && st.lpSim != nil {
 		st.lpSim.ServeHTTP(w, r)
 		return

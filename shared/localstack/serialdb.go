@@ -20,7 +20,8 @@ import (
 // this lock.)
 type SerialDB struct {
 	state.DB
-	mu sync.Mutex
+	mu     sync.Mutex
+	Writes Signal // notified after every write (the playground's feed waits on it)
 }
 
 // NewSerialDB wraps db.
@@ -29,20 +30,20 @@ func NewSerialDB(db state.DB) *SerialDB { return &SerialDB{DB: db} }
 // PutItem implements state.DB.
 func (s *SerialDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.DB.PutItem(ctx, in, o...)
 }
 
 // UpdateItem implements state.DB.
 func (s *SerialDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.DB.UpdateItem(ctx, in, o...)
 }
 
 // DeleteItem implements state.DB.
 func (s *SerialDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.DB.DeleteItem(ctx, in, o...)
 }

@@ -205,3 +205,80 @@ func TestEscalationContext(t *testing.T) {
 		t.Fatalf("call %+v", c)
 	}
 }
+
+func sendMessage(text, messageID string) events.APIGatewayV2HTTPRequest {
+	b, _ := json.Marshal(map[string]any{"botId": agentID, "channel": "chat", "data": map[string]any{
+		"eventType": "sendMessage", "platformConversationId": pcid, "text": text, "messageId": messageID,
+	}})
+	return apptest.Event("POST", "POST /webhooks/message", "/webhooks/message", map[string]string{"authorization": "Bearer " + secret}, b)
+}
+
+// Issue 10: an escalate is ordered after the bot messages queued before it
+// on its conversation. The messages wait on the outbound queue; the
+// escalate's barrier goes behind them, and webhook-message's real consumer
+// delivers them, then acknowledges the barrier, then the handover happens.
+// When a message before it cannot be delivered, the barrier is never
+// reached and the escalate is answered 504 messages_pending, the handover
+// not made (the AI agent retries it).
+func TestEscalateAfterTheQueuedBotMessages(t *testing.T) {
+	t.Run("delivered first", func(t *testing.T) {
+		e := newEnv(t)
+		for i, text := range []string{"one moment", "I am handing you over"} {
+			if resp := e.Invoke(t, route.WebhookMessage, sendMessage(text, fmt.Sprintf("m-%d", i))); resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+		}
+		if n := len(e.p.Calls()); n != 0 || e.Outbound.Len() != 2 {
+			t.Fatalf("%d platform calls, %d queued: the messages must wait on the queue", n, e.Outbound.Len())
+		}
+		if resp := e.Invoke(t, route.WebhookEscalation, escalate("billing")); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		var got []string
+		for _, c := range e.p.Calls() {
+			got = append(got, c.Op+":"+c.Message.Text)
+		}
+		if want := "send:one moment send:I am handing you over escalate:"; strings.Join(got, " ") != want {
+			t.Fatalf("platform calls %q, want %q", got, want)
+		}
+		if e.Outbound.Len() != 0 {
+			t.Fatalf("%d left on the outbound queue", e.Outbound.Len())
+		}
+	})
+	t.Run("a message before it cannot be delivered", func(t *testing.T) {
+		e := newEnv(t)
+		e.Invoke(t, route.WebhookMessage, sendMessage("one moment", "m-1"))
+		e.p.Fail = func(op string) error {
+			if op == "send" {
+				return retry.Retryable(&egress.StatusError{Op: "send", Status: 503}, 0)
+			}
+			return nil
+		}
+		// The AI agent's call gives up sooner than the function's budget:
+		// the barrier can never be reached.
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		resp, err := e.Handlers[route.WebhookEscalation](ctx, escalate("billing"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 504 || !strings.Contains(resp.Body, "messages_pending") {
+			t.Fatalf("%d %s, want 504 messages_pending", resp.StatusCode, resp.Body)
+		}
+		for _, c := range e.p.Calls() {
+			if c.Op == "escalate" {
+				t.Fatalf("handed over before the queued message was delivered: %+v", e.p.Calls())
+			}
+		}
+		// The platform is back: the AI agent's retry hands over, after the
+		// message.
+		e.p.Fail = nil
+		if resp := e.Invoke(t, route.WebhookEscalation, escalate("billing")); resp.StatusCode != 200 {
+			t.Fatalf("retry: %d %s", resp.StatusCode, resp.Body)
+		}
+		calls := e.p.Calls()
+		if last := calls[len(calls)-1]; last.Op != "escalate" || calls[len(calls)-2].Op != "send" {
+			t.Fatalf("platform calls %+v", calls)
+		}
+	})
+}

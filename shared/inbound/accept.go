@@ -122,7 +122,8 @@ func (a acceptor) duplicate(ctx context.Context, d *state.DuplicateError, pcid, 
 
 // change is the state change an event makes that later requests depend on:
 // written here, before the platform gets its answer, and only for these
-// events. Messages write nothing: their one write is the claim.
+// events. Messages write nothing (their one write is the claim) unless they
+// carry session parameters that changed, which a handover's context shows.
 func (a acceptor) change(ctx context.Context, pcid string, ev source.Event) (*state.ConvChange, error) {
 	c := &state.ConvChange{PCID: pcid, AgentID: a.acct.AgentID}
 	switch ev.Kind {
@@ -140,10 +141,19 @@ func (a acceptor) change(ctx context.Context, pcid string, ev source.Event) (*st
 	case source.AgentLeft, source.AgentFailed:
 		none := ""
 		c.SetStatus, c.DeskAgent = state.ConvEnded, &none
-	case source.Metadata:
+	case source.Metadata, source.Message:
+		// A message carries session parameters only where the platform
+		// puts user data on it (a Sunshine form's answers); a plain
+		// message writes nothing beyond its claim.
+		if ev.Kind == source.Message && len(ev.User) == 0 && len(ev.Params) == 0 {
+			return nil, nil
+		}
 		// Written only when the parameters change: read first (a read is
 		// an eighth of a write).
 		params := paramAttrs(SessionParams(a.acct.Metadata, ev.User, ev.Params))
+		if ev.Kind == source.Message && len(params) == 0 {
+			return nil, nil
+		}
 		cur, err := a.h.State.Conversation(ctx, pcid)
 		if err != nil && !errors.Is(err, state.ErrNoConversation) {
 			return nil, err

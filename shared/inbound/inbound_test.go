@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -377,6 +378,38 @@ func TestStateChangesAreWrittenWhenAccepted(t *testing.T) {
 	e.Drain(t)
 	if writes != 1 {
 		t.Fatalf("%d State table writes for a message, want 1 (its claim)", writes)
+	}
+}
+
+// A message that carries user data (a Sunshine form's answers) sends it
+// to the AI agent as session parameters, and keeps what changed on the
+// conversation for a handover's context, in the write of the change; the
+// same parameters again write nothing but the claim.
+func TestMessageParametersAreKeptWhenTheyChange(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	writes := 0
+	e.DB.Fault = func(op, table string) error {
+		if table == apptest.StateTable && op != "GetItem" && op != "Query" {
+			writes++
+		}
+		return nil
+	}
+	for i, want := range []int{2, 1} { // claim + parameters, then the claim only
+		writes = 0
+		e.Invoke(t, route.SourceInbound, delivery("acme", bearer, ev{ID: fmt.Sprintf("f%d", i), Conversation: "c1", Text: "Plan?: Gold",
+			User: map[string]string{"plan": "gold", "email": "ann@example.com"}}))
+		if writes != want {
+			t.Fatalf("message %d: %d State table writes, want %d", i, writes, want)
+		}
+	}
+	c, err := e.Deps.State.Conversation(ctx, pcid)
+	if err != nil || c.Params()["plan"] != "gold" || c.Params()["email"] != state.Masked {
+		t.Fatalf("conversation %+v, %v (params %v)", c, err, c.Params())
+	}
+	e.Drain(t)
+	if got := e.received(t); !slices.Equal(got, []string{"message:Plan?: Gold", "message:Plan?: Gold"}) {
+		t.Fatalf("the AI agent got %q", got)
 	}
 }
 

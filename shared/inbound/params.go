@@ -2,32 +2,16 @@ package inbound
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
-// personal lists user fields treated as personal data when an account has no
-// metadata rules: they are passed to the AI agent marked sanitize. Names are
-// compared lowercase without _ and -.
-var personal = map[string]bool{
-	"name": true, "firstname": true, "lastname": true, "fullname": true, "displayname": true,
-	"givenname": true, "surname": true, "email": true, "phone": true, "phonenumber": true,
-	"mobile": true, "address": true, "street": true, "ip": true, "ipaddress": true,
-	"id": true, "userid": true, "externalid": true, "customerid": true, "username": true,
-	"birthdate": true, "dob": true,
-}
-
-func isPersonal(field string) bool {
-	f := strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(field))
-	return personal[f]
-}
-
 // SessionParams turns user fields and explicit parameters into the AI
 // agent's metaData. With rules, only the listed fields pass, under their keys
 // and sanitize flags. Without rules, every user field passes (personal ones
-// sanitized) and every explicit parameter passes as is.
+// sanitized by tenant.PersonalField, the one list the handover's masking
+// uses too) and every explicit parameter passes as is.
 func SessionParams(rules []tenant.MetaRule, user, params map[string]string) []ultimate.MetaItem {
 	var out []ultimate.MetaItem
 	if len(rules) > 0 {
@@ -49,7 +33,7 @@ func SessionParams(rules []tenant.MetaRule, user, params map[string]string) []ul
 	}
 	for k, v := range user {
 		if v != "" {
-			out = append(out, ultimate.MetaItem{Key: k, Value: v, Sanitize: isPersonal(k)})
+			out = append(out, ultimate.MetaItem{Key: k, Value: v, Sanitize: tenant.PersonalField(k)})
 		}
 	}
 	for k, v := range params {

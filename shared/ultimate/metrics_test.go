@@ -23,8 +23,13 @@ func TestAgentMetricsPerAttempt(t *testing.T) {
 	}{
 		{name: "200", replies: []reply{{status: 200}},
 			want: []string{"AgentLatency/chat", "AgentRequests/chat"}},
-		{name: "503 then 200", replies: []reply{{status: 503}, {status: 200}},
+		// A 503 that names when to come back is retried at once (issue
+		// 10's attempt policy); one without Retry-After may have been
+		// processed, so it is one attempt and the queue retries later.
+		{name: "503 with Retry-After then 200", replies: []reply{{status: 503, retryAfter: "1"}, {status: 200}},
 			want: []string{"AgentErrors/chat/5xx", "AgentLatency/chat", "AgentLatency/chat", "AgentRequests/chat", "AgentRequests/chat"}},
+		{name: "503 without Retry-After", replies: []reply{{status: 503}, {status: 200}},
+			want: []string{"AgentErrors/chat/5xx", "AgentLatency/chat", "AgentRequests/chat"}},
 		{name: "429 then 200", replies: []reply{{status: 429}, {status: 200}},
 			want: []string{"AgentErrors/chat/429", "AgentLatency/chat", "AgentLatency/chat", "AgentRequests/chat", "AgentRequests/chat"}},
 		{name: "404", replies: []reply{{status: 404}},

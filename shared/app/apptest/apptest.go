@@ -79,7 +79,12 @@ type Env struct {
 	Deps     *app.Deps
 	Handlers map[string]apigw.LambdaHandler
 	// Inbound and Outbound are the function's queues, in memory: what the
-	// HTTP side accepted waits there until Deliver or Drain.
+	// HTTP side accepted waits there until Deliver or Drain. A handover's
+	// barrier is the one exception: storing it delivers the outbound queue
+	// at once through webhook-message's real consumer, as that function's
+	// event source mapping would while the escalate waits, so the barrier
+	// is reached after the bot messages queued before it (or not, when one
+	// of them fails).
 	Inbound, Outbound *queuetest.Queue
 
 	logs syncBuffer
@@ -143,6 +148,14 @@ func New(t testing.TB, opts Options) *Env {
 		SQS: queues{InboundQueueURL: e.Inbound, OutboundQueueURL: e.Outbound}, Delivery: opts.Delivery,
 	})
 	e.Handlers = e.Deps.Handlers(nil)
+	e.Outbound.OnSend = func(body string) {
+		if env, err := queue.Decode(body); err != nil || env.Kind != queue.KindBarrier {
+			return
+		}
+		if _, err := e.Outbound.Drain(context.Background(), e.Deps.Consumer(route.WebhookMessage).Consume); err != nil {
+			t.Errorf("apptest: delivering the outbound queue up to a barrier: %v", err)
+		}
+	}
 	return e
 }
 

@@ -3,10 +3,13 @@
 // queue, deduplicates on MessageDeduplicationId, and hands its messages to
 // a consumer as the events.SQSEvent Lambda delivers, settling the batch the
 // way an event source mapping with ReportBatchItemFailures does (what is
-// not reported failed is deleted). Time does not pass in it: a failed
-// message is back at once on the next Deliver, with its receive count
-// raised. The FIFO semantics that need a clock (visibility timeouts,
-// redrive) are tested against fauxqs in shared/localstack.
+// not reported failed is deleted). Like a FIFO queue it hands out no
+// message of a group while another of that group is in flight, so
+// deliveries may run concurrently (a test's own and one its OnSend
+// starts). Time does not pass in it: a failed message is back at once on
+// the next Deliver, with its receive count raised. The FIFO semantics that
+// need a clock (visibility timeouts, redrive) are tested against fauxqs in
+// shared/localstack.
 package queuetest
 
 import (
@@ -26,6 +29,10 @@ type Queue struct {
 	// Fail, when set, is asked before every SendMessage; a non-nil error is
 	// returned instead of storing the message.
 	Fail func() error
+	// OnSend, when set, is called with the body of every message stored
+	// (not with deduplicated ones), after SendMessage stored it and before
+	// it returns: the event a test's consumer runs on.
+	OnSend func(body string)
 
 	mu       sync.Mutex
 	seq      int
@@ -39,6 +46,7 @@ type message struct {
 	id, body, group, dedupe string
 	receives                int
 	sent                    int64
+	inFlight                bool
 }
 
 // New returns an empty queue.
@@ -55,16 +63,21 @@ func (q *Queue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...fu
 		return nil, errors.New("queuetest: a FIFO message needs MessageGroupId and MessageDeduplicationId")
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	q.sends++
 	q.seq++
 	id := "msg-" + strconv.Itoa(q.seq)
 	d := aws.ToString(in.MessageDeduplicationId)
 	if q.dedupe[d] {
+		q.mu.Unlock()
 		return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
 	}
 	q.dedupe[d] = true
-	q.msgs = append(q.msgs, &message{id: id, body: aws.ToString(in.MessageBody), group: aws.ToString(in.MessageGroupId), dedupe: d, sent: int64(q.seq)})
+	body := aws.ToString(in.MessageBody)
+	q.msgs = append(q.msgs, &message{id: id, body: body, group: aws.ToString(in.MessageGroupId), dedupe: d, sent: int64(q.seq)})
+	q.mu.Unlock()
+	if q.OnSend != nil {
+		q.OnSend(body)
+	}
 	return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
 }
 
@@ -104,18 +117,35 @@ func (q *Queue) Bodies() []string {
 // Consumer is what a function does with an SQS event.
 type Consumer func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Deliver hands every waiting message to c in one batch per ten, as a FIFO
-// queue does (a group's messages in order), and deletes what c did not
-// report failed. It returns how many failed.
+// Deliver hands up to ten waiting messages to c in one batch, as a FIFO
+// queue does (a group's messages in order; none of a group with a message
+// in flight), and deletes what c did not report failed. It returns how
+// many failed.
 func (q *Queue) Deliver(ctx context.Context, c Consumer) (failed int, err error) {
+	_, failed, err = q.deliver(ctx, c)
+	return failed, err
+}
+
+func (q *Queue) deliver(ctx context.Context, c Consumer) (handed, failed int, err error) {
 	q.mu.Lock()
-	batch := q.msgs
-	if len(batch) > 10 {
-		batch = batch[:10]
+	busy := map[string]bool{}
+	for _, m := range q.msgs {
+		if m.inFlight {
+			busy[m.group] = true
+		}
 	}
+	var batch []*message
 	ev := events.SQSEvent{}
-	for _, m := range batch {
+	for _, m := range q.msgs {
+		if len(batch) == 10 {
+			break
+		}
+		if busy[m.group] {
+			continue
+		}
+		m.inFlight = true
 		m.receives++
+		batch = append(batch, m)
 		ev.Records = append(ev.Records, events.SQSMessage{
 			MessageId: m.id, ReceiptHandle: "rh-" + m.id + "-" + strconv.Itoa(m.receives), Body: m.body, EventSource: "aws:sqs",
 			Attributes: map[string]string{
@@ -125,21 +155,25 @@ func (q *Queue) Deliver(ctx context.Context, c Consumer) (failed int, err error)
 		})
 	}
 	q.mu.Unlock()
-	if len(ev.Records) == 0 {
-		return 0, nil
+	if len(batch) == 0 {
+		return 0, 0, nil
 	}
 	resp, err := c(ctx, ev)
-	if err != nil {
-		return len(ev.Records), fmt.Errorf("queuetest: the consumer failed: %w", err)
-	}
 	keep := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
 		keep[f.ItemIdentifier] = true
+	}
+	if err != nil {
+		// A failed invocation returns the whole batch.
+		for _, m := range batch {
+			keep[m.id] = true
+		}
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delivered := map[string]bool{}
 	for _, m := range batch {
+		m.inFlight = false
 		if !keep[m.id] {
 			delivered[m.id] = true
 		}
@@ -151,17 +185,20 @@ func (q *Queue) Deliver(ctx context.Context, c Consumer) (failed int, err error)
 		}
 	}
 	q.msgs = rest
-	return len(keep), nil
+	if err != nil {
+		return len(batch), len(batch), fmt.Errorf("queuetest: the consumer failed: %w", err)
+	}
+	return len(batch), len(keep), nil
 }
 
-// Drain delivers until the queue is empty or a delivery leaves failures;
-// it returns how many messages are left.
+// Drain delivers until nothing is left to hand out (the queue is empty, or
+// what waits is in flight elsewhere) or a delivery leaves failures; it
+// returns how many messages are left.
 func (q *Queue) Drain(ctx context.Context, c Consumer) (left int, err error) {
-	for q.Len() > 0 {
-		failed, err := q.Deliver(ctx, c)
-		if err != nil || failed > 0 {
+	for {
+		handed, failed, err := q.deliver(ctx, c)
+		if err != nil || failed > 0 || handed == 0 {
 			return q.Len(), err
 		}
 	}
-	return 0, nil
 }

@@ -71,9 +71,15 @@ func (l *lpEnv) tpb(t *testing.T, conv string) *lptest.TPB {
 		}}
 }
 
-// chats are the Chat API events the AI agent got for conv, by type.
+// chats are the Chat API events the AI agent got for conv, by type, once
+// what was accepted is delivered.
 func (l *lpEnv) chats(t *testing.T, conv string) []ultimate.ChatEvent {
 	t.Helper()
+	// What source-inbound queued, delivered by its consumer as the event
+	// source mapping runs it.
+	if left := l.e.Drain(t); left != 0 {
+		t.Fatalf("%d records left undelivered", left)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := l.agent.WaitIdle(ctx); err != nil {

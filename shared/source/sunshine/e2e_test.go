@@ -71,8 +71,13 @@ func deliver(t *testing.T, e *apptest.Env, f *sunshinetest.Server, evs ...sunshi
 	return resp.StatusCode, resp.Body
 }
 
-func chats(t *testing.T, agent *ultimatetest.Server) []ultimate.ChatEvent {
+// chats delivers what source-inbound queued (its consumer, as the event
+// source mapping runs it) and returns the messages the AI agent got.
+func chats(t *testing.T, e *apptest.Env, agent *ultimatetest.Server) []ultimate.ChatEvent {
 	t.Helper()
+	if left := e.Drain(t); left != 0 {
+		t.Fatalf("%d records left undelivered", left)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := agent.WaitIdle(ctx); err != nil {
@@ -98,11 +103,11 @@ func TestDeliveryWithOneBadEvent(t *testing.T) {
 	broken.Payload = map[string]any{"conversation": first.Payload["conversation"]} // a message event without its message
 	last := f.UserText(e2eConv, e2eUser, "last")
 	status, body := deliver(t, e, f, first, broken, last)
-	if status != http.StatusOK || !strings.Contains(body, `"sent":2`) || !strings.Contains(body, `"invalid":1`) {
+	if status != http.StatusOK || !strings.Contains(body, `"queued":2`) || !strings.Contains(body, `"invalid":1`) {
 		t.Fatalf("%d %s", status, body)
 	}
 	var texts []string
-	for _, c := range chats(t, agent) {
+	for _, c := range chats(t, e, agent) {
 		texts = append(texts, c.Text)
 	}
 	if strings.Join(texts, "|") != "first|last" {
@@ -124,10 +129,10 @@ func TestFormResponseAndEventWithoutID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, body := deliver(t, e, f, sunshinetest.WithoutID(form)); status != http.StatusOK || !strings.Contains(body, `"sent":1`) {
+	if status, body := deliver(t, e, f, sunshinetest.WithoutID(form)); status != http.StatusOK || !strings.Contains(body, `"queued":1`) {
 		t.Fatalf("%d %s", status, body)
 	}
-	got := chats(t, agent)
+	got := chats(t, e, agent)
 	if len(got) != 1 || got[0].Text != "Your name?: Ann Lee\nPlan?: Gold" {
 		t.Fatalf("chats %+v", got)
 	}

@@ -47,7 +47,12 @@ var emitters = map[string][]string{
 	"shared/escalation": {route.WebhookEscalation},
 	"shared/action":     {route.WebhookAction},
 	"shared/ultimate":   {route.SourceInbound}, // the AI agent client; the inbound handler holds it
-	"shared/handover":   {route.WebhookEscalation},
+	// escalate and widgetEscalate; source-inbound's consumer runs the
+	// fallback.
+	"shared/handover": {route.WebhookEscalation, route.SourceInbound},
+	// The queue consumers' wiring and their dead letters.
+	"shared/app":        {route.SourceInbound, route.WebhookMessage},
+	"shared/deadletter": {route.SourceInbound, route.WebhookMessage},
 	// The adapter's inbound JWT check.
 	"shared/source/liveperson": {route.SourceInbound},
 }

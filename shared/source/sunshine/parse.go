@@ -27,8 +27,9 @@ var skipCreation = map[string]bool{"linkRequest": true, "notification": true}
 // the delivery is still answered 200. Each event stands on its own: one that
 // is malformed is logged with its IDs and skipped (Batch.Skipped), and the
 // others are delivered, because SunCo never retries an answer of 400 and
-// would lose them all. Only an envelope that is not one (no events array,
-// another app) is refused.
+// would lose them all. An envelope that is not one (no events array,
+// another app) is refused, and so is a delivery none of whose events is
+// usable: with nothing to lose, the 400 names the first problem.
 func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
 	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
@@ -46,17 +47,24 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 		return nil, bad("events", "required, an array of events")
 	}
 	batch := &source.Batch{}
+	var first error
 	for i, raw := range raws {
 		p := parser{a: a, s: s, appID: acct.Account, field: fmt.Sprintf("events[%d]", i)}
 		ev, ok, err := p.event(raw)
 		if err != nil {
 			p.skipped(err)
 			batch.Skipped++
+			if first == nil {
+				first = err
+			}
 			continue
 		}
 		if ok {
 			batch.Events = append(batch.Events, ev)
 		}
+	}
+	if first != nil && len(batch.Events) == 0 {
+		return nil, first
 	}
 	return batch, nil
 }

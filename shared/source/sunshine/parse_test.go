@@ -2,6 +2,7 @@ package sunshine
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -155,45 +156,58 @@ func TestParseRejects(t *testing.T) {
 
 // A malformed event is logged by its IDs and skipped; the delivery is
 // answered as usual (SunCo never retries a 400, which would lose the good
-// events with it).
+// events with it). A delivery with no usable event left is refused with a
+// 400 naming the first problem: nothing is lost by it.
 func TestParseSkipsMalformedEvents(t *testing.T) {
-	wrap := func(events string) string {
-		return `{"app":{"id":"` + testApp + `"},"webhook":{"id":"w","version":"v2"},"events":` + events + `}`
-	}
 	conv := `"conversation":{"id":"` + testConv + `","type":"personal"}`
+	var multi struct{ Events []json.RawMessage }
+	if err := json.Unmarshal(fixture(t, "multi_one_bad.json"), &multi); err != nil {
+		t.Fatal(err)
+	}
+	good := string(multi.Events[0]) // a visitor's text, the agent in control
 	tests := []struct {
-		name, body string
-		logged     []string // fragments of the skip's log line
+		name, event, code string   // code: the answer's when the event is alone
+		logged            []string // fragments of the skip's log line; the last one the 400 names
 	}{
-		{"event not object", wrap(`["x"]`), []string{`"event":"events[0]"`, "events[0]: must be an object"}},
-		{"bad id", wrap(`[{"id":"a b","type":"conversation:message","payload":{` + conv + `}}]`), []string{"events[0].id: must be printable"}},
-		{"missing payload", wrap(`[{"id":"e1","type":"conversation:message"}]`), []string{`"eventId":"e1"`, `"type":"conversation:message"`, "events[0].payload: required"}},
-		{"missing conversation", wrap(`[{"id":"e1","type":"conversation:create","payload":{}}]`), []string{"events[0].payload.conversation: required"}},
-		{"missing conversation id", wrap(`[{"id":"e1","type":"switchboard:passControl","payload":{"conversation":{}}}]`), []string{"events[0].payload.conversation.id: required"}},
-		{"conversation id with space", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"a b"}}}]`), []string{"conversation.id: must be printable"}},
-		{"long conversation id", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"` + strings.Repeat("a", 201) + `"}}}]`), []string{"longer than 200 bytes"}},
-		{"missing message", wrap(`[{"id":"e1","type":"conversation:message","payload":{` + conv + `}}]`), []string{`"conversation":"` + testConv + `"`, "events[0].payload.message: required"}},
-		{"second event bad", wrap(`[{"id":"e0","type":"conversation:read","payload":{}},{"id":"e1","type":"conversation:create"}]`), []string{`"event":"events[1]"`, "events[1].payload"}},
+		{"event not object", `"x"`, "invalid_event", []string{"events[0]: must be an object"}},
+		{"bad id", `{"id":"a b","type":"conversation:message","payload":{` + conv + `}}`, "invalid_id", []string{"events[0].id: must be printable"}},
+		{"missing payload", `{"id":"e1","type":"conversation:message"}`, "invalid_event", []string{`"eventId":"e1"`, `"type":"conversation:message"`, "events[0].payload: required"}},
+		{"missing conversation", `{"id":"e1","type":"conversation:create","payload":{}}`, "invalid_event", []string{"events[0].payload.conversation: required"}},
+		{"missing conversation id", `{"id":"e1","type":"switchboard:passControl","payload":{"conversation":{}}}`, "invalid_id", []string{"events[0].payload.conversation.id: required"}},
+		{"conversation id with space", `{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"a b"}}}`, "invalid_id", []string{"conversation.id: must be printable"}},
+		{"long conversation id", `{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"` + strings.Repeat("a", 201) + `"}}}`, "invalid_id", []string{"longer than 200 bytes"}},
+		{"missing message", `{"id":"e1","type":"conversation:message","payload":{` + conv + `}}`, "invalid_event", []string{`"conversation":"` + testConv + `"`, "events[0].payload.message: required"}},
+	}
+	wrap := func(events ...string) string {
+		return `{"app":{"id":"` + testApp + `"},"webhook":{"id":"w","version":"v2"},"events":[` + strings.Join(events, ",") + `]}`
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name+"/beside a good event", func(t *testing.T) {
 			var logs bytes.Buffer
 			a := testAdapter()
 			a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-			b, err := a.Parse(request([]byte(tc.body), nil), account(t, "", nil))
+			b, err := a.Parse(request([]byte(wrap(tc.event, good)), nil), account(t, "", nil))
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if len(b.Events) != 0 || b.Skipped != 1 {
+			if len(b.Events) != 1 || b.Events[0].ID != evPrefix+"01" || b.Skipped != 1 {
 				t.Fatalf("events %+v, skipped %d", b.Events, b.Skipped)
 			}
-			for _, f := range append(tc.logged, `"msg":"sunshine event skipped"`, `"level":"WARN"`) {
+			for _, f := range append(tc.logged, `"msg":"sunshine event skipped"`, `"level":"WARN"`, `"event":"events[0]"`) {
 				if !strings.Contains(logs.String(), f) {
 					t.Errorf("log %s lacks %s", logs.String(), f)
 				}
 			}
 		})
+		t.Run(tc.name+"/alone", func(t *testing.T) {
+			_, err := testAdapter().Parse(request([]byte(wrap(tc.event)), nil), account(t, "", nil))
+			wantAPIError(t, err, http.StatusBadRequest, tc.code, tc.logged[len(tc.logged)-1])
+		})
 	}
+	// An event the bridge does not act on beside a malformed one: nothing
+	// usable is left, the 400 names the malformed one.
+	_, err := testAdapter().Parse(request([]byte(wrap(`{"id":"e0","type":"conversation:read","payload":{}}`, `{"id":"e1","type":"conversation:create"}`)), nil), account(t, "", nil))
+	wantAPIError(t, err, http.StatusBadRequest, "invalid_event", "events[1].payload")
 }
 
 // Issue 10: one bad event in a delivery does not cost the good ones.

@@ -579,6 +579,25 @@ func TestAppend(t *testing.T) {
 			t.Fatalf("an ended conversation keeps %v", turns)
 		}
 	})
+	t.Run("forgotten at once", func(t *testing.T) {
+		f := newFixture(t, &tenant.Source{Transcript: &tenant.Transcript{Turns: 10, MaxChars: 500}})
+		pcid := f.conv.PCID()
+		_ = f.store.SetStatus(ctx, pcid, agentID, state.ConvActive, "")
+		for _, text := range []string{"one", "two"} {
+			if err := f.h.Append(ctx, f.acct, pcid, source.Turn{From: source.TurnVisitor, Text: text}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if turns, _ := f.store.Transcript(ctx, pcid, 10); len(turns) != 2 {
+			t.Fatalf("turns %+v, want 2", turns)
+		}
+		if err := f.h.Forget(ctx, f.acct, pcid); err != nil {
+			t.Fatal(err)
+		}
+		if turns, _ := f.store.Transcript(ctx, pcid, 10); len(turns) != 0 {
+			t.Fatalf("a forgotten transcript keeps %v", turns)
+		}
+	})
 }
 
 // A source that cannot hand over is refused before anything is claimed.

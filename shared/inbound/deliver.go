@@ -133,13 +133,21 @@ func (h *Handler) call(ctx context.Context, acct *source.Account, target ultimat
 }
 
 // delivered does what follows a delivery: the visitor's turn for the
-// transcript, and a long conversation's expiry moved on. Neither may fail
+// transcript (or the transcript dropped when the conversation ended or was
+// handed back), and a long conversation's expiry moved on. None may fail
 // the delivery.
 func (h *Handler) delivered(ctx context.Context, acct *source.Account, pcid string, ev source.Event, cur *state.Conversation, r queue.Record) {
-	if h.Transcript != nil && ev.Kind == source.Message && ev.Text != "" {
+	switch {
+	case h.Transcript == nil:
+	case ev.Kind == source.Message && ev.Text != "":
 		turn := source.Turn{From: source.TurnVisitor, Text: ev.Text, At: r.EnqueuedAt()}
 		if err := h.Transcript.Append(ctx, acct, pcid, turn); err != nil {
 			h.Log.WarnContext(ctx, "could not keep the visitor's turn for the transcript", slog.String("pcid", pcid), slog.String("error", err.Error()))
+		}
+	case ev.Kind == source.Ended || ev.Kind == source.HandedBack:
+		// A failure leaves the transcript to its TTL.
+		if err := h.Transcript.Forget(ctx, acct, pcid); err != nil {
+			h.Log.WarnContext(ctx, "could not drop the ended conversation's transcript; it expires by itself", slog.String("pcid", pcid), slog.String("error", err.Error()))
 		}
 	}
 	if cur != nil && h.State.Stale(cur) {

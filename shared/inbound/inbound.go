@@ -74,6 +74,9 @@ type Fallback interface {
 // transcript).
 type Transcript interface {
 	Append(ctx context.Context, acct *source.Account, pcid string, t source.Turn) error
+	// Forget drops the transcript at once: the conversation ended or was
+	// handed back, and its turns are nobody's business any more.
+	Forget(ctx context.Context, acct *source.Account, pcid string) error
 }
 
 // Handler serves the source-inbound routes and its queue.

@@ -487,6 +487,13 @@ func (tr *transcript) Append(_ context.Context, _ *source.Account, pcid string, 
 	return tr.err
 }
 
+func (tr *transcript) Forget(_ context.Context, _ *source.Account, pcid string) error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.turns = append(tr.turns, pcid+"|forgotten")
+	return tr.err
+}
+
 func TestTranscriptGetsDeliveredTurnsOnly(t *testing.T) {
 	e := newEnv(t, nil)
 	tr := &transcript{err: errors.New("transcript store down")}
@@ -501,6 +508,19 @@ func TestTranscriptGetsDeliveredTurnsOnly(t *testing.T) {
 	}
 	if e.Inbound.Len() != 1 {
 		t.Fatal("the undelivered event is not queued")
+	}
+	// The conversation ends: its transcript is dropped once the end is
+	// delivered, and a failure to drop it does not fail the delivery.
+	e.front.down.Store(false)
+	e.Invoke(t, route.SourceInbound, delivery("acme", bearer, ev{ID: "e3", Conversation: "c1", Kind: source.Ended}))
+	if failed := e.Deliver(t, route.SourceInbound); failed != 0 {
+		t.Fatalf("%d deliveries failed", failed)
+	}
+	if want := []string{pcid + "|visitor|hello", pcid + "|visitor|not yet", pcid + "|forgotten"}; !slices.Equal(tr.turns, want) {
+		t.Fatalf("turns %q, want %q", tr.turns, want)
+	}
+	if e.Inbound.Len() != 0 {
+		t.Fatalf("%d records left", e.Inbound.Len())
 	}
 }
 

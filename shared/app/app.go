@@ -79,6 +79,9 @@ type Delivery struct {
 	// Reserve is kept before the invocation's deadline to report
 	// failures; default 2 s.
 	Reserve time.Duration
+	// Observe, when set, sees each record's outcome after the metrics and
+	// the log line (the local stack's playground shows them).
+	Observe func(function string, r queue.Record, o queue.Outcome)
 }
 
 // Deps is everything a handler needs, built once per execution environment.
@@ -321,6 +324,9 @@ func (d *Deps) Consumer(function string) *queue.Consumer {
 			slog.Int64("ageMs", r.Elapsed().Milliseconds()),
 		}
 		apigw.LogLine(context.Background(), d.Log, function+" record", attrs, o.Err(), d.Delivery.Now().Sub(r.At))
+		if d.Delivery.Observe != nil {
+			d.Delivery.Observe(function, r, o)
+		}
 	}
 	return c
 }

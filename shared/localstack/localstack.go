@@ -31,6 +31,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/fauxqs"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
+	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -246,6 +247,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry, SQS: st.QueueClient(), Delivery: opts.Delivery})
 	st.handlers = st.Deps.Handlers(nil)
+	observe := st.Deps.Delivery.Observe
+	st.Deps.Delivery.Observe = func(function string, r queue.Record, o queue.Outcome) {
+		if observe != nil {
+			observe(function, r, o)
+		}
+		st.play.observe(function, r, o)
+	}
 	if _, err := st.Run(st.Deps, RunOptions{}); err != nil {
 		apiLn.Close()
 		return nil, err

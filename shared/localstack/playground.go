@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/inbound"
+	"github.com/crmbridge/crmbridge/shared/queue"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -89,8 +92,9 @@ type playground struct {
 	client      *http.Client
 	closing     chan struct{} // closed when the stack shuts down: feeds end
 
-	desk  Signal // a desk callback arrived
-	sends Signal // a sent event was added or answered
+	desk     Signal // a desk callback arrived
+	sends    Signal // a sent event was added or answered
+	outcomes Signal // the inbound consumer settled one of the page's events
 
 	mu    sync.Mutex
 	convs map[string]*pgConv
@@ -119,6 +123,37 @@ type pgSent struct {
 	Status        int             `json:"status"` // the bridge's HTTP status; 0 while in flight
 	Answer        json.RawMessage `json:"answer,omitempty"`
 	Error         string          `json:"error,omitempty"` // the bridge could not be reached
+	// Delivery is the queue consumer's last outcome for the event once
+	// the bridge queued it: sent (the AI agent has it), held (a human had
+	// the conversation by then), fallback, retry or dead; empty while it
+	// waits in the queue.
+	Delivery string `json:"delivery,omitempty"`
+}
+
+// observe records the inbound consumer's outcome of one of the page's
+// events (app.Delivery.Observe): only events the page sent, in
+// conversations it still keeps, so what it holds stays bounded.
+func (p *playground) observe(function string, r queue.Record, o queue.Outcome) {
+	if function != route.SourceInbound || r.Kind != queue.KindInbound {
+		return
+	}
+	var d inbound.Delivery
+	if json.Unmarshal(r.Data, &d) != nil || !strings.HasPrefix(d.Event.ID, "pg_") || r.PCID != pgPCID(d.Event.Conversation) {
+		return
+	}
+	p.mu.Lock()
+	c, ok := p.convs[d.Event.Conversation]
+	if ok {
+		for _, e := range c.sent {
+			if e.ID == d.Event.ID {
+				e.Delivery = o.Label()
+			}
+		}
+	}
+	p.mu.Unlock()
+	if ok {
+		p.outcomes.Notify()
+	}
 }
 
 // servePlayground serves the playground and watches the demo desk's
@@ -690,7 +725,7 @@ func (p *playground) feed(st *Stack, w http.ResponseWriter, r *http.Request, con
 	var last []byte
 	for {
 		// Taken before the read: a change during it wakes the next wait.
-		desk, sends, writes := p.desk.C(), p.sends.C(), st.Serial.Writes.C()
+		desk, sends, writes, outcomes := p.desk.C(), p.sends.C(), st.Serial.Writes.C(), p.outcomes.C()
 		b, err := json.Marshal(p.view(r.Context(), st, conv))
 		if err != nil {
 			return
@@ -708,6 +743,7 @@ func (p *playground) feed(st *Stack, w http.ResponseWriter, r *http.Request, con
 		case <-desk:
 		case <-sends:
 		case <-writes:
+		case <-outcomes:
 		case <-r.Context().Done():
 			return
 		case <-p.closing:

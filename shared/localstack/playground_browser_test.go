@@ -28,7 +28,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 	if err != nil {
 		t.Skipf("skipped: %v. `make test` installs Debian's chromium package when it is missing; it could not here", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Minute)
 	defer cancel()
 	b, err := cdp.Launch(ctx, cdp.Options{Path: path, UserDataDir: t.TempDir()})
 	if err != nil {
@@ -148,7 +148,10 @@ func TestPlaygroundInChromium(t *testing.T) {
 		br.waitServer(conv)
 		br.say("this answer will not arrive")
 		br.click("the Dead letters tab", `document.querySelector('.tab[data-tab="dead"]')`)
-		br.wait("the dead letter", `document.getElementById("count-dead").textContent === "1" && document.getElementById("panel-dead").textContent.includes("did not reach the desk")`)
+		// The bridge retries the reply for the demo account's maximum age
+		// (delivery.maxAgeSeconds, 60) before it keeps the dead letter.
+		br.wait("the message delivered", `[...document.querySelectorAll('.msg.visitor')].some(m => m.textContent.includes("this answer will not arrive") && m.dataset.outcome === "ok")`)
+		br.waitUpTo("the dead letter", `document.getElementById("count-dead").textContent === "1" && document.getElementById("panel-dead").textContent.includes("did not reach the desk")`, 3*time.Minute)
 		br.wait("its replay command", `document.querySelector("#panel-dead .cmd code").textContent.includes("deadletters replay")`)
 		br.shot("playground-deadletter.png")
 		br.click("the outage switch", `document.querySelector("label.switch .track")`)
@@ -196,7 +199,13 @@ func (b *browser) open(conv string) {
 // wait bounds a failure at 45 s; success ends at the DOM change.
 func (b *browser) wait(what, cond string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	b.waitUpTo(what, cond, 45*time.Second)
+}
+
+// waitUpTo is wait with another bound on failure.
+func (b *browser) waitUpTo(what, cond string, bound time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, bound)
 	defer cancel()
 	if err := b.p.WaitFor(ctx, cond, nil); err != nil {
 		b.t.Fatalf("waiting for %s: %v", what, err)

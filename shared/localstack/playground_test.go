@@ -115,15 +115,23 @@ func TestPlaygroundFeed(t *testing.T) {
 	if first.Conversation != conv || len(first.Timeline) != 0 || first.Status != nil {
 		t.Fatalf("first view: %+v", first)
 	}
+	// As the page does: the conversation starts, then the visitor writes.
+	sendPlayground(t, conv, `{"type":"conversation.started"}`)
 	sendPlayground(t, conv, `{"type":"message","text":"buttons"}`)
-	for {
+	// The reply at the desk, and the visitor's message marked delivered
+	// by the queue consumer: both come through the feed.
+	var replied, delivered bool
+	for !replied || !delivered {
 		v := next(t, ctx, views)
 		for _, it := range v.Timeline {
 			if it.Kind == "callback" && it.Type == "message" && strings.Contains(string(it.Data), `"Pick one:"`) {
+				replied = true
 				if v.Status == nil || v.Status.State != "active" {
-					t.Errorf("status %+v, want active", v.Status)
+					t.Fatalf("status %+v, want active", v.Status)
 				}
-				return
+			}
+			if it.Kind == "sent" && it.Type == "message" && it.Sent != nil && it.Sent.Delivery == "sent" {
+				delivered = true
 			}
 		}
 	}
@@ -135,6 +143,7 @@ type view struct {
 	Timeline     []struct {
 		Kind, Type string
 		Data       json.RawMessage
+		Sent       *struct{ Delivery string }
 	}
 }
 

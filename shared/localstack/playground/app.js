@@ -140,15 +140,24 @@ function toast(text, bad) {
 
 const ok = (s) => s.status >= 200 && s.status < 300;
 
-// outcome is what the bridge's answer means for a visitor's message.
+// outcome is what the bridge's answer, and then its queue consumer, mean
+// for an event the page sent: the bridge answers once the event is queued;
+// the consumer's outcome (delivery) says what became of it.
 function outcome(s) {
   if (s.error) return {cls: "bad", text: "Bridge unreachable"};
   if (!s.status) return {cls: "", text: "Sending…"};
   if (ok(s)) {
     const ev = (s.answer && s.answer.events) || {};
-    if (ev.held) return {cls: "held", text: "Held for the desk"};
     if (ev.duplicate) return {cls: "", text: "Duplicate"};
-    return {cls: "ok", text: "Delivered"};
+    if (!ev.queued) return {cls: "ok", text: "Accepted"};
+    switch (s.delivery) {
+      case "sent": return {cls: "ok", text: "Delivered"};
+      case "held": return {cls: "held", text: "Held for the desk"};
+      case "fallback": return {cls: "held", text: "Handed to a human: the AI agent was unreachable"};
+      case "dead": return {cls: "bad", text: "Not delivered · see the dead letters"};
+      case "retry": return {cls: "", text: "Queued · retrying"};
+      default: return {cls: "", text: "Queued"};
+    }
   }
   const code = s.answer && s.answer.error && s.answer.error.code;
   return {cls: "bad", text: "Not delivered · " + (code || "HTTP " + s.status)};

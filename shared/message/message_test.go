@@ -352,6 +352,9 @@ func (f transcriptFunc) Append(_ context.Context, _ *source.Account, pcid string
 	return f(pcid, t)
 }
 
+// Forget is not message's concern (source-inbound drops transcripts).
+func (f transcriptFunc) Forget(context.Context, *source.Account, string) error { return nil }
+
 // The request's one log line names the IDs an operator follows, and never
 // the message text.
 func TestLogLine(t *testing.T) {

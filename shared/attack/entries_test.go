@@ -213,15 +213,17 @@ func entries() []entry {
 		}
 		return s
 	}
+	// lpText is a visitor's text in tenant A's conversation that exists,
+	// each with its own sequence number so none is a duplicate.
 	lpText := func(e *env, mutate func(ep *lptest.Endpoint) (conv string)) request {
 		ep := e.lpEndpoint(tenantA)
-		conv := e.conv()
+		conv := e.lpOpen(tenantA)
 		if mutate != nil {
 			if c := mutate(&ep); c != "" {
 				conv = c
 			}
 		}
-		return lpReq(ep.Text(conv, 1, "hello"))
+		return lpReq(ep.Text(conv, int(e.next()), "hello"))
 	}
 	return []entry{
 		{name: "POST /sources/generic/{account}", fn: route.SourceInbound, slots: []slot{
@@ -304,14 +306,14 @@ func entries() []entry {
 				place: func(e *env, v string) request {
 					return lpText(e, func(ep *lptest.Endpoint) string { ep.Env = url.PathEscape(v); return "" })
 				}},
-			{field: "convId", good: func(e *env) string { return e.conv() }, bad: []badValue{over, huge, crlf, nul, del, nonUTF8, space}, free: true,
+			{field: "convId", good: func(e *env) string { return e.lpOpen(tenantA) }, bad: []badValue{over, huge, crlf, nul, del, nonUTF8, space}, free: true,
 				place: func(e *env, v string) request {
 					return lpText(e, func(*lptest.Endpoint) string { return url.PathEscape(v) })
 				}},
 			// Dot segments pass the adapter's own convId pattern; the one
 			// set of conversation rules refuses them once the caller is
 			// authenticated.
-			{field: "convId", want: []string{"conversation"}, good: func(e *env) string { return e.conv() }, bad: []badValue{dotdot, dot},
+			{field: "convId", want: []string{"conversation"}, good: func(e *env) string { return e.lpOpen(tenantA) }, bad: []badValue{dotdot, dot},
 				place: func(e *env, v string) request {
 					return lpText(e, func(*lptest.Endpoint) string { return url.PathEscape(v) })
 				}},

@@ -49,6 +49,8 @@ func TestAttackInputs(t *testing.T) {
 			controls++
 			if a.panicked != nil || a.status < 200 || a.status > 299 {
 				t.Errorf("%s %s: control not accepted: %s", en.name, ctl.name, a)
+			} else if st := e.settle(); st.failed() {
+				t.Errorf("%s %s: control accepted, not delivered: %s", en.name, ctl.name, st)
 			}
 			probes = append(probes, s.probes()...)
 		}
@@ -58,9 +60,11 @@ func TestAttackInputs(t *testing.T) {
 		probes = append(probes, en.probes...)
 		for _, p := range probes {
 			what := en.name + " " + p.name
-			before, vendorBefore, outsideBefore := e.cost(), w.vendor.count(), w.outside()
+			before, vendorBefore, outsideBefore, queuedBefore := e.cost(), w.vendor.count(), w.outside(), e.queued()
 			a := p.send(e)
 			spent := e.cost().minus(before)
+			queued := e.queued() - queuedBefore
+			e.settle()
 			var problem string
 			switch {
 			case a.panicked != nil:
@@ -72,6 +76,8 @@ func TestAttackInputs(t *testing.T) {
 				problem = fmt.Sprintf("malformed input cost %d DynamoDB and %d Secrets Manager calls", spent.db, spent.sm)
 			case spent.dbWrites != 0:
 				problem = fmt.Sprintf("bad input wrote state (%d writes)", spent.dbWrites)
+			case queued != 0:
+				problem = fmt.Sprintf("bad input was queued (%d records)", queued)
 			case w.vendor.count() != vendorBefore || w.outside() != outsideBefore:
 				problem = "bad input reached a vendor"
 			}

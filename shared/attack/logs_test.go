@@ -1,19 +1,13 @@
 package attack_test
 
 import (
-	"context"
-	"encoding/json"
+		"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/crmbridge/crmbridge/shared/app/apptest"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 )
 
@@ -89,29 +83,6 @@ func traffic(e *env) []request {
 	}
 }
 
-// stateItems reads every item of the State table as attribute → JSON.
-func stateItems(t *testing.T, e *env) []map[string]string {
-	t.Helper()
-	out, err := e.db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(apptest.StateTable)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []map[string]string
-	for _, it := range out.Items {
-		var m map[string]any
-		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-			t.Fatal(err)
-		}
-		flat := map[string]string{}
-		for k, v := range m {
-			b, _ := json.Marshal(v)
-			flat[k] = string(b)
-		}
-		items = append(items, flat)
-	}
-	return items
-}
-
 // TestAttackLogs: at DEBUG, with vendors that answer well, that refuse
 // with error bodies holding an e-mail address and an echo of the request,
 // that fail and ask to retry, or that answer garbage, no log line holds
@@ -159,7 +130,7 @@ func TestAttackLogs(t *testing.T) {
 		}
 		_, secretLeaks, broken := e.logs.counts()
 		tl.leaks += secretLeaks + broken
-		for _, it := range stateItems(t, e) {
+		for _, it := range e.stateItems() {
 			if n := countAll(fmt.Sprint(it), []string{piiEmail, "you sent"}); n > 0 {
 				tl.leaks += n
 				t.Errorf("%s: a vendor's answer was stored: %v", mode.name, it)

@@ -13,6 +13,8 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
 
@@ -125,7 +127,7 @@ func livepersonForgeries() []forgery {
 	with := func(auth func(e *env) string) func(e *env) answer {
 		return func(e *env) answer {
 			ep := lptest.Endpoint{Account: tenantA.lp, BotID: tenantA.lpBot, Authorization: auth(e)}
-			return e.do(lpReq(ep.Text(e.conv(), 1, "hello")))
+			return e.do(lpReq(ep.Text(e.lpOpen(tenantA), int(e.next()), "hello")))
 		}
 	}
 	token := func(kind lptest.TokenKind) func(e *env) string {
@@ -246,8 +248,18 @@ func TestAttackAuth(t *testing.T) {
 	for _, p := range []string{"/webhooks", "/webhooks/message", "/webhooks/escalation", "/webhooks/action"} {
 		sets["POST "+p] = webhookForgeries(p)
 	}
+	// Tenant A's LivePerson account refuses the deprecated scope (the
+	// default admits it, with a metric): its token is then a forgery.
+	refuseDeprecated := func(tn *tenantFix, items []tenanttest.Fields) {
+		if tn == tenantA {
+			setItem(tenant.SourceKey("liveperson", tn.lp), tenant.ConfigSK, "settings.acceptDeprecatedScope", false)(items)
+		}
+	}
 	for route, fs := range sets {
-		e := w.env(t, envOptions{})
+		e := w.env(t, envOptions{items: refuseDeprecated})
+		// The conversation the LivePerson forgeries post in exists, so
+		// nothing but the credential is wrong with them.
+		e.lpOpen(tenantA)
 		for _, f := range fs {
 			before, vendorBefore := e.cost(), w.vendor.count()
 			a := f.send(e)
@@ -279,16 +291,19 @@ func TestAttackAuth(t *testing.T) {
 		{"sunshine", func() request {
 			return sunshineReq(tenantA.sunshine, tenantA.sunWebhook, sunMessage("evt-replayed", "c-replayed", "hello"))
 		}},
-		{"liveperson", func() request { return lpReq(e.lpEndpoint(tenantA).Text("c-replayed", 7, "hello")) }},
+		{"liveperson", func() request { return lpReq(e.lpEndpoint(tenantA).Text(e.lpOpen(tenantA), 7, "hello")) }},
 	} {
 		r := replay.req()
-		first := e.do(r)
+		before := w.vendor.count()
+		first, st := e.deliver(r)
 		delivered := w.vendor.count()
-		again := e.do(r)
+		again, _ := e.deliver(r)
 		var problem string
 		switch {
 		case first.status != 200:
 			problem = "the original was not accepted: " + first.String()
+		case st.failed() || delivered == before:
+			problem = "the original did not reach the AI agent: " + st.String()
 		case again.status != 200 || !strings.Contains(again.body, "duplicate") && replay.name != "liveperson":
 			problem = "the replay was not answered as a duplicate"
 		case w.vendor.count() != delivered:
@@ -312,7 +327,7 @@ func TestAttackAuth(t *testing.T) {
 	before := fetches()
 	for i := range 50 {
 		tok, _ := lptest.SignRS256(jwks.ValidClaims(e.clock.Now()), sentinelA().Key, fmt.Sprintf("kid-%d", i))
-		a := e.do(lpReq(lptest.Endpoint{Account: tenantA.lpJWKS, BotID: tenantA.lpBot, Authorization: "Bearer " + tok}.Text(e.conv(), 1, "hi")))
+		a := e.do(lpCreate(lptest.Endpoint{Account: tenantA.lpJWKS, BotID: tenantA.lpBot, Authorization: "Bearer " + tok}, e.conv()))
 		var problem string
 		if a.status != 401 || !is4xxJSON(a, "kid", "key") {
 			problem = "an unknown kid was not refused"

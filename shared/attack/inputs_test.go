@@ -95,7 +95,7 @@ func TestAttackInputs(t *testing.T) {
 
 // checkLogs holds what the bridge logged to the rules: one JSON object a
 // line (no injected line breaks), no attribute over 1 KiB (no input logged
-// whole), no secret.
+// whole), no secret, no panic recovered by a queue consumer.
 func checkLogs(t *testing.T, what string, e *env) {
 	t.Helper()
 	n, leaks, broken := e.logs.counts()
@@ -105,6 +105,10 @@ func checkLogs(t *testing.T, what string, e *env) {
 	for _, line := range e.logs.all() {
 		if long := longestValue(line); long > 1024 {
 			t.Errorf("%s: a log attribute holds %d characters: %.200s", what, long, line)
+		}
+		// A queue consumer recovers a handler's panic and logs it.
+		if strings.Contains(line, "panicked") {
+			t.Errorf("%s: a panic was recovered: %.300s", what, line)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/source/generic"
+	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 )
 
 // What the traffic of TestAttackLogs carries that no log line may hold.
@@ -67,6 +68,7 @@ func traffic(e *env) []request {
 		gen(generic.TypeAgentJoined, generic.InboundData{Agent: &generic.AgentInfo{Name: "Sam"}}),
 		gen(generic.TypeAgentMessage, generic.InboundData{Text: "desk: " + visitorText}),
 		sunshineReq(a.sunshine, a.sunWebhook, sunMessage(fmt.Sprintf("evt-%d", e.next()), sunConv, visitorText)),
+		lpReq(e.lpEndpoint(a).CreateConversation(lpConv, lptest.ConversationBody(lptest.MessagingSDES(lptest.Person{FirstName: "Grace", Email: visitorEmail}, true), "MESSAGING"))),
 		lpReq(e.lpEndpoint(a).Text(lpConv, 1, visitorText)),
 		hook("/webhooks/message", say(pcid)),
 		hook("/webhooks", say("sunshine:"+a.sunshine+":"+sunConv)),
@@ -96,7 +98,7 @@ func TestAttackLogs(t *testing.T) {
 	t.Cleanup(func() { w.vendor.set(vendorOK) })
 	tl := &tally{class: "logs"}
 	forbidden := []string{visitorText, visitorEmail, piiEmail, "you sent"}
-	var lines, deadLetters, failures int
+	var lines, deadLetters, failures int // failures: refused requests and failed deliveries
 	for _, mode := range []struct {
 		name string
 		h    http.HandlerFunc
@@ -112,8 +114,10 @@ func TestAttackLogs(t *testing.T) {
 		w.vendor.set(mode.h)
 		e := w.env(t, envOptions{})
 		for _, r := range traffic(e) {
-			a := e.do(r)
-			if a.status >= 400 {
+			// Delivered at once: the consumers' failures and dead letters
+			// are what this test is about.
+			a, st := e.deliver(r)
+			if a.status >= 400 || st.failed() {
 				failures++
 			}
 			leaks := countAll(a.body, []string{piiEmail, "you sent", visitorEmail}) + secretsIn(a.body)
@@ -154,6 +158,6 @@ func TestAttackLogs(t *testing.T) {
 	if failures == 0 || deadLetters == 0 {
 		t.Errorf("no failures (%d) or no dead letters (%d): the traffic did not exercise the failure paths", failures, deadLetters)
 	}
-	tl.note("log_lines=%d dead_letters=%d failed_requests=%d", lines, deadLetters, failures)
+	tl.note("log_lines=%d dead_letters=%d failures=%d", lines, deadLetters, failures)
 	tl.report(t)
 }

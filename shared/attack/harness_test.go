@@ -436,7 +436,7 @@ type env struct {
 	uncounted atomic.Bool
 
 	mu      sync.Mutex
-	dbOps   map[string]int // DynamoDB calls by operation
+	dbOps   map[string]int    // DynamoDB calls by operation
 	smReads map[string]int    // Secrets Manager reads by secret name
 	lpConvs map[string]string // lpOpen's conversations by tenant
 }
@@ -506,7 +506,9 @@ type settled struct{ dead, left int }
 // record still waiting.
 func (s settled) failed() bool { return s.dead != 0 || s.left != 0 }
 
-func (s settled) String() string { return fmt.Sprintf("%d dead letters, %d records waiting", s.dead, s.left) }
+func (s settled) String() string {
+	return fmt.Sprintf("%d dead letters, %d records waiting", s.dead, s.left)
+}
 
 // maxAgePast is more than any account's retry horizon in the items here
 // (queue.DefaultMaxAge).

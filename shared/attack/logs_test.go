@@ -1,7 +1,7 @@
 package attack_test
 
 import (
-		"encoding/json"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"

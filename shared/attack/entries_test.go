@@ -17,10 +17,9 @@ import (
 // the bridge accepts with a good value (the control), so a refusal of a
 // bad value is the input rules' doing and nothing else's.
 //
-// A queue consumer of the durable delivery path is one more entry: its
-// slots' deliver hands an SQS record to the consumer and maps the outcome
-// to an answer (a record refused as bad input is a dead letter naming the
-// field), its fn the function whose handler consumes the queue.
+// The queue consumers of the durable delivery path are not HTTP routes:
+// their entries are consumerEntries (queue_test.go), each a record as the
+// bridge queues it and the queue it waits on.
 
 // badValue is one thing an attacker puts where an ID goes.
 type badValue struct{ name, v string }
@@ -75,18 +74,9 @@ type slot struct {
 	free  bool
 	// place builds the HTTP request with v in the slot.
 	place func(e *env, v string) request
-	// deliver, for an entry that is not an HTTP route (a queue consumer),
-	// hands it the unit of work with v in the slot and reports the outcome
-	// as an answer: a 4xx JSON error naming the field for bad input.
-	deliver func(e *env, v string) answer
 }
 
-func (s slot) send(e *env, v string) answer {
-	if s.deliver != nil {
-		return s.deliver(e, v)
-	}
-	return e.do(s.place(e, v))
-}
+func (s slot) send(e *env, v string) answer { return e.do(s.place(e, v)) }
 
 // entry is one way in.
 type entry struct {

@@ -54,7 +54,7 @@ func TestAttackInputs(t *testing.T) {
 			}
 			probes = append(probes, s.probes()...)
 		}
-		if len(en.slots) > 0 && en.slots[0].place != nil {
+		if len(en.slots) > 0 {
 			probes = append(probes, limitProbes(en.slots[0])...)
 		}
 		probes = append(probes, en.probes...)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
@@ -159,6 +161,80 @@ func livepersonForgeries() []forgery {
 	return out
 }
 
+// twilioForgeries are the attacks on X-Twilio-Signature (HMAC-SHA1 of the
+// URL and the sorted parameters with the Auth Token): none, another
+// tenant's token, the parameters or the URL changed after signing, another
+// algorithm or input, the token itself.
+func twilioForgeries() []forgery {
+	a := tenantA
+	send := func(f func(e *env) request) func(e *env) answer { return func(e *env) answer { return e.do(f(e)) } }
+	sig := []string{"X-Twilio-Signature", "signature"}
+	resign := func(e *env, sign func(p url.Values) string) request {
+		p := e.twilioParams(a, "hello")
+		r := twilioReq(a.twilio, a.twToken, p)
+		r.header[twilio.HeaderSignature] = sign(p)
+		return r
+	}
+	return []forgery{
+		{"no X-Twilio-Signature", send(func(e *env) request {
+			r := twilioReq(a.twilio, a.twToken, e.twilioParams(a, "hello"))
+			delete(r.header, twilio.HeaderSignature)
+			return r
+		}), []string{"missing", "X-Twilio-Signature"}},
+		{"signed with another tenant's token", send(func(e *env) request {
+			return twilioReq(a.twilio, tenantB.twToken, e.twilioParams(a, "hello"))
+		}), sig},
+		{"the text changed after signing", send(func(e *env) request {
+			p := e.twilioParams(a, "hello")
+			r := twilioReq(a.twilio, a.twToken, p)
+			p.Set("Body", "HELLO")
+			r.body = []byte(p.Encode())
+			return r
+		}), sig},
+		{"a parameter added after signing", send(func(e *env) request {
+			p := e.twilioParams(a, "hello")
+			r := twilioReq(a.twilio, a.twToken, p)
+			p.Set("OptOutType", "STOP")
+			r.body = []byte(p.Encode())
+			return r
+		}), sig},
+		{"a query string added after signing", send(func(e *env) request {
+			r := twilioReq(a.twilio, a.twToken, e.twilioParams(a, "hello"))
+			r.query = "x=1"
+			return r
+		}), sig},
+		{"signed for another account's URL", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, twilioURL(tenantB.twilio), p)
+			})
+		}), sig},
+		{"signed over http://", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, strings.Replace(twilioURL(a.twilio), "https:", "http:", 1), p)
+			})
+		}), sig},
+		{"HMAC-SHA256 without the settings header", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA256, twilioURL(a.twilio), p)
+			})
+		}), sig},
+		{"the parameters signed without the URL", send(func(e *env) request {
+			return resign(e, func(p url.Values) string { return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, "", p) })
+		}), sig},
+		{"the URL signed without the parameters", send(func(e *env) request {
+			return resign(e, func(url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, twilioURL(a.twilio), nil)
+			})
+		}), sig},
+		{"the token as the signature", send(func(e *env) request {
+			return resign(e, func(url.Values) string { return a.twToken })
+		}), sig},
+		{"the API key secret's signature", send(func(e *env) request {
+			return twilioReq(a.twilio, a.twKeySecret, e.twilioParams(a, "hello"))
+		}), sig},
+	}
+}
+
 // webhookForgeries are the attacks on the AI agent's webhook schemes at
 // one route: A signs with hmac-sha256, B with a bearer header.
 func webhookForgeries(path string) []forgery {
@@ -244,6 +320,7 @@ func TestAttackAuth(t *testing.T) {
 		"POST /sources/generic/{account}":            genericForgeries(),
 		"POST /sources/sunshine/{account}":           sunshineForgeries(),
 		"ANY /sources/liveperson/{account}/{proxy+}": livepersonForgeries(),
+		"POST /sources/twilio/{account}":             twilioForgeries(),
 	}
 	for _, p := range []string{"/webhooks", "/webhooks/message", "/webhooks/escalation", "/webhooks/action"} {
 		sets["POST "+p] = webhookForgeries(p)

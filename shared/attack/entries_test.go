@@ -8,6 +8,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
@@ -333,6 +334,49 @@ func entries() []entry {
 			{name: "events body not an object", want: []string{"body", "object"}, send: func(e *env) answer {
 				r := lpText(e, nil)
 				r.body = []byte(`[1,2]`)
+				return e.do(r)
+			}},
+		}},
+		{name: "POST /sources/twilio/{account}", fn: route.SourceInbound, slots: []slot{
+			{field: "account", good: fixed(tenantA.twilio), bad: pathIDs, free: true, place: func(e *env, v string) request {
+				r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+				r.path = "/sources/twilio/" + url.PathEscape(v)
+				return r
+			}},
+			{field: "MessageSid", good: func(e *env) string { return fmt.Sprintf("SM%032x", e.next()) },
+				bad: []badValue{over, crlf, nul, space, empty, {"short", "SM0123"}, {"another prefix", "XX" + strings.Repeat("0", 32)},
+					{"upper-case hex", "SM" + strings.Repeat("A", 32)}, {"a dot segment", ".."}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("MessageSid", v)
+					p.Del("SmsMessageSid")
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "AccountSid", want: []string{"AccountSid"}, good: fixed(tenantA.twilio),
+				bad: []badValue{empty, crlf, over, {"another account", tenantB.twilio}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("AccountSid", v)
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "From", good: fixed("+15005550101"), bad: []badValue{empty, crlf, over, {"not a number", "sip:alice@example.com"}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("From", v)
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "X-Twilio-Signature", want: []string{"X-Twilio-Signature", "signature"}, good: fixed(asSigned), bad: credentials,
+				place: func(e *env, v string) request {
+					r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+					if v != asSigned {
+						r.header[twilio.HeaderSignature] = v
+					}
+					return r
+				}},
+		}, probes: []probe{
+			{name: "JSON without bodySHA256", want: []string{"body"}, send: func(e *env) answer {
+				r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+				r.header["content-type"], r.body = "application/json", []byte(`{"Body":"hello"}`)
 				return e.do(r)
 			}},
 		}},

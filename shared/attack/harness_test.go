@@ -32,6 +32,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/secrets/secretstest"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
@@ -255,6 +256,7 @@ type tenantFix struct {
 	inbound, callback                    string // whsec_ keys
 	sunKeyID, sunKeySecret, sunWebhook   string
 	lpPassword, shopKey, shopK           string
+	twilio, twToken, twKeySecret         string // Account SID, Auth Token, API key secret
 	sentinel                             *lptest.Sentinel
 	inboundKey                           stdwebhook.Secret
 }
@@ -273,6 +275,7 @@ func newTenant(name, agent, marker string, scheme webhookauth.Scheme, s *lptest.
 		inbound: whsec(marker + "in"), callback: whsec(marker + "cb"),
 		sunKeyID: "app_" + strings.ToLower(name), sunKeySecret: marker + "-sunkey", sunWebhook: marker + "-sunhook",
 		lpPassword: marker + "-lppass", shopKey: marker + "-shopkey", shopK: marker + "-shopk",
+		twilio: "AC" + acctBase[:4] + strings.Repeat("0", 27) + "1", twToken: marker + "-twtoken", twKeySecret: marker + "-twkey",
 	}
 	tn.sentinel = &lptest.Sentinel{Account: tn.lp, Key: s.Key, KID: s.KID}
 	tn.inboundKey, _ = stdwebhook.ParseSecret(tn.inbound)
@@ -281,7 +284,7 @@ func newTenant(name, agent, marker string, scheme webhookauth.Scheme, s *lptest.
 
 // secretValues are every secret the tenant has, as stored.
 func (tn *tenantFix) secretValues() []string {
-	return []string{tn.apiKey, tn.webhookSecret, tn.inbound, tn.callback, tn.sunKeySecret, tn.sunWebhook, tn.lpPassword, tn.shopKey, tn.shopK}
+	return []string{tn.apiKey, tn.webhookSecret, tn.inbound, tn.callback, tn.sunKeySecret, tn.sunWebhook, tn.lpPassword, tn.shopKey, tn.shopK, tn.twToken, tn.twKeySecret}
 }
 
 // secretNames are the names of its secrets in Secrets Manager.
@@ -290,6 +293,7 @@ func (tn *tenantFix) secretNames() []string {
 		tenanttest.AgentSecretName(tn.agent), tenanttest.SourceSecretName(generic.Name, tn.generic),
 		tenanttest.SourceSecretName("sunshine", tn.sunshine), tenanttest.SourceSecretName("liveperson", tn.lp),
 		tenanttest.SourceSecretName("liveperson", tn.lpJWKS), "crmbridge/actions/" + tn.agent + "/shop",
+		tenanttest.SourceSecretName(twilio.Name, tn.twilio),
 	}
 }
 
@@ -331,7 +335,7 @@ var (
 // urls are where a tenant's items send the bridge; tests point one of them
 // somewhere it must not go.
 type urls struct {
-	callback, sunshine, liveperson, jwks, agent, action string
+	callback, sunshine, liveperson, jwks, agent, action, twilio string
 }
 
 func (w *world) defaultURLs(tn *tenantFix) urls {
@@ -341,6 +345,7 @@ func (w *world) defaultURLs(tn *tenantFix) urls {
 		liveperson: w.vendor.URL,
 		jwks:       w.vendor.URL + "/jwks",
 		action:     w.vendor.URL + "/shop/orders/{{data.id}}",
+		twilio:     w.vendor.URL,
 	}
 }
 
@@ -391,6 +396,10 @@ func (tn *tenantFix) items(u urls) []tenanttest.Fields {
 		tenanttest.Source("liveperson", tn.lpJWKS, tn.agent, tenanttest.Fields{
 			"credentialsSecret": tenanttest.SourceSecretName("liveperson", tn.lpJWKS), "settings": lpSettings(true),
 		}),
+		tenanttest.Source(twilio.Name, tn.twilio, tn.agent, tenanttest.Fields{
+			"credentialsSecret": tenanttest.SourceSecretName(twilio.Name, tn.twilio),
+			"settings":          tenanttest.Fields{"apiBaseUrl": u.twilio, "messagingBaseUrl": u.twilio},
+		}),
 		tenanttest.Action(tn.agent, "lookup", tenanttest.Fields{"kind": "http", "http": tenanttest.Fields{
 			"method": "POST", "url": u.action, "secret": "crmbridge/actions/" + tn.agent + "/shop",
 			"headers": tenanttest.Fields{"X-Api-Key": "{{secret.key}}", "X-Order-Ref": "{{data.ref}}"},
@@ -413,6 +422,8 @@ func (tn *tenantFix) secretsJSON() map[string]string {
 		tenanttest.SourceSecretName("liveperson", tn.lp):      lp,
 		tenanttest.SourceSecretName("liveperson", tn.lpJWKS):  lp,
 		"crmbridge/actions/" + tn.agent + "/shop":             j(map[string]string{"key": tn.shopKey, "k": tn.shopK}),
+		tenanttest.SourceSecretName(twilio.Name, tn.twilio): j(twilio.Credentials{AuthToken: tn.twToken,
+			APIKeySid: "SK" + strings.Repeat("0", 31) + "1", APIKeySecret: tn.twKeySecret}),
 	}
 }
 
@@ -779,6 +790,29 @@ func lpReq(r lptest.Request) request {
 		h["authorization"] = r.Authorization
 	}
 	return request{method: r.Method, path: r.Path(), header: h, body: r.Body}
+}
+
+// twilioURL is the URL Twilio signs for an account's incoming messages:
+// the one the bridge rebuilds from API Gateway's domain and the raw path.
+func twilioURL(account string) string { return "https://api.example.com/sources/twilio/" + account }
+
+// twilioParams are an incoming SMS's parameters for tn, from a visitor.
+func (e *env) twilioParams(tn *tenantFix, text string) url.Values {
+	sid := fmt.Sprintf("SM%032x", e.next())
+	return url.Values{
+		"MessageSid": {sid}, "SmsMessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {tn.twilio},
+		"From": {"+15005550101"}, "To": {"+15005550006"}, "Body": {text}, "NumMedia": {"0"},
+		"NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
+	}
+}
+
+// twilioReq is Twilio's POST of p to account's URL, signed with token
+// over the URL and the parameters (X-Twilio-Signature, HMAC-SHA1).
+func twilioReq(account, token string, p url.Values) request {
+	return request{method: "POST", path: "/sources/twilio/" + account, body: []byte(p.Encode()), header: map[string]string{
+		"content-type":         "application/x-www-form-urlencoded",
+		twilio.HeaderSignature: twilio.Sign([]byte(token), twilio.HMACSHA1, twilioURL(account), p),
+	}}
 }
 
 // lpCreate is the PUT with which Third-Party Bots creates conv at ep

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +13,10 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
+	"github.com/crmbridge/crmbridge/shared/tenant"
+	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
 	"github.com/crmbridge/crmbridge/shared/webhookauth"
 )
 
@@ -125,7 +129,7 @@ func livepersonForgeries() []forgery {
 	with := func(auth func(e *env) string) func(e *env) answer {
 		return func(e *env) answer {
 			ep := lptest.Endpoint{Account: tenantA.lp, BotID: tenantA.lpBot, Authorization: auth(e)}
-			return e.do(lpReq(ep.Text(e.conv(), 1, "hello")))
+			return e.do(lpReq(ep.Text(e.lpOpen(tenantA), int(e.next()), "hello")))
 		}
 	}
 	token := func(kind lptest.TokenKind) func(e *env) string {
@@ -155,6 +159,80 @@ func livepersonForgeries() []forgery {
 		out = append(out, forgery{"token " + string(k), with(token(k)), tok})
 	}
 	return out
+}
+
+// twilioForgeries are the attacks on X-Twilio-Signature (HMAC-SHA1 of the
+// URL and the sorted parameters with the Auth Token): none, another
+// tenant's token, the parameters or the URL changed after signing, another
+// algorithm or input, the token itself.
+func twilioForgeries() []forgery {
+	a := tenantA
+	send := func(f func(e *env) request) func(e *env) answer { return func(e *env) answer { return e.do(f(e)) } }
+	sig := []string{"X-Twilio-Signature", "signature"}
+	resign := func(e *env, sign func(p url.Values) string) request {
+		p := e.twilioParams(a, "hello")
+		r := twilioReq(a.twilio, a.twToken, p)
+		r.header[twilio.HeaderSignature] = sign(p)
+		return r
+	}
+	return []forgery{
+		{"no X-Twilio-Signature", send(func(e *env) request {
+			r := twilioReq(a.twilio, a.twToken, e.twilioParams(a, "hello"))
+			delete(r.header, twilio.HeaderSignature)
+			return r
+		}), []string{"missing", "X-Twilio-Signature"}},
+		{"signed with another tenant's token", send(func(e *env) request {
+			return twilioReq(a.twilio, tenantB.twToken, e.twilioParams(a, "hello"))
+		}), sig},
+		{"the text changed after signing", send(func(e *env) request {
+			p := e.twilioParams(a, "hello")
+			r := twilioReq(a.twilio, a.twToken, p)
+			p.Set("Body", "HELLO")
+			r.body = []byte(p.Encode())
+			return r
+		}), sig},
+		{"a parameter added after signing", send(func(e *env) request {
+			p := e.twilioParams(a, "hello")
+			r := twilioReq(a.twilio, a.twToken, p)
+			p.Set("OptOutType", "STOP")
+			r.body = []byte(p.Encode())
+			return r
+		}), sig},
+		{"a query string added after signing", send(func(e *env) request {
+			r := twilioReq(a.twilio, a.twToken, e.twilioParams(a, "hello"))
+			r.query = "x=1"
+			return r
+		}), sig},
+		{"signed for another account's URL", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, twilioURL(tenantB.twilio), p)
+			})
+		}), sig},
+		{"signed over http://", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, strings.Replace(twilioURL(a.twilio), "https:", "http:", 1), p)
+			})
+		}), sig},
+		{"HMAC-SHA256 without the settings header", send(func(e *env) request {
+			return resign(e, func(p url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA256, twilioURL(a.twilio), p)
+			})
+		}), sig},
+		{"the parameters signed without the URL", send(func(e *env) request {
+			return resign(e, func(p url.Values) string { return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, "", p) })
+		}), sig},
+		{"the URL signed without the parameters", send(func(e *env) request {
+			return resign(e, func(url.Values) string {
+				return twilio.Sign([]byte(a.twToken), twilio.HMACSHA1, twilioURL(a.twilio), nil)
+			})
+		}), sig},
+		{"the token as the signature", send(func(e *env) request {
+			return resign(e, func(url.Values) string { return a.twToken })
+		}), sig},
+		{"the API key secret's signature", send(func(e *env) request {
+			return twilioReq(a.twilio, a.twKeySecret, e.twilioParams(a, "hello"))
+		}), sig},
+	}
 }
 
 // webhookForgeries are the attacks on the AI agent's webhook schemes at
@@ -242,12 +320,23 @@ func TestAttackAuth(t *testing.T) {
 		"POST /sources/generic/{account}":            genericForgeries(),
 		"POST /sources/sunshine/{account}":           sunshineForgeries(),
 		"ANY /sources/liveperson/{account}/{proxy+}": livepersonForgeries(),
+		"POST /sources/twilio/{account}":             twilioForgeries(),
 	}
 	for _, p := range []string{"/webhooks", "/webhooks/message", "/webhooks/escalation", "/webhooks/action"} {
 		sets["POST "+p] = webhookForgeries(p)
 	}
+	// Tenant A's LivePerson account refuses the deprecated scope (the
+	// default admits it, with a metric): its token is then a forgery.
+	refuseDeprecated := func(tn *tenantFix, items []tenanttest.Fields) {
+		if tn == tenantA {
+			setItem(tenant.SourceKey("liveperson", tn.lp), tenant.ConfigSK, "settings.acceptDeprecatedScope", false)(items)
+		}
+	}
 	for route, fs := range sets {
-		e := w.env(t, envOptions{})
+		e := w.env(t, envOptions{items: refuseDeprecated})
+		// The conversation the LivePerson forgeries post in exists, so
+		// nothing but the credential is wrong with them.
+		e.lpOpen(tenantA)
 		for _, f := range fs {
 			before, vendorBefore := e.cost(), w.vendor.count()
 			a := f.send(e)
@@ -279,16 +368,19 @@ func TestAttackAuth(t *testing.T) {
 		{"sunshine", func() request {
 			return sunshineReq(tenantA.sunshine, tenantA.sunWebhook, sunMessage("evt-replayed", "c-replayed", "hello"))
 		}},
-		{"liveperson", func() request { return lpReq(e.lpEndpoint(tenantA).Text("c-replayed", 7, "hello")) }},
+		{"liveperson", func() request { return lpReq(e.lpEndpoint(tenantA).Text(e.lpOpen(tenantA), 7, "hello")) }},
 	} {
 		r := replay.req()
-		first := e.do(r)
+		before := w.vendor.count()
+		first, st := e.deliver(r)
 		delivered := w.vendor.count()
-		again := e.do(r)
+		again, _ := e.deliver(r)
 		var problem string
 		switch {
 		case first.status != 200:
 			problem = "the original was not accepted: " + first.String()
+		case st.failed() || delivered == before:
+			problem = "the original did not reach the AI agent: " + st.String()
 		case again.status != 200 || !strings.Contains(again.body, "duplicate") && replay.name != "liveperson":
 			problem = "the replay was not answered as a duplicate"
 		case w.vendor.count() != delivered:
@@ -312,7 +404,7 @@ func TestAttackAuth(t *testing.T) {
 	before := fetches()
 	for i := range 50 {
 		tok, _ := lptest.SignRS256(jwks.ValidClaims(e.clock.Now()), sentinelA().Key, fmt.Sprintf("kid-%d", i))
-		a := e.do(lpReq(lptest.Endpoint{Account: tenantA.lpJWKS, BotID: tenantA.lpBot, Authorization: "Bearer " + tok}.Text(e.conv(), 1, "hi")))
+		a := e.do(lpCreate(lptest.Endpoint{Account: tenantA.lpJWKS, BotID: tenantA.lpBot, Authorization: "Bearer " + tok}, e.conv()))
 		var problem string
 		if a.status != 401 || !is4xxJSON(a, "kid", "key") {
 			problem = "an unknown kid was not refused"

@@ -14,6 +14,9 @@
 //
 //	ATTACK <class>: tried=N refused=N leaks=0 [panics=0 ...]
 //
-// The entry points are one table (entries in entries_test.go); a new one —
-// a queue consumer of the durable delivery path — is one row there.
+// The environment is apptest's, queues included: what a route accepts is
+// delivered by its queue consumer (settle) before the test looks at what
+// reached a vendor or became a dead letter. The HTTP entry points are one
+// table (entries in entries_test.go); the queue consumers another
+// (consumerEntries in queue_test.go), where tampered records are played.
 package attack

@@ -77,14 +77,15 @@ func callers() []caller {
 		{"LivePerson: key set", jwks, "/jwks", func(e *env) answer {
 			s := &lptest.Sentinel{Account: a.lpJWKS, Key: sentinelA().Key, KID: sentinelA().KID}
 			bearer, _ := s.Bearer(e.clock.Now())
-			return e.do(lpReq(lptest.Endpoint{Account: a.lpJWKS, BotID: a.lpBot, Authorization: bearer}.Text(e.conv(), 1, "hi")))
+			return e.lpSay(lptest.Endpoint{Account: a.lpJWKS, BotID: a.lpBot, Authorization: bearer}, e.conv(), "hi")
 		}},
 		{"action call-out", action, "/orders/{{data.id}}", viaWebhook("/webhooks/action", act("lookup", generic.Name, a.generic))},
 	}
 }
 
 // TestAttackOutboundControl: every caller reaches the vendor and succeeds
-// when the vendor answers as it should, so the refusals of the tests below
+// when the vendor answers as it should — accepted, and what it queued
+// delivered without a dead letter — so the refusals of the tests below
 // are the redirect rule's and the address guard's, not a broken set-up.
 // Only the named values of an action's answer reach the AI agent.
 func TestAttackOutboundControl(t *testing.T) {
@@ -93,8 +94,9 @@ func TestAttackOutboundControl(t *testing.T) {
 		e := w.env(t, envOptions{})
 		before := w.vendor.count()
 		a := c.call(e)
-		if a.status < 200 || a.status > 299 || w.vendor.count() == before {
-			t.Errorf("%s: %s, the vendor got %d requests", c.name, a, w.vendor.count()-before)
+		st := e.settle()
+		if a.status < 200 || a.status > 299 || st.failed() || w.vendor.count() == before {
+			t.Errorf("%s: %s, %s, the vendor got %d requests", c.name, a, st, w.vendor.count()-before)
 		}
 		if strings.Contains(a.body, piiEmail) || secretsIn(a.body) != 0 {
 			t.Errorf("%s: the answer carries the vendor's answer or a secret: %s", c.name, a)
@@ -108,7 +110,9 @@ func TestAttackOutboundControl(t *testing.T) {
 // TestAttackRedirects: every outbound caller, its vendor answering every
 // request with a redirect (each 3xx) to another origin or to an internal
 // address, sends nothing there: the redirect is not followed, the call
-// fails, and no secret or message reaches the target.
+// fails (the request is refused, or what it queued ends as a dead letter
+// once the queue is delivered), and no secret or message reaches the
+// target.
 func TestAttackRedirects(t *testing.T) {
 	w := newWorld(t)
 	t.Cleanup(func() { w.vendor.set(vendorOK) })
@@ -132,10 +136,11 @@ func TestAttackRedirects(t *testing.T) {
 				e := w.env(t, envOptions{})
 				vendorBefore, outsideBefore := w.vendor.count(), w.outside()
 				a := c.call(e)
+				st := e.settle()
 				var problem string
 				switch {
 				case a.panicked != nil:
-				case a.status < 400:
+				case a.status < 400 && !st.failed():
 					problem = "the call did not fail"
 				case w.vendor.count() == vendorBefore:
 					problem = "the vendor was not called: the test proves nothing"
@@ -170,8 +175,9 @@ func (w *world) internalURLs() []string {
 // TestAttackInternalAddresses: an item whose URL points at loopback, the
 // metadata service, a private range or a name that resolves to one —
 // written straight into the table, past `tenants validate` — makes no
-// connection there from any caller: the item is refused when it is read,
-// or the guard refuses the resolved address when it is dialled.
+// connection there from any caller, when it is called from the HTTP side
+// or from a queue consumer: the item is refused when it is read, or the
+// guard refuses the resolved address when it is dialled.
 func TestAttackInternalAddresses(t *testing.T) {
 	w := newWorld(t)
 	tl := &tally{class: "internal-addresses"}
@@ -180,8 +186,9 @@ func TestAttackInternalAddresses(t *testing.T) {
 			e := w.env(t, envOptions{urls: func(tn *tenantFix, us *urls) { *c.url(us) = u + c.suffix }})
 			before := w.outside()
 			a := c.call(e)
+			st := e.settle()
 			var problem string
-			if a.panicked == nil && a.status < 400 {
+			if a.panicked == nil && a.status < 400 && !st.failed() {
 				problem = "the call did not fail"
 			}
 			tl.add(t, c.name+" to "+u, a, problem, w.outside()-before)

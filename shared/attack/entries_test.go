@@ -8,6 +8,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
@@ -17,10 +18,9 @@ import (
 // the bridge accepts with a good value (the control), so a refusal of a
 // bad value is the input rules' doing and nothing else's.
 //
-// A queue consumer of the durable delivery path is one more entry: its
-// slots' deliver hands an SQS record to the consumer and maps the outcome
-// to an answer (a record refused as bad input is a dead letter naming the
-// field), its fn the function whose handler consumes the queue.
+// The queue consumers of the durable delivery path are not HTTP routes:
+// their entries are consumerEntries (queue_test.go), each a record as the
+// bridge queues it and the queue it waits on.
 
 // badValue is one thing an attacker puts where an ID goes.
 type badValue struct{ name, v string }
@@ -75,18 +75,9 @@ type slot struct {
 	free  bool
 	// place builds the HTTP request with v in the slot.
 	place func(e *env, v string) request
-	// deliver, for an entry that is not an HTTP route (a queue consumer),
-	// hands it the unit of work with v in the slot and reports the outcome
-	// as an answer: a 4xx JSON error naming the field for bad input.
-	deliver func(e *env, v string) answer
 }
 
-func (s slot) send(e *env, v string) answer {
-	if s.deliver != nil {
-		return s.deliver(e, v)
-	}
-	return e.do(s.place(e, v))
-}
+func (s slot) send(e *env, v string) answer { return e.do(s.place(e, v)) }
 
 // entry is one way in.
 type entry struct {
@@ -213,15 +204,17 @@ func entries() []entry {
 		}
 		return s
 	}
+	// lpText is a visitor's text in tenant A's conversation that exists,
+	// each with its own sequence number so none is a duplicate.
 	lpText := func(e *env, mutate func(ep *lptest.Endpoint) (conv string)) request {
 		ep := e.lpEndpoint(tenantA)
-		conv := e.conv()
+		conv := e.lpOpen(tenantA)
 		if mutate != nil {
 			if c := mutate(&ep); c != "" {
 				conv = c
 			}
 		}
-		return lpReq(ep.Text(conv, 1, "hello"))
+		return lpReq(ep.Text(conv, int(e.next()), "hello"))
 	}
 	return []entry{
 		{name: "POST /sources/generic/{account}", fn: route.SourceInbound, slots: []slot{
@@ -304,14 +297,14 @@ func entries() []entry {
 				place: func(e *env, v string) request {
 					return lpText(e, func(ep *lptest.Endpoint) string { ep.Env = url.PathEscape(v); return "" })
 				}},
-			{field: "convId", good: func(e *env) string { return e.conv() }, bad: []badValue{over, huge, crlf, nul, del, nonUTF8, space}, free: true,
+			{field: "convId", good: func(e *env) string { return e.lpOpen(tenantA) }, bad: []badValue{over, huge, crlf, nul, del, nonUTF8, space}, free: true,
 				place: func(e *env, v string) request {
 					return lpText(e, func(*lptest.Endpoint) string { return url.PathEscape(v) })
 				}},
 			// Dot segments pass the adapter's own convId pattern; the one
 			// set of conversation rules refuses them once the caller is
 			// authenticated.
-			{field: "convId", want: []string{"conversation"}, good: func(e *env) string { return e.conv() }, bad: []badValue{dotdot, dot},
+			{field: "convId", want: []string{"conversation"}, good: func(e *env) string { return e.lpOpen(tenantA) }, bad: []badValue{dotdot, dot},
 				place: func(e *env, v string) request {
 					return lpText(e, func(*lptest.Endpoint) string { return url.PathEscape(v) })
 				}},
@@ -341,6 +334,49 @@ func entries() []entry {
 			{name: "events body not an object", want: []string{"body", "object"}, send: func(e *env) answer {
 				r := lpText(e, nil)
 				r.body = []byte(`[1,2]`)
+				return e.do(r)
+			}},
+		}},
+		{name: "POST /sources/twilio/{account}", fn: route.SourceInbound, slots: []slot{
+			{field: "account", good: fixed(tenantA.twilio), bad: pathIDs, free: true, place: func(e *env, v string) request {
+				r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+				r.path = "/sources/twilio/" + url.PathEscape(v)
+				return r
+			}},
+			{field: "MessageSid", good: func(e *env) string { return fmt.Sprintf("SM%032x", e.next()) },
+				bad: []badValue{over, crlf, nul, space, empty, {"short", "SM0123"}, {"another prefix", "XX" + strings.Repeat("0", 32)},
+					{"upper-case hex", "SM" + strings.Repeat("A", 32)}, {"a dot segment", ".."}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("MessageSid", v)
+					p.Del("SmsMessageSid")
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "AccountSid", want: []string{"AccountSid"}, good: fixed(tenantA.twilio),
+				bad: []badValue{empty, crlf, over, {"another account", tenantB.twilio}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("AccountSid", v)
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "From", good: fixed("+15005550101"), bad: []badValue{empty, crlf, over, {"not a number", "sip:alice@example.com"}},
+				place: func(e *env, v string) request {
+					p := e.twilioParams(tenantA, "hello")
+					p.Set("From", v)
+					return twilioReq(tenantA.twilio, tenantA.twToken, p)
+				}},
+			{field: "X-Twilio-Signature", want: []string{"X-Twilio-Signature", "signature"}, good: fixed(asSigned), bad: credentials,
+				place: func(e *env, v string) request {
+					r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+					if v != asSigned {
+						r.header[twilio.HeaderSignature] = v
+					}
+					return r
+				}},
+		}, probes: []probe{
+			{name: "JSON without bodySHA256", want: []string{"body"}, send: func(e *env) answer {
+				r := twilioReq(tenantA.twilio, tenantA.twToken, e.twilioParams(tenantA, "hello"))
+				r.header["content-type"], r.body = "application/json", []byte(`{"Body":"hello"}`)
 				return e.do(r)
 			}},
 		}},

@@ -20,16 +20,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/crmbridge/crmbridge/shared/apigw"
-	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/app/apptest"
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/egress"
-	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets/secretstest"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
@@ -253,6 +256,7 @@ type tenantFix struct {
 	inbound, callback                    string // whsec_ keys
 	sunKeyID, sunKeySecret, sunWebhook   string
 	lpPassword, shopKey, shopK           string
+	twilio, twToken, twKeySecret         string // Account SID, Auth Token, API key secret
 	sentinel                             *lptest.Sentinel
 	inboundKey                           stdwebhook.Secret
 }
@@ -271,6 +275,7 @@ func newTenant(name, agent, marker string, scheme webhookauth.Scheme, s *lptest.
 		inbound: whsec(marker + "in"), callback: whsec(marker + "cb"),
 		sunKeyID: "app_" + strings.ToLower(name), sunKeySecret: marker + "-sunkey", sunWebhook: marker + "-sunhook",
 		lpPassword: marker + "-lppass", shopKey: marker + "-shopkey", shopK: marker + "-shopk",
+		twilio: "AC" + acctBase[:4] + strings.Repeat("0", 27) + "1", twToken: marker + "-twtoken", twKeySecret: marker + "-twkey",
 	}
 	tn.sentinel = &lptest.Sentinel{Account: tn.lp, Key: s.Key, KID: s.KID}
 	tn.inboundKey, _ = stdwebhook.ParseSecret(tn.inbound)
@@ -279,7 +284,7 @@ func newTenant(name, agent, marker string, scheme webhookauth.Scheme, s *lptest.
 
 // secretValues are every secret the tenant has, as stored.
 func (tn *tenantFix) secretValues() []string {
-	return []string{tn.apiKey, tn.webhookSecret, tn.inbound, tn.callback, tn.sunKeySecret, tn.sunWebhook, tn.lpPassword, tn.shopKey, tn.shopK}
+	return []string{tn.apiKey, tn.webhookSecret, tn.inbound, tn.callback, tn.sunKeySecret, tn.sunWebhook, tn.lpPassword, tn.shopKey, tn.shopK, tn.twToken, tn.twKeySecret}
 }
 
 // secretNames are the names of its secrets in Secrets Manager.
@@ -288,6 +293,7 @@ func (tn *tenantFix) secretNames() []string {
 		tenanttest.AgentSecretName(tn.agent), tenanttest.SourceSecretName(generic.Name, tn.generic),
 		tenanttest.SourceSecretName("sunshine", tn.sunshine), tenanttest.SourceSecretName("liveperson", tn.lp),
 		tenanttest.SourceSecretName("liveperson", tn.lpJWKS), "crmbridge/actions/" + tn.agent + "/shop",
+		tenanttest.SourceSecretName(twilio.Name, tn.twilio),
 	}
 }
 
@@ -329,7 +335,7 @@ var (
 // urls are where a tenant's items send the bridge; tests point one of them
 // somewhere it must not go.
 type urls struct {
-	callback, sunshine, liveperson, jwks, agent, action string
+	callback, sunshine, liveperson, jwks, agent, action, twilio string
 }
 
 func (w *world) defaultURLs(tn *tenantFix) urls {
@@ -339,6 +345,7 @@ func (w *world) defaultURLs(tn *tenantFix) urls {
 		liveperson: w.vendor.URL,
 		jwks:       w.vendor.URL + "/jwks",
 		action:     w.vendor.URL + "/shop/orders/{{data.id}}",
+		twilio:     w.vendor.URL,
 	}
 }
 
@@ -389,6 +396,10 @@ func (tn *tenantFix) items(u urls) []tenanttest.Fields {
 		tenanttest.Source("liveperson", tn.lpJWKS, tn.agent, tenanttest.Fields{
 			"credentialsSecret": tenanttest.SourceSecretName("liveperson", tn.lpJWKS), "settings": lpSettings(true),
 		}),
+		tenanttest.Source(twilio.Name, tn.twilio, tn.agent, tenanttest.Fields{
+			"credentialsSecret": tenanttest.SourceSecretName(twilio.Name, tn.twilio),
+			"settings":          tenanttest.Fields{"apiBaseUrl": u.twilio, "messagingBaseUrl": u.twilio},
+		}),
 		tenanttest.Action(tn.agent, "lookup", tenanttest.Fields{"kind": "http", "http": tenanttest.Fields{
 			"method": "POST", "url": u.action, "secret": "crmbridge/actions/" + tn.agent + "/shop",
 			"headers": tenanttest.Fields{"X-Api-Key": "{{secret.key}}", "X-Order-Ref": "{{data.ref}}"},
@@ -411,27 +422,34 @@ func (tn *tenantFix) secretsJSON() map[string]string {
 		tenanttest.SourceSecretName("liveperson", tn.lp):      lp,
 		tenanttest.SourceSecretName("liveperson", tn.lpJWKS):  lp,
 		"crmbridge/actions/" + tn.agent + "/shop":             j(map[string]string{"key": tn.shopKey, "k": tn.shopK}),
+		tenanttest.SourceSecretName(twilio.Name, tn.twilio): j(twilio.Credentials{AuthToken: tn.twToken,
+			APIKeySid: "SK" + strings.Repeat("0", 31) + "1", APIKeySecret: tn.twKeySecret}),
 	}
 }
 
 // ---- one bridge over fresh fakes ----
 
-// env is the bridge as the functions wire it (app.Build, Deps.Handlers)
-// over in-memory DynamoDB and Secrets Manager, with both tenants
-// configured.
+// env is the bridge as the functions wire it (apptest.New: app.Build,
+// Deps.Handlers and the queue consumers) over in-memory DynamoDB, Secrets
+// Manager and SQS FIFO queues, with both tenants configured. What the HTTP
+// side accepts waits on a queue until settle delivers it.
 type env struct {
+	t        testing.TB
 	w        *world
+	app      *apptest.Env
 	db       *dynamotest.DB
 	sm       *secretstest.Secrets
 	clock    *apptest.Clock
-	deps     *app.Deps
 	handlers map[string]apigw.LambdaHandler
 	logs     *sink
 	seq      atomic.Int64
+	// uncounted: the test's own reads, not the bridge's cost.
+	uncounted atomic.Bool
 
 	mu      sync.Mutex
-	dbOps   map[string]int // DynamoDB calls by operation
-	smReads map[string]int // Secrets Manager reads by secret name
+	dbOps   map[string]int    // DynamoDB calls by operation
+	smReads map[string]int    // Secrets Manager reads by secret name
+	lpConvs map[string]string // lpOpen's conversations by tenant
 }
 
 type envOptions struct {
@@ -449,13 +467,14 @@ type envOptions struct {
 
 func (w *world) env(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{w: w, db: dynamotest.New(), sm: secretstest.New(), clock: &apptest.Clock{}, dbOps: map[string]int{}, smReads: map[string]int{}}
-	e.clock.Add(time.Duration(apptest.Start.UnixNano()))
-	e.logs = &sink{keep: !o.discardLogs, secrets: append(tenantA.secretValues(), tenantB.secretValues()...)}
-	ctx := context.Background()
-	if err := localstack.CreateTables(ctx, e.db, apptest.TenantsTable, apptest.StateTable); err != nil {
-		t.Fatal(err)
+	eg := o.eg
+	if eg == nil {
+		eg = w.eg
 	}
+	logs := &sink{keep: !o.discardLogs, secrets: append(tenantA.secretValues(), tenantB.secretValues()...)}
+	ae := apptest.New(t, apptest.Options{Egress: eg, AgentURL: w.vendor.URL, Out: logs})
+	e := &env{t: t, w: w, app: ae, db: ae.DB, sm: ae.Secrets, clock: ae.Clock, handlers: ae.Handlers, logs: logs,
+		dbOps: map[string]int{}, smReads: map[string]int{}, lpConvs: map[string]string{}}
 	for _, tn := range []*tenantFix{tenantA, tenantB} {
 		u := w.defaultURLs(tn)
 		if o.urls != nil {
@@ -465,14 +484,15 @@ func (w *world) env(t testing.TB, o envOptions) *env {
 		if o.items != nil {
 			o.items(tn, items)
 		}
-		if err := tenanttest.Put(ctx, e.db, apptest.TenantsTable, items...); err != nil {
-			t.Fatal(err)
-		}
+		ae.Put(t, items...)
 		for name, v := range tn.secretsJSON() {
 			e.sm.Set(name, v)
 		}
 	}
 	e.db.Fault = func(op, _ string) error {
+		if e.uncounted.Load() {
+			return nil
+		}
 		e.mu.Lock()
 		e.dbOps[op]++
 		e.mu.Unlock()
@@ -484,18 +504,75 @@ func (w *world) env(t testing.TB, o envOptions) *env {
 		e.mu.Unlock()
 		return nil
 	}
-	eg := o.eg
-	if eg == nil {
-		eg = w.eg
-	}
-	cfg := app.Config{
-		TenantsTable: apptest.TenantsTable, StateTable: apptest.StateTable, UltimateBaseURL: w.vendor.URL,
-		LogLevel: "DEBUG", DeadLetterTTL: 24 * time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute,
-	}
-	pol := apptest.Fast
-	e.deps = app.Build(cfg, e.db, e.sm, app.Options{Out: e.logs, Service: "attack", Now: e.clock.Now, Retry: &pol, Egress: eg})
-	e.handlers = e.deps.Handlers(nil)
 	return e
+}
+
+// settled is what became of the work the requests so far queued, once
+// both queues are delivered: how many records became dead letters, and
+// how many are still waiting (none, unless a dead letter could not be
+// kept).
+type settled struct{ dead, left int }
+
+// failed reports work that did not reach its end: a dead letter, or a
+// record still waiting.
+func (s settled) failed() bool { return s.dead != 0 || s.left != 0 }
+
+func (s settled) String() string {
+	return fmt.Sprintf("%d dead letters, %d records waiting", s.dead, s.left)
+}
+
+// maxAgePast is more than any account's retry horizon in the items here
+// (queue.DefaultMaxAge).
+const maxAgePast = 25 * time.Hour
+
+// settle delivers both queues through their consumers, as the event
+// source mappings would, until they are empty: a record that keeps failing
+// is delivered again once its retry horizon is past (the clock moved on),
+// when its consumer keeps it as a dead letter.
+func (e *env) settle() settled {
+	e.t.Helper()
+	before := e.logs.deadLetters()
+	left := e.app.Drain(e.t)
+	for i := 0; left > 0 && i < 3; i++ {
+		e.clock.Add(maxAgePast)
+		left = e.app.Drain(e.t)
+	}
+	return settled{dead: e.logs.deadLetters() - before, left: left}
+}
+
+// deliver sends r and settles what it queued.
+func (e *env) deliver(r request) (answer, settled) {
+	a := e.do(r)
+	return a, e.settle()
+}
+
+// queued counts the records both queues were given.
+func (e *env) queued() int { return e.app.Inbound.Sends() + e.app.Outbound.Sends() }
+
+// stateItems reads every item of the State table as attribute → JSON,
+// without counting as the bridge's cost.
+func (e *env) stateItems() []map[string]string {
+	e.t.Helper()
+	e.uncounted.Store(true)
+	defer e.uncounted.Store(false)
+	out, err := e.db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(apptest.StateTable)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var items []map[string]string
+	for _, it := range out.Items {
+		var m map[string]any
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			e.t.Fatal(err)
+		}
+		flat := map[string]string{}
+		for k, v := range m {
+			b, _ := json.Marshal(v)
+			flat[k] = string(b)
+		}
+		items = append(items, flat)
+	}
+	return items
 }
 
 // cost is what a unit of work cost in AWS calls.
@@ -541,7 +618,13 @@ type sink struct {
 	n       int
 	leaks   int // writes that held a secret
 	broken  int // writes that were not one JSON object on one line
+	buried  int // dead letters kept (their keeper's log line)
 }
+
+// keptDeadLetter is the line a queue consumer's keeper logs once a dead
+// letter is stored (deadletter.Keeper.Bury): counted, because two records
+// with one claim key are kept as one item.
+const keptDeadLetter = `"msg":"kept a dead letter"`
 
 func (s *sink) Write(p []byte) (int, error) {
 	line := strings.TrimSuffix(string(p), "\n")
@@ -551,6 +634,9 @@ func (s *sink) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	s.n++
 	s.leaks += leak
+	if strings.Contains(line, keptDeadLetter) {
+		s.buried++
+	}
 	if broken {
 		s.broken++
 	}
@@ -564,6 +650,12 @@ func (s *sink) all() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.lines...)
+}
+
+func (s *sink) deadLetters() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buried
 }
 
 func (s *sink) counts() (lines, leaks, broken int) {
@@ -698,6 +790,64 @@ func lpReq(r lptest.Request) request {
 		h["authorization"] = r.Authorization
 	}
 	return request{method: r.Method, path: r.Path(), header: h, body: r.Body}
+}
+
+// twilioURL is the URL Twilio signs for an account's incoming messages:
+// the one the bridge rebuilds from API Gateway's domain and the raw path.
+func twilioURL(account string) string { return "https://api.example.com/sources/twilio/" + account }
+
+// twilioParams are an incoming SMS's parameters for tn, from a visitor.
+func (e *env) twilioParams(tn *tenantFix, text string) url.Values {
+	sid := fmt.Sprintf("SM%032x", e.next())
+	return url.Values{
+		"MessageSid": {sid}, "SmsMessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {tn.twilio},
+		"From": {"+15005550101"}, "To": {"+15005550006"}, "Body": {text}, "NumMedia": {"0"},
+		"NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
+	}
+}
+
+// twilioReq is Twilio's POST of p to account's URL, signed with token
+// over the URL and the parameters (X-Twilio-Signature, HMAC-SHA1).
+func twilioReq(account, token string, p url.Values) request {
+	return request{method: "POST", path: "/sources/twilio/" + account, body: []byte(p.Encode()), header: map[string]string{
+		"content-type":         "application/x-www-form-urlencoded",
+		twilio.HeaderSignature: twilio.Sign([]byte(token), twilio.HMACSHA1, twilioURL(account), p),
+	}}
+}
+
+// lpCreate is the PUT with which Third-Party Bots creates conv at ep
+// before its first event: the bridge answers events of a conversation it
+// never saw created 404.
+func lpCreate(ep lptest.Endpoint, conv string) request {
+	return lpReq(ep.CreateConversation(conv, lptest.ConversationBody(nil, "MESSAGING")))
+}
+
+// lpSay creates conv at ep and posts the visitor's text in it, as
+// Third-Party Bots does; the answer is the creation's when that failed.
+func (e *env) lpSay(ep lptest.Endpoint, conv, text string) answer {
+	if a := e.do(lpCreate(ep, conv)); a.status != 200 {
+		return a
+	}
+	return e.do(lpReq(ep.Text(conv, 1, text)))
+}
+
+// lpOpen is a conversation of tn's LivePerson bot that exists, created
+// once per environment (the creation is the first caller's cost).
+func (e *env) lpOpen(tn *tenantFix) string {
+	e.mu.Lock()
+	conv, ok := e.lpConvs[tn.name]
+	e.mu.Unlock()
+	if ok {
+		return conv
+	}
+	conv = "lp-open-" + strings.ToLower(tn.name)
+	if a := e.do(lpCreate(e.lpEndpoint(tn), conv)); a.status != 200 {
+		e.t.Fatalf("creating a LivePerson conversation: %s", a)
+	}
+	e.mu.Lock()
+	e.lpConvs[tn.name] = conv
+	e.mu.Unlock()
+	return conv
 }
 
 // lpEndpoint is the tenant's LivePerson bot, with a valid token.

@@ -49,18 +49,22 @@ func TestAttackInputs(t *testing.T) {
 			controls++
 			if a.panicked != nil || a.status < 200 || a.status > 299 {
 				t.Errorf("%s %s: control not accepted: %s", en.name, ctl.name, a)
+			} else if st := e.settle(); st.failed() {
+				t.Errorf("%s %s: control accepted, not delivered: %s", en.name, ctl.name, st)
 			}
 			probes = append(probes, s.probes()...)
 		}
-		if len(en.slots) > 0 && en.slots[0].place != nil {
+		if len(en.slots) > 0 {
 			probes = append(probes, limitProbes(en.slots[0])...)
 		}
 		probes = append(probes, en.probes...)
 		for _, p := range probes {
 			what := en.name + " " + p.name
-			before, vendorBefore, outsideBefore := e.cost(), w.vendor.count(), w.outside()
+			before, vendorBefore, outsideBefore, queuedBefore := e.cost(), w.vendor.count(), w.outside(), e.queued()
 			a := p.send(e)
 			spent := e.cost().minus(before)
+			queued := e.queued() - queuedBefore
+			e.settle()
 			var problem string
 			switch {
 			case a.panicked != nil:
@@ -72,6 +76,8 @@ func TestAttackInputs(t *testing.T) {
 				problem = fmt.Sprintf("malformed input cost %d DynamoDB and %d Secrets Manager calls", spent.db, spent.sm)
 			case spent.dbWrites != 0:
 				problem = fmt.Sprintf("bad input wrote state (%d writes)", spent.dbWrites)
+			case queued != 0:
+				problem = fmt.Sprintf("bad input was queued (%d records)", queued)
 			case w.vendor.count() != vendorBefore || w.outside() != outsideBefore:
 				problem = "bad input reached a vendor"
 			}
@@ -89,7 +95,7 @@ func TestAttackInputs(t *testing.T) {
 
 // checkLogs holds what the bridge logged to the rules: one JSON object a
 // line (no injected line breaks), no attribute over 1 KiB (no input logged
-// whole), no secret.
+// whole), no secret, no panic recovered by a queue consumer.
 func checkLogs(t *testing.T, what string, e *env) {
 	t.Helper()
 	n, leaks, broken := e.logs.counts()
@@ -99,6 +105,10 @@ func checkLogs(t *testing.T, what string, e *env) {
 	for _, line := range e.logs.all() {
 		if long := longestValue(line); long > 1024 {
 			t.Errorf("%s: a log attribute holds %d characters: %.200s", what, long, line)
+		}
+		// A queue consumer recovers a handler's panic and logs it.
+		if strings.Contains(line, "panicked") {
+			t.Errorf("%s: a panic was recovered: %.300s", what, line)
 		}
 	}
 }

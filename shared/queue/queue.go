@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/crmbridge/crmbridge/shared/ids"
 )
 
 // Version is the Envelope format this code writes and reads.
@@ -64,6 +66,10 @@ func Decode(body string) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("%w: kind %q", ErrBadEnvelope, e.Kind)
 	case e.PCID == "":
 		return Envelope{}, fmt.Errorf("%w: pcid missing", ErrBadEnvelope)
+	case len(e.PCID) > ids.MaxPCID:
+		// Longer than any conversation the bridge accepts: not logged,
+		// not made a group or a dead letter's reference.
+		return Envelope{}, fmt.Errorf("%w: pcid longer than %d bytes (%d)", ErrBadEnvelope, ids.MaxPCID, len(e.PCID))
 	}
 	return e, nil
 }

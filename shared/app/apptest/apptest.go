@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,10 @@ type Options struct {
 	AgentURL string
 	// Delivery replaces the queue consumers' retry settings.
 	Delivery *app.Delivery
+	// Out takes the log and metric lines instead of the environment's
+	// buffer (Logs and LogLines then see none): a test that inspects every
+	// line as it is written, or keeps none.
+	Out io.Writer
 }
 
 // Queue URLs of the environment.
@@ -143,8 +148,12 @@ func New(t testing.TB, opts Options) *Env {
 	// The retry policy keeps the real clock: it measures against context
 	// deadlines, which are real time.
 	pol := Fast
+	var out io.Writer = &e.logs
+	if opts.Out != nil {
+		out = opts.Out
+	}
 	e.Deps = app.Build(cfg, e.DB, e.Secrets, app.Options{
-		Out: &e.logs, Service: "test", Now: e.Clock.Now, Retry: &pol, Sources: opts.Sources, Egress: opts.Egress,
+		Out: out, Service: "test", Now: e.Clock.Now, Retry: &pol, Sources: opts.Sources, Egress: opts.Egress,
 		SQS: queues{InboundQueueURL: e.Inbound, OutboundQueueURL: e.Outbound}, Delivery: opts.Delivery,
 	})
 	e.Handlers = e.Deps.Handlers(nil)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
@@ -38,19 +39,32 @@ type Keeper struct {
 	Metrics *obs.Metrics
 }
 
+// MaxPayload is the most of a record's body a dead letter keeps: with its
+// other attributes it stays well inside DynamoDB's 400 KB item.
+const MaxPayload = 300 << 10
+
 // Bury keeps r under its claim key, or DEAD#{kind}#{messageId} when it had
 // none (an event without an ID, a message without a messageId, a body that
-// is not an envelope).
+// is not an envelope) or its key is not a claim's.
 func (k *Keeper) Bury(ctx context.Context, r queue.Record, cause error) error {
 	key := r.Key
-	if key == "" {
-		key = "DEAD#" + k.Kind + "#" + r.MessageID
+	if !state.IsWorkKey(key) {
+		// No claim, or a key that names another item: kept apart.
+		key = state.DeadKey(k.Kind, r.MessageID)
 	}
 	ref := map[string]string{"messageId": r.MessageID, "pcid": r.PCID}
 	if conv, err := source.ParsePCID(r.PCID); err == nil {
 		ref["source"], ref["account"] = conv.Source, conv.Account
 	}
 	dl := state.DeadLetter{Key: key, Kind: k.Kind, Reason: Reason(cause), Payload: r.Body, Ref: ref}
+	if n := len(dl.Payload); n > MaxPayload {
+		// Only a record the bridge did not write is this large (its
+		// requests are at most 256 KiB): kept cut, so it is still listed
+		// and its queue moves on, rather than retried until the redrive
+		// queue takes it. A cut payload does not replay.
+		dl.Payload = strings.ToValidUTF8(dl.Payload[:MaxPayload], "")
+		dl.Reason += fmt.Sprintf(" (payload of %d bytes cut to %d to keep it; not replayable)", n, MaxPayload)
+	}
 	if err := k.Store.Keep(ctx, dl); err != nil {
 		return err
 	}

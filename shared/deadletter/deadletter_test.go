@@ -3,12 +3,15 @@ package deadletter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/crmbridge/crmbridge/shared/deadletter"
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
@@ -54,6 +57,31 @@ func TestKeeperBury(t *testing.T) {
 	}
 	if dl, err := s.DeadLetter(ctx, "DEAD#inbound#m-2"); err != nil || dl.Payload != "not an envelope" {
 		t.Fatalf("unclaimed dead letter %+v, %v", dl, err)
+	}
+	// A record whose key names another item is kept apart from it.
+	conv := `{"v":1,"kind":"inbound","key":"CONV#generic:demo:c1","pcid":"generic:demo:c1","enqueued":1}`
+	if err := k.Bury(ctx, queue.Record{Envelope: queue.Envelope{Key: "CONV#generic:demo:c1"}, MessageID: "m-4", Body: conv}, queue.ErrBadEnvelope); err != nil {
+		t.Fatal(err)
+	}
+	if dl, err := s.DeadLetter(ctx, "DEAD#inbound#m-4"); err != nil || dl.Payload != conv {
+		t.Fatalf("dead letter of a record with a foreign key %+v, %v", dl, err)
+	}
+	if _, err := s.DeadLetter(ctx, "CONV#generic:demo:c1"); err == nil {
+		t.Fatal("a dead letter was kept under a conversation's key")
+	}
+	// A record too large for a State item (only a tampered one is) is kept
+	// cut, and says so, rather than never kept.
+	huge := strings.Repeat("é", 450<<10)
+	if err := k.Bury(ctx, queue.Record{MessageID: "m-3", Body: huge}, queue.ErrBadEnvelope); err != nil {
+		t.Fatal(err)
+	}
+	dl, err = s.DeadLetter(ctx, "DEAD#inbound#m-3")
+	if err != nil || len(dl.Payload) > deadletter.MaxPayload || !strings.HasPrefix(huge, dl.Payload) ||
+		!strings.Contains(dl.Reason, fmt.Sprintf("payload of %d bytes cut", len(huge))) {
+		t.Fatalf("huge dead letter: %d bytes, reason %q, %v", len(dl.Payload), dl.Reason, err)
+	}
+	if size := dynamotest.ItemSize(map[string]types.AttributeValue{"payload": &types.AttributeValueMemberS{Value: dl.Payload}}); size > 350_000 {
+		t.Fatalf("kept payload is %d bytes of item", size)
 	}
 }
 

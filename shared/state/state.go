@@ -85,6 +85,22 @@ func EventKey(source, account, eventID string) string {
 // BotMessageKey is the dedupe key of an AI-agent message.
 func BotMessageKey(agentID, messageID string) string { return "BOTMSG#" + agentID + "#" + messageID }
 
+// DeadKey is the key of a dead letter of work that had no claim.
+func DeadKey(kind, messageID string) string { return "DEAD#" + kind + "#" + messageID }
+
+// IsWorkKey reports whether k can be a queue record's key: an event's or a
+// bot message's claim, or a dead letter's own. A dead letter is kept under
+// it, so a record naming any other item (a conversation, a configuration)
+// must not get there.
+func IsWorkKey(k string) bool {
+	for _, p := range []string{"EVENT#", "BOTMSG#", "DEAD#"} {
+		if len(k) > len(p) && k[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
 // ConvKey is the key of a conversation item.
 func ConvKey(pcid string) string { return "CONV#" + pcid }
 

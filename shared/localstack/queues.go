@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -288,7 +291,7 @@ func (st *Stack) Drain(ctx context.Context) error {
 				return err
 			}
 		}
-		busy, err := st.queued(ctx)
+		busy, where, err := st.queued(ctx)
 		if err != nil {
 			return err
 		}
@@ -301,18 +304,19 @@ func (st *Stack) Drain(ctx context.Context) error {
 		select {
 		case <-next:
 		case <-ctx.Done():
-			return fmt.Errorf("queues not drained (%d messages): %w", busy, ctx.Err())
+			return fmt.Errorf("queues not drained (%d messages: %s): %w", busy, strings.Join(where, ", "), ctx.Err())
 		}
 	}
 }
 
 // queued counts the messages waiting, in flight or delayed on the
-// stack's queues (the redrive queues aside).
-func (st *Stack) queued(ctx context.Context) (int, error) {
+// stack's queues (the redrive queues aside), and says where they are.
+func (st *Stack) queued(ctx context.Context) (int, []string, error) {
 	st.mu.Lock()
 	sets := append([]Queues(nil), st.queues...)
 	st.mu.Unlock()
 	n := 0
+	var where []string
 	for _, q := range sets {
 		for _, url := range []string{q.Inbound, q.Outbound} {
 			out, err := st.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
@@ -320,13 +324,16 @@ func (st *Stack) queued(ctx context.Context) (int, error) {
 				sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
 			}})
 			if err != nil {
-				return 0, fmt.Errorf("count the messages of %s: %w", url, err)
+				return 0, nil, fmt.Errorf("count the messages of %s: %w", url, err)
 			}
-			for _, v := range out.Attributes {
-				c, _ := strconv.Atoi(v)
-				n += c
+			for name, v := range out.Attributes {
+				if c, _ := strconv.Atoi(v); c > 0 {
+					n += c
+					where = append(where, fmt.Sprintf("%s %s %d", path.Base(url), name, c))
+				}
 			}
 		}
 	}
-	return n, nil
+	sort.Strings(where)
+	return n, where, nil
 }

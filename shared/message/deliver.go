@@ -151,7 +151,7 @@ func outcomeOf(err error) queue.Outcome {
 	hasStatus := errors.As(err, &se)
 	switch {
 	case hasStatus && !egress.RetryableStatus(se.Status),
-		errors.Is(err, egress.ErrRefused), errors.Is(err, source.ErrUnsupported):
+		errors.Is(err, egress.ErrRefused), errors.Is(err, source.ErrUnsupported), errors.Is(err, source.ErrUndeliverable):
 		return queue.Dead(err)
 	case hasStatus && se.RetryAfter > 0:
 		return queue.RetryAfter(se.RetryAfter, err)

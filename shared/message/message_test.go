@@ -188,6 +188,29 @@ func TestDeadLettersAndReplay(t *testing.T) {
 		t.Fatalf("the refused reply: %+v %v", dl, err)
 	}
 	_ = e.Deps.State.Discard(ctx, state.BotMessageKey(agentID, "m-400"))
+	// A send the platform will never take as it is (an opted-out
+	// visitor, an address that is gone) is a dead letter at once too.
+	status.Store(0)
+	e.p.Fail = func(op string) error {
+		if op == "send" {
+			return source.Undeliverable(errors.New("the visitor opted out"))
+		}
+		return nil
+	}
+	invoke("opted out", "m-gone")
+	if failed := e.Deliver(t, route.WebhookMessage); failed != 0 || e.Outbound.Len() != 0 {
+		t.Fatalf("undeliverable: %d failed, %d left; want a dead letter at once", failed, e.Outbound.Len())
+	}
+	if _, err := e.Deps.State.DeadLetter(ctx, state.BotMessageKey(agentID, "m-gone")); err != nil {
+		t.Fatalf("the undeliverable reply: %v", err)
+	}
+	_ = e.Deps.State.Discard(ctx, state.BotMessageKey(agentID, "m-gone"))
+	e.p.Fail = func(op string) error {
+		if s := int(status.Load()); s != 0 {
+			return &egress.StatusError{Op: "fake send", Status: s}
+		}
+		return nil
+	}
 	status.Store(503)
 	invoke("keep me", "m-dead")
 	for i := 0; i < 3; i++ {

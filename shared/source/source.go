@@ -223,6 +223,24 @@ var ErrUnknownSource = errors.New("unknown source")
 // ErrUnsupported means the adapter lacks a capability.
 var ErrUnsupported = errors.New("not supported by this source")
 
+// ErrUndeliverable marks a send the platform will never take as it is
+// (the conversation's address is gone, the visitor opted out): its queue
+// record becomes a dead letter at once instead of being retried for the
+// account's maximum age.
+var ErrUndeliverable = errors.New("undeliverable")
+
+// Undeliverable marks err as ErrUndeliverable, its message unchanged.
+func Undeliverable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return undeliverable{err}
+}
+
+type undeliverable struct{ error }
+
+func (u undeliverable) Unwrap() []error { return []error{u.error, ErrUndeliverable} }
+
 // Capability returns the adapter for name as T, or an error saying which part
 // is missing.
 func Capability[T any](r *Registry, name string) (T, error) {

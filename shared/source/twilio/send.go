@@ -53,6 +53,11 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 		p = &source.Progress{}
 	}
 	_, err := a.deliver(ctx, acct, conv, msg, p)
+	if errors.Is(err, ErrOptedOut) || errors.Is(err, ErrOutsideWindow) || errors.Is(err, ErrNoConversation) || errors.Is(err, errMisconfigured) {
+		// Waiting does not change these: a dead letter now, which an
+		// operator can replay once the visitor is back.
+		return source.Undeliverable(err)
+	}
 	return err
 }
 

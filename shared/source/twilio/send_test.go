@@ -124,8 +124,15 @@ func TestTwilioRefusals(t *testing.T) {
 	conv := e.conversation(e.visitor(twiliotest.Visitor{Body: "hi"}))
 	e.twilio.FailNext(http.StatusBadRequest, 21610)
 	err := e.send(conv, textMsg("m1", "hello?"))
-	if !errors.Is(err, twilio.ErrOptedOut) || retry.IsRetryable(err) || !strings.Contains(err.Error(), "twilio-21610") {
+	if !errors.Is(err, twilio.ErrOptedOut) || !errors.Is(err, source.ErrUndeliverable) || retry.IsRetryable(err) || !strings.Contains(err.Error(), "twilio-21610") {
 		t.Fatalf("21610: %v", err)
+	}
+	// An address the bridge never recorded: undeliverable too, not a retry
+	// for the account's maximum age.
+	unknown := conv
+	unknown.ID = "tw" + strings.Repeat("0", 24)
+	if err := e.send(unknown, textMsg("m0", "hello?")); !errors.Is(err, twilio.ErrNoConversation) || !errors.Is(err, source.ErrUndeliverable) {
+		t.Fatalf("unknown address: %v", err)
 	}
 	// Twilio knew of the opt-out before the bridge: now the bridge knows.
 	if evs := e.visitor(twiliotest.Visitor{Body: "anyone?"}); len(evs) != 0 {

@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -119,8 +119,6 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 // answerLimit bounds a tenant's answer (team.status, action results).
 const answerLimit = 64 << 10
 
-var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
-
 // messageWebhookID derives the webhook-id of a message from the AI agent's
 // messageId, so a redelivered webhook gets the same id and the tenant can
 // dedupe. An id that is not a plain token is hashed: a '.' would make the
@@ -130,13 +128,16 @@ func messageWebhookID(messageID string) string {
 	switch {
 	case messageID == "":
 		return randomID()
-	case safeIDRE.MatchString(messageID):
+	case plainID(messageID):
 		return "msg_" + messageID
 	default:
 		sum := sha256.Sum256([]byte(messageID))
 		return "msg_" + hex.EncodeToString(sum[:16])
 	}
 }
+
+// plainID is 1-100 of letters, digits, _ and -.
+func plainID(s string) bool { return ascii.Token(s, 100, "_-") }
 
 func randomID() string {
 	var b [16]byte

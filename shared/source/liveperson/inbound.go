@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -140,7 +140,8 @@ type lpEvent struct {
 	LastConsumerMessage json.RawMessage `json:"lastConsumerMessage"`
 }
 
-var seqRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// validSequence is the shape of a sequence number kept in a dedupe key.
+func validSequence(s string) bool { return ascii.Token(s, 64, "._-") }
 
 // parseEvent handles POST events. Unknown types are answered with the empty
 // response and no event, as LivePerson may add types.
@@ -248,7 +249,7 @@ func eventOf(in eventBody, lp lpEvent, st *settings) (source.Event, bool, error)
 // hash of the body stands in: LivePerson resends the same body on a retry.
 func eventID(convID, typ string, seq json.RawMessage, body []byte) string {
 	s := scalar(seq)
-	if s == "" || !seqRE.MatchString(s) {
+	if !validSequence(s) {
 		s = "h" + bodyHash(body)
 	}
 	if typ == EventText || typ == EventRichContent {

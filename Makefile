@@ -143,8 +143,14 @@ deploy: ## sam build && sam deploy (first time: sam deploy --guided)
 	sam build
 	sam deploy
 
-bench: deps ## benchmarks of the hot paths (figures, no assertions)
-	$(TEST_ENV) go test -run '^$$' -bench . -benchmem -count 3 ./shared/... | tee $(BUILD_DIR)/bench.txt
+# One run, a few minutes: builds what it measures, prints every figure of
+# issue 12 beside its target, writes BENCHMARKS.md (cmd/bench says how).
+# COMPARE=<dir of <function>/bootstrap> adds other bootstraps (a build of
+# main, say) to the same cold-start rounds; BENCHFLAGS passes more flags
+# (go run ./cmd/bench -h).
+bench: deps ## every performance figure in one run, beside its goal; writes BENCHMARKS.md
+	@mkdir -p $(BUILD_DIR)
+	$(TEST_ENV) go run ./cmd/bench $(if $(COMPARE),-compare $(COMPARE)) $(BENCHFLAGS) 2>&1 | tee $(BUILD_DIR)/bench.txt
 
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@for pkg in $$(go list ./...); do \

@@ -105,7 +105,7 @@ func coldStep(ctx context.Context, o options, bins *binaries, r *report) error {
 	base := sums[1] // hello+SDK
 	var b strings.Builder
 	fmt.Fprintf(&b, "Each target started %d times, interleaved with the others (one uncounted warm-up round first), serving the Lambda Runtime API from this driver in a clean environment (Lambda's variables, dummy credentials; no AWS_CA_BUNDLE, profile, endpoint or proxy). ", sums[0].N)
-	b.WriteString("*init*: start → first `GET /next`; *cold*: start → first answer (an event each function answers without an AWS call); *init CPU*: CPU time used by then (all threads); *warm*: median of the warm Runtime API round trips; RSS after them. Medians; cold min–max in brackets. Ratios are to hello+SDK in the same rounds.\n\n")
+	b.WriteString("*init*: start → first `GET /next`; *cold*: start → first answer (an event each function answers without an AWS call); *init CPU*: CPU time used by then (all threads); *warm*: median of the warm Runtime API round trips; RSS after them. Medians; cold min–max in brackets. Ratios are to hello+SDK in the same rounds. MB are 2^20 bytes.\n\n")
 	b.WriteString("| target | init ms | cold ms [min–max] | cold ÷ hello+SDK | init CPU ms | init CPU ÷ hello+SDK | warm µs | RSS MB | peak RSS MB | size MB (host) | size MB (arm64) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for i, t := range targets {
 		s := sums[i]
@@ -125,11 +125,13 @@ func coldStep(ctx context.Context, o options, bins *binaries, r *report) error {
 		}
 		s := sums[i]
 		cr := ratio(s.Cold, base.Cold)
-		r.goal(t.Name+" cold start", fmt.Sprintf("%.2f× hello+SDK (%.2f vs %.2f ms)", cr, ms(s.Cold), ms(base.Cold)), fmt.Sprintf("≤ %.2f×", coldRatioGoal), cr <= coldRatioGoal)
+		cpu := ratio(s.InitCPU, base.InitCPU)
+		r.goal(t.Name+" cold start", fmt.Sprintf("%.2f× hello+SDK (%.2f vs %.2f ms); init CPU %.2f×", cr, ms(s.Cold), ms(base.Cold), cpu), fmt.Sprintf("≤ %.2f×", coldRatioGoal), cr <= coldRatioGoal)
 		r.goal(t.Name+" RSS", mb(s.HWM)+" MB peak", "≤ 18 MB", s.HWM <= rssGoal)
+		// The deployed bootstrap is the linux/arm64 one (template.yaml);
+		// the host build, which the cold start times, is shown beside it.
 		arm := fileSize(bins.arm64[t.Name])
-		host := fileSize(t.Path)
-		r.goal(t.Name+" bootstrap size", fmt.Sprintf("%s MB arm64, %s MB host", mb(arm), mb(host)), "≤ 12 MB", max(arm, host) <= sizeGoal)
+		r.goal(t.Name+" bootstrap size", fmt.Sprintf("%s MB as deployed (arm64; %s MB amd64)", mb(arm), mb(fileSize(t.Path))), "≤ 12 MB", arm <= sizeGoal)
 	}
 	return nil
 }

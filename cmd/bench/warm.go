@@ -35,6 +35,11 @@ func warmStep(ctx context.Context, o options, r *report) error {
 	out, err := cmd.CombinedOutput()
 	raw := filepath.Join(o.build, "warm.txt")
 	_ = os.WriteFile(raw, out, 0o644)
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, raw); err == nil {
+			raw = rel
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}

@@ -46,8 +46,8 @@ func BenchmarkWarm(b *testing.B) {
 		}
 		return ev
 	}
-	// withID gives every request a new event or message ID (each is
-	// deduplicated) before the timer starts.
+	// An mk makes request i; requests with a new event or message ID
+	// each (the bridge deduplicates them) are made before the timer starts.
 	type mk func(i int) events.APIGatewayV2HTTPRequest
 	inbound := func() mk {
 		tmpl := read("source-inbound/generic-message.json")
@@ -89,16 +89,20 @@ func BenchmarkWarm(b *testing.B) {
 		{route.WebhookAction, "http-callout", same("webhook-action/lookup-order.json")},
 		{route.WebhookAction, "builtin", same("webhook-action/add-tags.json")},
 	} {
+		next := 0
 		b.Run(bc.function+"/"+bc.name, func(b *testing.B) {
 			h := hs[bc.function]
 			ctx := context.Background()
 			if resp, _ := h(ctx, bc.events(-1)); resp.StatusCode != 200 { // warm the caches
 				b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
+			// b.Run calls this again with a growing b.N: the IDs go on
+			// from the last call's, so no request is a duplicate.
 			evs := make([]events.APIGatewayV2HTTPRequest, b.N)
 			for i := range evs {
-				evs[i] = bc.events(i)
+				evs[i] = bc.events(next + i)
 			}
+			next += b.N
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {

@@ -51,6 +51,13 @@ func (r *report) goal(name, value, target string, ok bool) {
 }
 
 func run(ctx context.Context, o options) error {
+	if o.only != "" {
+		for _, name := range strings.Split(o.only, ",") {
+			if !slices.Contains(steps, name) {
+				return fmt.Errorf("-only: no step %q (steps: %s)", name, strings.Join(steps, ","))
+			}
+		}
+	}
 	r := &report{started: time.Now()}
 	var err error
 	if err = os.MkdirAll(o.build, 0o755); err != nil {

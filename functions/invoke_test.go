@@ -19,24 +19,29 @@ import (
 
 type expect struct {
 	file   string
-	status int
-	code   string // error code, or a substring the body must contain
+	status int    // sqsEvent: an SQS event, answered with batchItemFailures
+	code   string // error code, or a substring the body (the whole answer) must contain
 }
+
+const (
+	sqsEvent   = 0
+	noFailures = `{"batchItemFailures":null}`
+)
 
 // The samples of each function, in the order they run (later ones build on
 // the state earlier ones leave).
 var samples = map[string][]expect{
 	"source-inbound": {
-		{"generic-conversation-started", 200, `"sent":1`},
-		{"generic-message", 200, `"sent":1`},
-		{"generic-button-click", 200, `"sent":1`},
-		{"generic-metadata", 200, `"sent":1`},
-		{"generic-conversation-ended", 200, `"sent":1`},
-		{"generic-handed-back", 200, `"sent":1`},
-		{"generic-agent-queue-update", 200, `"sent":1`},
-		{"generic-agent-joined", 200, `"sent":1`},
-		{"generic-agent-message", 200, `"sent":1`},
-		{"generic-agent-left", 200, `"sent":1`},
+		{"generic-conversation-started", 200, `"queued":1`},
+		{"generic-message", 200, `"queued":1`},
+		{"generic-button-click", 200, `"queued":1`},
+		{"generic-metadata", 200, `"queued":1`},
+		{"generic-conversation-ended", 200, `"queued":1`},
+		{"generic-handed-back", 200, `"queued":1`},
+		{"generic-agent-queue-update", 200, `"queued":1`},
+		{"generic-agent-joined", 200, `"queued":1`},
+		{"generic-agent-message", 200, `"queued":1`},
+		{"generic-agent-left", 200, `"queued":1`},
 		{"generic-agent-message-not-joined", 409, "agent_not_joined"},
 		{"generic-bad-signature", 401, "bad_signature"},
 		{"generic-missing-signature", 401, "missing_signature"},
@@ -46,11 +51,11 @@ var samples = map[string][]expect{
 		{"generic-unknown-account", 404, "unknown_account"},
 		{"generic-disabled-account", 403, "account_disabled"},
 		{"generic-wrong-method", 405, "method_not_allowed"},
-		{"sunshine-create", 200, `"sent":1`},
-		{"sunshine-message", 200, `"sent":1`},
-		{"sunshine-postback", 200, `"sent":1`},
+		{"sunshine-create", 200, `"queued":1`},
+		{"sunshine-message", 200, `"queued":1`},
+		{"sunshine-postback", 200, `"queued":1`},
 		{"sunshine-business-message-ignored", 200, `"status":"ok"`},
-		{"sunshine-passcontrol-back", 200, `"sent":1`},
+		{"sunshine-passcontrol-back", 200, `"queued":1`},
 		{"sunshine-bad-api-key", 401, "bad_api_key"},
 		{"liveperson-environments", 200, `"production"`},
 		{"liveperson-state", 200, `"online"`},
@@ -58,23 +63,39 @@ var samples = map[string][]expect{
 		{"liveperson-text", 200, `{"response":[],"analytics":{"intents":[]}}`},
 		{"liveperson-rich-content-click", 200, `{"response":[]`},
 		{"liveperson-start", 200, `{"response":[]`},
-		{"liveperson-unknown-type", 200, `{"response":[]`},
+		{"liveperson-hosted-file", 200, `{"response":[]`},
+		{"liveperson-unknown-type", 400, "unknown_event_type"},
+		{"liveperson-transferred", 200, `{"response":[]`},
 		{"liveperson-closed", 200, `{"response":[]`},
+		{"twilio-sms", 200, `<Response></Response>`},
+		{"twilio-whatsapp-media", 200, `<Response></Response>`},
+		{"twilio-json-body", 200, `<Response></Response>`},
+		{"twilio-status-delivered", 200, `<Response></Response>`},
+		{"twilio-stop", 200, `<Response></Response>`},
+		{"twilio-bad-signature", 401, "bad_signature"},
+		{"twilio-account-mismatch", 403, "account_mismatch"},
+		{"twilio-get-webhook", 405, "method_not_allowed"},
 		{"unknown-source", 404, "unknown_source"},
 		{"unknown-route", 404, "route_not_found"},
+		// The queue side: SQS events of the event source mapping. A dead
+		// letter is not a failure (it is kept, and deleted from the queue).
+		{"sqs-message", sqsEvent, noFailures},
+		{"sqs-two-conversations", sqsEvent, noFailures},
+		{"sqs-unknown-account", sqsEvent, noFailures},
+		{"sqs-not-an-envelope", sqsEvent, noFailures},
 	},
 	"webhook-message": {
-		{"send-text", 200, `"delivered"`},
+		{"send-text", 200, `"queued"`},
 		{"send-text-duplicate", 200, `"duplicate"`},
-		{"send-buttons", 200, `"delivered"`},
-		{"send-link", 200, `"delivered"`},
-		{"send-carousel", 200, `"delivered"`},
-		{"send-minimal", 200, `"delivered"`},
-		{"widget-message", 200, `"delivered"`},
+		{"send-buttons", 200, `"queued"`},
+		{"send-link", 200, `"queued"`},
+		{"send-carousel", 200, `"queued"`},
+		{"send-minimal", 200, `"queued"`},
+		{"widget-message", 200, `"queued"`},
 		{"single-url-escalate", 200, `"escalated"`},
 		{"single-url-team-online", 200, `{"isOnline":true}`},
 		{"single-url-action", 200, `"orderStatus"`},
-		{"single-url-send-text", 200, `"delivered"`},
+		{"single-url-send-text", 200, `"queued"`},
 		{"bad-secret", 401, "bad_credentials"},
 		{"missing-credentials", 401, "missing_credentials"},
 		{"unknown-agent", 401, "unknown_agent"},
@@ -83,6 +104,8 @@ var samples = map[string][]expect{
 		{"action-at-message-route", 400, "wrong_route"},
 		{"unknown-event-type", 400, "invalid_payload"},
 		{"malformed-json", 400, "invalid_payload"},
+		{"sqs-send-text", sqsEvent, noFailures},
+		{"sqs-barrier", sqsEvent, noFailures},
 	},
 	"webhook-escalation": {
 		{"escalate", 200, `"escalated"`},
@@ -134,6 +157,13 @@ func TestEventsUnderEmulator(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if s.status == sqsEvent {
+					out, err := emu.RIEs[fn].Invoke(ctx, raw)
+					if err != nil || string(out) != s.code {
+						t.Fatalf("invoke: %s, %v; want %s\n%s", out, err, s.code, emu.RIEs[fn].Output())
+					}
+					return
+				}
 				resp, err := emu.Invoke(ctx, fn, raw)
 				if err != nil {
 					t.Fatalf("invoke: %v\n%s", err, emu.RIEs[fn].Output())
@@ -154,11 +184,13 @@ func TestEventsUnderEmulator(t *testing.T) {
 	}
 
 	// The answers are backed by real effects: what the fake AI agent got and
-	// what reached the demo desk.
-	if err := st.Agent.WaitIdle(ctx); err != nil {
+	// what reached the demo desk, once the queues are drained (the
+	// bootstraps' HTTP side enqueued on the stack's queues, whose pollers
+	// deliver in-process; the SQS samples the bootstraps delivered).
+	if err := st.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var startedWithParams, clicked bool
+	var startedWithParams, clicked, queued bool
 	for _, r := range st.Agent.Received() {
 		if r.Chat == nil || r.Chat.PlatformConversationID != "generic:demo:c-sample" {
 			continue
@@ -173,11 +205,12 @@ func TestEventsUnderEmulator(t *testing.T) {
 		if r.Chat.EventType == "message" && r.Chat.Text == "Choose Pro" && r.Chat.CardIndex != nil && *r.Chat.CardIndex == 1 {
 			clicked = true
 		}
+		queued = queued || (r.Chat.EventType == "message" && r.Chat.Text == "Hello from the queue")
 	}
-	if !startedWithParams || !clicked {
-		t.Errorf("the AI agent did not get startSession with sanitized email (%v) or the card click (%v)", startedWithParams, clicked)
+	if !startedWithParams || !clicked || !queued {
+		t.Errorf("the AI agent did not get startSession with sanitized email (%v), the card click (%v) or the SQS sample's message (%v)", startedWithParams, clicked, queued)
 	}
-	var carousel, link int
+	var carousel, link, reply int
 	for _, e := range st.Desk.Inbox("c-sample") {
 		if strings.Contains(string(e.Data), `"carouselCards":[{"title":"Starter"`) {
 			carousel++
@@ -185,9 +218,39 @@ func TestEventsUnderEmulator(t *testing.T) {
 		if strings.Contains(string(e.Data), `"url":"https://example.com/track/123"`) {
 			link++
 		}
+		if strings.Contains(string(e.Data), `"text":"Queued reply for the sample"`) {
+			reply++
+		}
 	}
-	if carousel != 1 || link != 1 {
-		t.Errorf("demo desk got %d carousels and %d link messages, want 1 each (the duplicate must not arrive)", carousel, link)
+	if carousel != 1 || link != 1 || reply != 1 {
+		t.Errorf("demo desk got %d carousels, %d link messages and %d SQS sample replies, want 1 each (the duplicate must not arrive)", carousel, link, reply)
+	}
+	// The Twilio samples: the SMS opened an opaque conversation with the
+	// channel and country as parameters, and the AI agent's answers reached
+	// the fake Twilio as SMS (the JSON-bodied one too).
+	var smsStart bool
+	for _, r := range st.Agent.Received() {
+		if r.Chat != nil && r.Chat.EventType == "startSession" && strings.HasPrefix(r.Chat.PlatformConversationID, "twilio:"+localstack.SampleTwilioAccount+":tw") {
+			for _, m := range r.Chat.MetaData {
+				smsStart = smsStart || (m.Key == "country" && m.Value == "US")
+			}
+		}
+	}
+	// No phone number in any function's log (at DEBUG), though the
+	// Twilio requests were logged.
+	if !strings.Contains(emu.RIEs["source-inbound"].Output(), `"messageSid":"SMa1b2c3d4e5f60718293a4b5c6d7e8f90"`) {
+		t.Errorf("source-inbound did not log the Twilio sample's messageSid")
+	}
+	for fn, r := range emu.RIEs {
+		for _, n := range []string{"15005550101", "15005550102", "31612345678", "15005550006"} {
+			if strings.Contains(r.Output(), n) {
+				t.Errorf("%s logged a phone number (%s)", fn, n)
+			}
+		}
+	}
+	if !smsStart || len(st.Twilio.Sent("+15005550101")) == 0 || len(st.Twilio.Sent("+15005550102")) == 0 || len(st.Twilio.Sent("whatsapp:+31612345678")) == 0 {
+		t.Errorf("Twilio samples: startSession with country %v; replies %d/%d/%d", smsStart,
+			len(st.Twilio.Sent("+15005550101")), len(st.Twilio.Sent("+15005550102")), len(st.Twilio.Sent("whatsapp:+31612345678")))
 	}
 }
 

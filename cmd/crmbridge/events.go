@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -13,31 +13,50 @@ import (
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
-func runEvents(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "sign" {
-		return errors.New("usage: crmbridge events sign [--tenant-dir DIR] FILE")
+func eventsCommand() *command {
+	const path = "crmbridge events sign"
+	return &command{
+		name:    "events",
+		summary: "the sample events in events/",
+		subs: []*command{{
+			name: "sign", args: "[--tenant-dir DIR] FILE", summary: "refresh the signature of a generic sample event (stdout)",
+			setup: func(fs *flag.FlagSet) runFunc {
+				dir := fs.String("tenant-dir", filepath.Join("events", "tenant"), "where the demo secret files are")
+				return func(_ context.Context, c *cli, args []string) error {
+					if err := nargs(path, "[--tenant-dir DIR] FILE", args, 1, 1); err != nil {
+						return err
+					}
+					raw, err := os.ReadFile(args[0])
+					if err != nil {
+						return err
+					}
+					out, changed, err := localstack.RefreshSignature(raw, *dir, time.Now())
+					if err != nil {
+						return err
+					}
+					if !changed {
+						fmt.Fprintln(c.stderr, "crmbridge: left as is (not a validly signed generic event)")
+					}
+					_, err = c.stdout.Write(out)
+					return err
+				}
+			},
+		}},
 	}
-	fs := flag.NewFlagSet("events sign", flag.ContinueOnError)
-	dir := fs.String("tenant-dir", filepath.Join("events", "tenant"), "where the demo secret files are")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+}
+
+func keysCommand() *command {
+	return &command{
+		name: "keys", summary: "print new inboundSecret/callbackSecret keys for a generic account",
+		setup: func(*flag.FlagSet) runFunc {
+			return func(_ context.Context, c *cli, args []string) error {
+				if err := nargs("crmbridge keys", "", args, 0, 0); err != nil {
+					return err
+				}
+				return runKeys(c.stdout)
+			}
+		},
 	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: crmbridge events sign [--tenant-dir DIR] FILE")
-	}
-	raw, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	out, changed, err := localstack.RefreshSignature(raw, *dir, time.Now())
-	if err != nil {
-		return err
-	}
-	if !changed {
-		fmt.Fprintln(stderr, "crmbridge: left as is (not a validly signed generic event)")
-	}
-	_, err = stdout.Write(out)
-	return err
 }
 
 // runKeys prints fresh Standard Webhooks keys for a generic account's secret.

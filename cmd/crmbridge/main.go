@@ -1,12 +1,12 @@
 // Command crmbridge is the operator's tool: the local stack (`local`), a
-// signed test message sender (`send`), tenant items (`tenants`), dead
-// letters (`deadletters`) and sample events (`events`).
+// signed test message sender (`send`), tenant items (`tenants`), secrets
+// (`secrets`), dead letters (`deadletters`), a deployment check (`doctor`)
+// and sample events (`events`).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,40 +14,24 @@ import (
 	"syscall"
 )
 
-const usage = `crmbridge — chat platforms ↔ Zendesk AI agents, operator tool
-
-Usage:
-  crmbridge local [flags]                 run the local stack (what make run starts)
-  crmbridge send [flags] TEXT             send a signed visitor event to the generic source
-  crmbridge tenants validate FILE...      check tenant items and secret files offline
-  crmbridge tenants put FILE...           validate, then write items to the Tenants table
-  crmbridge tenants get PK [SK]           print one item (SK defaults to CONFIG)
-  crmbridge tenants list                  list items (pk, sk)
-  crmbridge deadletters list [--kind K]   list dead letters (inbound|outbound)
-  crmbridge deadletters show KEY          print one dead letter
-  crmbridge deadletters replay KEY        deliver it again; marks it done on success
-  crmbridge deadletters discard KEY       delete it without delivering
-  crmbridge keys                          print new inboundSecret/callbackSecret keys for a generic account
-  crmbridge events sign FILE              refresh the signature of a generic sample event (stdout)
-  crmbridge invoke FUNCTION EVENT_FILE    run an event through the real bootstrap under the
-                                          Lambda emulator against a throwaway local stack
-
-AWS access uses the standard SDK environment (AWS_PROFILE, AWS_REGION,
-AWS_ENDPOINT_URL for moto_server). Tables come from TENANTS_TABLE and
-STATE_TABLE (defaults crmbridge-tenants, crmbridge-state, the local stack's).
-Run 'crmbridge COMMAND -h' for a command's flags.
-`
+// Exit codes: 0 done, 1 failed (a refused request, a problem found, an
+// unreachable service), 2 the command line was wrong.
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, connect: connectAWS}
 	if err := c.run(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return // a command's -h printed its flags
-		}
 		fmt.Fprintln(os.Stderr, "crmbridge:", err)
-		os.Exit(1)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(exitUsage)
+		}
+		os.Exit(exitFailed)
 	}
 }
 
@@ -58,26 +42,35 @@ type cli struct {
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(c.stdout, usage)
-		return nil
-	}
-	switch args[0] {
-	case "local":
-		return runLocal(ctx, args[1:], c.stdout, c.stderr)
-	case "send":
-		return runSend(ctx, args[1:], c.stdout)
-	case "tenants":
-		return c.tenants(ctx, args[1:])
-	case "deadletters":
-		return c.deadLetters(ctx, args[1:])
-	case "events":
-		return runEvents(args[1:], c.stdout, c.stderr)
-	case "keys":
-		return runKeys(c.stdout)
-	case "invoke":
-		return runInvoke(ctx, args[1:], c.stdout)
-	default:
-		return fmt.Errorf("unknown command %q (see crmbridge --help)", args[0])
+	return dispatch(ctx, c, commands(), args)
+}
+
+// commands is the tool's command tree. Every command and subcommand
+// answers -h/--help (anywhere before --) with its help on stdout, exit 0,
+// having called nothing.
+func commands() *command {
+	return &command{
+		name: "crmbridge",
+		help: `crmbridge — chat platforms ↔ Zendesk AI agents, operator tool
+
+AWS access uses the standard SDK environment (AWS_PROFILE or AWS_ACCESS_KEY_ID,
+AWS_REGION) and the stack's tables (TENANTS_TABLE, STATE_TABLE: the stack's
+outputs). Pointed at the local stack (AWS_ENDPOINT_URL on loopback), every
+command needs the local stack's whole environment, so nothing falls back to a
+production endpoint: eval "$(go run ./cmd/crmbridge local env)".
+
+Exit codes: 0 done, 1 failed (a refused request, a problem found), 2 usage.`,
+		subs: []*command{
+			localCommand(),
+			sendCommand(),
+			tenantsCommand(),
+			secretsCommand(),
+			deadLettersCommand(),
+			doctorCommand(),
+			keysCommand(),
+			eventsCommand(),
+			invokeCommand(),
+			versionCommand(),
+		},
 	}
 }

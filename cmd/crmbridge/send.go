@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -31,35 +34,43 @@ func (k kvFlag) Set(v string) error {
 	return nil
 }
 
-func runSend(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	api := fs.String("api", "http://127.0.0.1:3000", "base URL of the bridge's HTTP API")
-	account := fs.String("account", "demo", "generic source account")
-	conv := fs.String("conversation", "c-1", "conversation ID")
-	typ := fs.String("type", generic.TypeMessage, "event type: message, conversation.started, conversation.ended, metadata, conversation.handedBack, agent.joined, agent.message, agent.left")
-	card := fs.Int("card-index", -1, "carousel card index of a button click")
-	secretFile := fs.String("secret-file", "", "the account's secret file (default events/tenant/secret-source-generic-ACCOUNT.json)")
-	wait := fs.Duration("wait", 3*time.Second, "how long to wait for replies at the demo desk (0: don't)")
-	user, params := kvFlag{}, kvFlag{}
-	fs.Var(user, "user", "user field key=value (repeatable)")
-	fs.Var(params, "param", "session parameter key=value (repeatable)")
-	// Flags may come before or after the text.
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		args = fs.Args()[1:]
+func sendCommand() *command {
+	return &command{
+		name: "send", args: "[flags] TEXT",
+		summary: "send a signed visitor event to the generic source",
+		help: `Signs the event as the account's platform would (Standard Webhooks, the account's
+inboundSecret) and posts it to the bridge. Exits 1 when the bridge answers an error.`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			api := fs.String("api", cmp.Or(os.Getenv("CRMBRIDGE_API"), "http://127.0.0.1:3000"), "base URL of the bridge's HTTP API (env CRMBRIDGE_API)")
+			account := fs.String("account", "demo", "generic source account")
+			conv := fs.String("conversation", "c-1", "conversation ID")
+			typ := fs.String("type", generic.TypeMessage, "event type: message, conversation.started, conversation.ended, metadata, conversation.handedBack, agent.joined, agent.message, agent.left")
+			card := fs.Int("card-index", -1, "carousel card index of a button click")
+			secretFile := fs.String("secret-file", "", "the account's secret file (default events/tenant/secret-source-generic-ACCOUNT.json)")
+			wait := fs.Duration("wait", 3*time.Second, "how long to wait for replies at the demo desk (0: don't)")
+			user, params := kvFlag{}, kvFlag{}
+			fs.Var(user, "user", "user field key=value (repeatable)")
+			fs.Var(params, "param", "session parameter key=value (repeatable)")
+			return func(ctx context.Context, c *cli, words []string) error {
+				return send(ctx, c.stdout, sendOpts{api: *api, account: *account, conv: *conv, typ: *typ, card: *card, secretFile: *secretFile, wait: *wait, user: user, params: params}, words)
+			}
+		},
 	}
+}
+
+type sendOpts struct {
+	api, account, conv, typ, secretFile string
+	card                                int
+	wait                                time.Duration
+	user, params                        kvFlag
+}
+
+func send(ctx context.Context, stdout io.Writer, o sendOpts, words []string) error {
 	text := strings.Join(words, " ")
-	if *secretFile == "" {
-		*secretFile = filepath.Join("events", "tenant", "secret-source-generic-"+*account+".json")
+	if o.secretFile == "" {
+		o.secretFile = filepath.Join("events", "tenant", "secret-source-generic-"+o.account+".json")
 	}
-	sf, err := tenant.ReadSecretFile(*secretFile)
+	sf, err := tenant.ReadSecretFile(o.secretFile)
 	if err != nil {
 		return fmt.Errorf("read the account's secret (--secret-file): %w", err)
 	}
@@ -71,42 +82,46 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("inboundSecret: %w", err)
 	}
-	data := generic.InboundData{ConversationID: *conv, Text: text}
-	if len(user) > 0 {
-		data.User = user
+	data := generic.InboundData{ConversationID: o.conv, Text: text}
+	if len(o.user) > 0 {
+		data.User = o.user
 	}
-	if len(params) > 0 {
-		data.Parameters = params
+	if len(o.params) > 0 {
+		data.Parameters = o.params
 	}
-	if *card >= 0 {
-		data.CardIndex = card
+	if o.card >= 0 {
+		data.CardIndex = &o.card
 	}
-	if *typ == generic.TypeAgentJoined {
+	if o.typ == generic.TypeAgentJoined {
 		data.Agent = &generic.AgentInfo{Name: text}
 		data.Text = ""
 	}
 	now := time.Now()
-	body, err := generic.NewEvent(*typ, data, now)
+	body, err := generic.NewEvent(o.typ, data, now)
 	if err != nil {
 		return err
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	id := "evt_" + hex.EncodeToString(b[:])
-	before := inboxLen(ctx, *api, *conv)
-	status, resp, err := generic.Post(ctx, &http.Client{Timeout: 30 * time.Second}, *api+"/sources/generic/"+*account, secret, id, body, now)
+	before := inboxLen(ctx, o.api, o.conv)
+	status, resp, err := generic.Post(ctx, &http.Client{Timeout: 30 * time.Second}, o.api+"/sources/generic/"+o.account, secret, id, body, now)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "→ %s %s (webhook-id %s): HTTP %d %s\n", *typ, *conv, id, status, strings.TrimSpace(string(resp)))
-	if status >= 300 || *wait <= 0 || before < 0 {
+	fmt.Fprintf(stdout, "→ %s %s (webhook-id %s): HTTP %d %s\n", o.typ, o.conv, id, status, strings.TrimSpace(string(resp)))
+	if status >= 300 {
+		// Any refused request fails the command (agent_rejected, agent_not_configured, …).
+		return fmt.Errorf("the bridge answered HTTP %d %s", status, errorCodeOf(resp))
+	}
+	if o.wait <= 0 || before < 0 {
 		return nil
 	}
 	// Show what reached the demo desk for this conversation since.
-	deadline := time.Now().Add(*wait)
+	deadline := time.Now().Add(o.wait)
 	shown := before
 	for time.Now().Before(deadline) {
-		entries := inbox(ctx, *api, *conv)
+		entries := inbox(ctx, o.api, o.conv)
 		for _, e := range entries[min(shown, len(entries)):] {
 			fmt.Fprintf(stdout, "← %s\n", describe(e))
 		}
@@ -114,6 +129,15 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return nil
+}
+
+// errorCodeOf is the bridge's error code in an answer, if it has one.
+func errorCodeOf(body []byte) string {
+	var eb apigw.ErrorBody
+	if json.Unmarshal(body, &eb) != nil {
+		return ""
+	}
+	return eb.Error.Code
 }
 
 func inbox(ctx context.Context, api, conv string) []localstack.InboxEntry {

@@ -25,7 +25,7 @@ func TestValidateDemoTenant(t *testing.T) {
 		t.Fatalf("no demo files: %v", err)
 	}
 	var out bytes.Buffer
-	if err := (&cli{stdout: &out, stderr: io.Discard}).tenants(context.Background(), append([]string{"validate"}, files...)); err != nil {
+	if err := (&cli{stdout: &out, stderr: io.Discard}).run(context.Background(), append([]string{"tenants", "validate"}, files...)); err != nil {
 		t.Fatalf("demo tenant: %v\n%s", err, out.String())
 	}
 	if n := strings.Count(out.String(), "ok  "); n != len(files) {
@@ -91,7 +91,7 @@ func TestValidateRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			err := (&cli{stdout: &out, stderr: io.Discard}).tenants(context.Background(), []string{"validate", f})
+			err := (&cli{stdout: &out, stderr: io.Discard}).run(context.Background(), []string{"tenants", "validate", f})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v\nwant one containing %q", err, tt.want)
 			}
@@ -119,7 +119,7 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 		files = append(files, f)
 	}
 	var out bytes.Buffer
-	err := (&cli{stdout: &out, stderr: io.Discard}).tenants(context.Background(), append([]string{"validate"}, files...))
+	err := (&cli{stdout: &out, stderr: io.Discard}).run(context.Background(), append([]string{"tenants", "validate"}, files...))
 	if err == nil || strings.Contains(err.Error(), value) || strings.Contains(out.String(), value) {
 		t.Fatalf("err %v / out %s", err, out.String())
 	}

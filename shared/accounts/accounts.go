@@ -101,3 +101,13 @@ func LookupError(err error, notFound *apigw.Error) error {
 	}
 	return apigw.Wrap(err, http.StatusServiceUnavailable, "config_unavailable", "configuration could not be read; retry later")
 }
+
+// Unconfigured reports a lookup error of Account or Agent that will not
+// change until an operator acts: not configured, disabled, not owned (the
+// 4xx answers). A queued delivery for it is kept as a dead letter, to be
+// replayed once fixed; any other lookup error (a table that could not be
+// read, an item an operator is correcting) is worth retrying.
+func Unconfigured(err error) bool {
+	e := apigw.AsError(err)
+	return e.Status >= 400 && e.Status < 500
+}

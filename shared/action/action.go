@@ -102,7 +102,13 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (resp events.AP
 	if err != nil {
 		return resp, failure(err)
 	}
-	return apigw.JSON(http.StatusOK, ultimate.ActionResponse{Results: saveAs(act.Data, results)}), nil
+	results = saveAs(act.Data, results)
+	if err := ultimate.CheckResults(results); err != nil {
+		// Every producer makes contract values; this is the last guard
+		// before the AI agent would refuse them.
+		return resp, apigw.Wrap(err, http.StatusBadGateway, "invalid_action_results", "the action produced results the AI agent does not accept: "+err.Error())
+	}
+	return apigw.JSON(http.StatusOK, ultimate.ActionResponse{Results: results}), nil
 }
 
 func (h *Handler) builtin(ctx context.Context, call *accounts.Call, def *tenant.Action) ([]ultimate.ActionResult, error) {
@@ -122,7 +128,7 @@ func (h *Handler) builtin(ctx context.Context, call *accounts.Call, def *tenant.
 	if err != nil {
 		return nil, apigw.Wrap(err, http.StatusUnprocessableEntity, "builtin_unsupported", fmt.Sprintf("source %q has no built-in actions", call.Conv.Source))
 	}
-	req := source.ActionRequest{AgentID: call.Agent.AgentID, Name: def.Name, Builtin: def.Builtin, Params: call.Hook.Action.Data}
+	req := source.ActionRequest{ID: source.NewID(), AgentID: call.Agent.AgentID, Name: def.Name, Builtin: def.Builtin, Params: call.Hook.Action.Data}
 	if h.Conversations != nil {
 		if c, err := h.Conversations.Conversation(ctx, call.Conv.PCID()); err == nil {
 			req.Attrs = c.Attrs
@@ -158,7 +164,7 @@ func (h *Handler) http(ctx context.Context, call *accounts.Call, def *tenant.Act
 		}
 	}
 	if spec.Secret != "" {
-		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, parseSecretFields)
+		fields, err := h.Secrets.ActionSecret(ctx, def, spec.Secret, ParseSecretFields)
 		switch {
 		case errors.Is(err, tenant.ErrForeignSecret):
 			return nil, apigw.Wrap(err, http.StatusInternalServerError, "config_invalid", "the action names a secret that is not its agent's; see logs")
@@ -178,9 +184,10 @@ func (h *Handler) http(ctx context.Context, call *accounts.Call, def *tenant.Act
 	return results, err
 }
 
-// parseSecretFields turns an action secret (a JSON object) into the values
+// ParseSecretFields turns an action secret (a JSON object) into the values
 // of its {{secret.x}} placeholders; the secrets cache keeps the result.
-func parseSecretFields(raw []byte) (any, error) {
+// `crmbridge secrets put` and `doctor` check secrets with it too.
+func ParseSecretFields(raw []byte) (any, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return nil, errors.New("the action's secret is not a JSON object")

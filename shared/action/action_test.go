@@ -241,6 +241,31 @@ func TestHandleBuiltin(t *testing.T) {
 	}
 }
 
+// The template's swagger makes an action's data optional: an action without
+// it has no inputs, and is served (it was a 400).
+func TestHandleActionWithoutData(t *testing.T) {
+	env := newHandlerEnv(t, 200, `{}`)
+	body := `{"botId":"618a30beee4e8e87d2f94015","platformConversationId":"generic:acme:known","name":"tag","channel":"chat"}`
+	resp, _ := env.invoke(context.Background(), actionEvent(body))
+	if resp.StatusCode != 200 || resp.Body != `{"results":[{"key":"tags","value":"vip"}]}` {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	if len(env.fwd.got) != 1 || env.fwd.got[0].Params == nil || len(env.fwd.got[0].Params) != 0 {
+		t.Fatalf("builtin requests %+v", env.fwd.got)
+	}
+}
+
+// Results the AI agent would refuse (an empty key or value) never reach it.
+func TestHandleRefusesResultsOutsideTheContract(t *testing.T) {
+	env := newHandlerEnv(t, 200, `{}`)
+	env.fwd.results = []ultimate.ActionResult{{Key: "tags", Value: ""}}
+	body := `{"botId":"618a30beee4e8e87d2f94015","platformConversationId":"generic:acme:known","name":"tag"}`
+	resp, _ := env.invoke(context.Background(), actionEvent(body))
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(resp.Body, "invalid_action_results") || !strings.Contains(resp.Body, "results[0].value") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+}
+
 func TestHandleErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -64,6 +64,12 @@ func (v vars) expand(s string, escape func(string) string) (string, error) {
 // and proxies resolve those, so {{data.id}} = ".." would reach
 // /api/orders/../details.
 func (v vars) expandURL(u string) (string, error) {
+	longest, longestLen := "", -1 // the placeholder with the longest value
+	for _, m := range placeholderRE().FindAllStringSubmatch(u, -1) {
+		if n := len(v[m[1]]); n > longestLen {
+			longest, longestLen = m[1], n
+		}
+	}
 	rest := ""
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		q, err := v.expand(u[i+1:], url.QueryEscape)
@@ -86,7 +92,14 @@ func (v vars) expandURL(u string) (string, error) {
 		}
 		segs[i] = out
 	}
-	return strings.Join(segs, "/") + rest, nil
+	out := strings.Join(segs, "/") + rest
+	// The template was checked to fit; only values can make it too long,
+	// and the caller who sent them should hear which (not a 502 from the
+	// outbound client's own check).
+	if len(out) > egress.MaxURL && longest != "" {
+		return "", valueError(longest, fmt.Sprintf("makes the URL longer than %d characters", egress.MaxURL))
+	}
+	return out, nil
 }
 
 // expandJSON fills placeholders inside the string values (and keys) of a
@@ -202,7 +215,8 @@ type droppedResult struct {
 }
 
 // mapResults takes the configured values out of the response JSON. A path
-// that is absent yields no result rather than an error: APIs omit fields.
+// that is absent, null or an empty string yields no result rather than an
+// error: APIs omit fields.
 // Objects, arrays and over-long values are not passed on either; they come
 // back as dropped (key and length only, for the log).
 func mapResults(maps []ResultMap, raw []byte) ([]ultimate.ActionResult, []droppedResult, error) {
@@ -221,8 +235,8 @@ func mapResults(maps []ResultMap, raw []byte) ([]ultimate.ActionResult, []droppe
 	var dropped []droppedResult
 	for _, m := range maps {
 		v, ok := lookup(doc, m.Path)
-		if !ok || v == nil {
-			continue
+		if !ok || v == nil || v == "" {
+			continue // no value: the AI agent takes non-empty strings only
 		}
 		s, ok := scalar(v)
 		switch {

@@ -19,7 +19,7 @@ import (
 )
 
 func TestExpandURL(t *testing.T) {
-	vs := vars{"data.id": "a/b c", "data.q": "x&admin=1 +y", "data.dots": "..", "data.dot": ".", "data.plain": "42", "conversation.pcid": "generic:acme:c/1",
+	vs := vars{"data.long": strings.Repeat("l", 2100), "data.id": "a/b c", "data.q": "x&admin=1 +y", "data.dots": "..", "data.dot": ".", "data.plain": "42", "conversation.pcid": "generic:acme:c/1",
 		"data.crlf": "a\r\nX-Admin: 1", "data.nul": "a\x00b", "data.tab": "a\tb", "secret.bad": "s\nx"}
 	tests := []struct {
 		tpl, want string
@@ -46,6 +46,10 @@ func TestExpandURL(t *testing.T) {
 		{tpl: "https://api.example.com/s?q={{data.crlf}}", err: "data.crlf: control characters"},
 		{tpl: "https://api.example.com/s?q={{data.nul}}", err: "data.nul: control characters"},
 		{tpl: "https://api.example.com/s?q={{data.tab}}", want: "https://api.example.com/s?q=a%09b"},
+		// A value that makes the URL longer than the outbound client sends
+		// is the caller's 400, not the endpoint's 502.
+		{tpl: "https://api.example.com/items/{{data.plain}}/{{data.long}}", err: "data.long: makes the URL longer than 2048 characters"},
+		{tpl: "https://api.example.com/s?q={{data.long}}", err: "data.long: makes the URL longer"},
 	}
 	for _, tt := range tests {
 		got, err := vs.expandURL(tt.tpl)
@@ -378,7 +382,7 @@ func TestMapResults(t *testing.T) {
 		// Objects and arrays are not passed on: only named scalars are.
 		{path: "order.items[0].tags"},
 		{path: "order.meta"},
-		{path: "order.empty", want: ""},
+		{path: "order.empty"}, // an empty string is no value: the AI agent takes non-empty strings
 		{path: "$odd.a-b", want: "dash"},
 		{path: "list[0][1][0]", want: "2"},
 		{path: "order.none"},

@@ -1,12 +1,15 @@
 package apigw
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/crmbridge/crmbridge/shared/obs"
 )
 
 // Func serves one decoded request, the way an http.HandlerFunc serves one
@@ -31,6 +34,9 @@ type Handler struct {
 	// a 405 naming the allowed methods); set it on the function that route
 	// targets.
 	Routes Routes
+	// Metrics counts the 5xx answers (ServerErrors, by Route): the
+	// template's deployment rollback alarm watches them. nil counts none.
+	Metrics *obs.Metrics
 }
 
 // Invoke is the Lambda handler. It never returns an error: every failure is
@@ -50,6 +56,9 @@ func (h *Handler) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		resp = Fail(err, ev.RequestContext.RequestID)
 	}
 	elapsed := h.Now().Sub(start)
+	if resp.StatusCode >= 500 {
+		h.Metrics.Count("ServerErrors", 1, map[string]string{"Route": cmp.Or(ev.RouteKey, "none")})
+	}
 	req.Log.Set("status", resp.StatusCode)
 	attrs := append([]slog.Attr{slog.String("requestId", ev.RequestContext.RequestID), slog.String("route", ev.RouteKey)}, req.Log.attrs...)
 	LogLine(ctx, h.Log, h.Name, attrs, err, elapsed)

@@ -7,22 +7,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
 // Config is the environment of every function.
 type Config struct {
-	TenantsTable       string
-	StateTable         string
-	UltimateBaseURL    string
-	LogLevel           string
-	Stage              string
-	DeadLetterTTL      time.Duration
-	ConfigTTL          time.Duration
-	SecretsTTL         time.Duration
+	TenantsTable    string
+	StateTable      string
+	UltimateBaseURL string
+	LogLevel        string
+	// LambdaLogLevel is Lambda's application log filter
+	// (AWS_LAMBDA_LOG_LEVEL, set from the function's ApplicationLogLevel);
+	// metrics are marked to pass it (obs.NewMetrics).
+	LambdaLogLevel string
+	Stage          string
+	DeadLetterTTL  time.Duration
+	ConfigTTL      time.Duration
+	SecretsTTL     time.Duration
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics;
+	// default crmbridge. The template sets crmbridge/{stack name}, so two
+	// stacks in one account never feed each other's alarms.
+	MetricsNamespace   string
 	EscalationFunction string // for the single webhook URL
 	ActionFunction     string
+	// InboundQueueURL and OutboundQueueURL are the SQS FIFO queues of
+	// source-inbound and webhook-message (each function's own, and the
+	// outbound one for the functions that queue a handover's barrier).
+	InboundQueueURL  string
+	OutboundQueueURL string
 	// LocalEgress lets outbound calls and item URLs reach loopback (the
 	// local stack's fakes on 127.0.0.1): EGRESS_LOCAL=1, honoured only with
 	// STAGE=local. template.yaml sets neither, so a deployed function
@@ -37,9 +51,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StateTable:         getenv("STATE_TABLE"),
 		UltimateBaseURL:    strings.TrimRight(getenv("ULTIMATE_BASE_URL"), "/"),
 		LogLevel:           getenv("LOG_LEVEL"),
+		LambdaLogLevel:     getenv("AWS_LAMBDA_LOG_LEVEL"),
 		Stage:              getenv("STAGE"),
 		EscalationFunction: getenv("ESCALATION_FUNCTION"),
 		ActionFunction:     getenv("ACTION_FUNCTION"),
+		MetricsNamespace:   getenv("METRICS_NAMESPACE"),
+		InboundQueueURL:    getenv("INBOUND_QUEUE_URL"),
+		OutboundQueueURL:   getenv("OUTBOUND_QUEUE_URL"),
 	}
 	var errs []error
 	if c.TenantsTable == "" {
@@ -64,6 +82,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"
 	}
+	if c.MetricsNamespace == "" {
+		c.MetricsNamespace = DefaultMetricsNamespace
+	} else if !validNamespace(c.MetricsNamespace) {
+		errs = append(errs, fmt.Errorf("METRICS_NAMESPACE must be 1-255 letters, digits and . - _ / # : (got %q)", c.MetricsNamespace))
+	}
 	// Secret names are fixed by the tenant's keys (tenant.SecretPrefix) and
 	// the template's grants; a deployment that still sets another prefix
 	// would read secrets other than it expects.
@@ -86,4 +109,32 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.ConfigTTL = num("CONFIG_TTL_SECONDS", 60, time.Second)
 	c.SecretsTTL = num("SECRETS_TTL_SECONDS", 300, time.Second)
 	return c, errors.Join(errs...)
+}
+
+// DefaultMetricsNamespace is the metrics' namespace outside a stack.
+const DefaultMetricsNamespace = "crmbridge"
+
+// validNamespace is CloudWatch's rule for a namespace, less the spaces.
+func validNamespace(s string) bool {
+	if len(s) == 0 || len(s) > 255 || strings.HasPrefix(s, "AWS/") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-_/#:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Needs reports what function cannot run without: the queue it
+// acknowledges into and consumes.
+func (c Config) Needs(function string) error {
+	switch {
+	case function == route.SourceInbound && c.InboundQueueURL == "":
+		return errors.New("INBOUND_QUEUE_URL is required: source-inbound queues every event it accepts")
+	case function == route.WebhookMessage && c.OutboundQueueURL == "":
+		return errors.New("OUTBOUND_QUEUE_URL is required: webhook-message queues every message it accepts")
+	}
+	return nil
 }

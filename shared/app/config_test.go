@@ -59,3 +59,46 @@ func TestConfigLocalEgress(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigMetricsNamespace(t *testing.T) {
+	tests := []struct{ v, want, err string }{
+		{"", "crmbridge", ""},
+		{"crmbridge/prod-bridge", "crmbridge/prod-bridge", ""},
+		{"AWS/Lambda", "", "METRICS_NAMESPACE must be"},
+		{"crm bridge", "", "METRICS_NAMESPACE must be"},
+		{strings.Repeat("n", 256), "", "METRICS_NAMESPACE must be"},
+	}
+	for _, tt := range tests {
+		c, err := ConfigFromEnv(func(k string) string {
+			return map[string]string{"TENANTS_TABLE": "t", "STATE_TABLE": "s", "METRICS_NAMESPACE": tt.v}[k]
+		})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want %q", tt.v, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.MetricsNamespace != tt.want {
+			t.Errorf("%q: namespace %q, %v; want %q", tt.v, c.MetricsNamespace, err, tt.want)
+		}
+	}
+}
+
+func TestConfigNeedsTheFunctionsQueue(t *testing.T) {
+	tests := []struct {
+		function, inbound, outbound, err string
+	}{
+		{"source-inbound", "", "", "INBOUND_QUEUE_URL is required"},
+		{"source-inbound", "https://sqs/in.fifo", "", ""},
+		{"webhook-message", "https://sqs/in.fifo", "", "OUTBOUND_QUEUE_URL is required"},
+		{"webhook-message", "", "https://sqs/out.fifo", ""},
+		{"webhook-escalation", "", "", ""},
+		{"webhook-action", "", "", ""},
+	}
+	for _, tt := range tests {
+		err := Config{InboundQueueURL: tt.inbound, OutboundQueueURL: tt.outbound}.Needs(tt.function)
+		if (tt.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s with %q %q: %v, want %q", tt.function, tt.inbound, tt.outbound, err, tt.err)
+		}
+	}
+}

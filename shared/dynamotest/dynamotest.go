@@ -250,13 +250,16 @@ func (t *table) checkItem(it item) error {
 			}
 		}
 	}
-	if sizeOf(it) > 400<<10 {
+	if ItemSize(it) > 400<<10 {
 		return validation("Item size has exceeded the maximum allowed size")
 	}
 	return nil
 }
 
-func sizeOf(it item) int {
+// ItemSize is an item's size as DynamoDB meters it for its limits and
+// capacity units: attribute names and values in bytes, a number about one
+// byte per two digits.
+func ItemSize(it map[string]types.AttributeValue) int {
 	n := 0
 	for k, v := range it {
 		n += len(k) + valueSize(v)

@@ -90,7 +90,7 @@ var callers = []caller{
 		if err != nil {
 			return err
 		}
-		_, err = generic.New(eg, time.Now).TeamOnline(context.Background(), acct, marker)
+		_, err = generic.New(eg, time.Now).TeamOnline(context.Background(), acct, source.TeamQuery{TeamID: marker})
 		return err
 	}},
 	{name: "sunshine", call: func(t *testing.T, eg *egress.Client, base string) error {

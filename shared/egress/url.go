@@ -37,6 +37,9 @@ func dnsLabel(l string) bool {
 	return true
 }
 
+// MaxURL is the longest URL the bridge calls or accepts in an item.
+const MaxURL = 2048
+
 // CheckURL is the one check of every URL an item names (callback URLs, API
 // base URLs, action URLs, key set URLs): absolute http(s) without user
 // info; https, except plain http to a loopback host in the local stack; a
@@ -63,8 +66,8 @@ func checkURL(raw string, local bool, allow map[netip.AddrPort]bool) (*url.URL, 
 	bad := func(format string, a ...any) (*url.URL, error) {
 		return nil, &URLError{Problem: fmt.Sprintf(format, a...)}
 	}
-	if len(raw) > 2048 {
-		return bad("longer than 2048 characters")
+	if len(raw) > MaxURL {
+		return bad("longer than %d characters", MaxURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {

@@ -18,12 +18,11 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
-	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/handover"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
-	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/teams"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
@@ -34,23 +33,23 @@ type Accounts interface {
 	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
-// State records the conversation's status.
-type State interface {
-	Conversation(ctx context.Context, pcid string) (*state.Conversation, error)
-	SetStatus(ctx context.Context, pcid, agentID, status, handoverTo string) error
+// Handover hands a conversation to a human once (handover.Handover).
+type Handover interface {
+	Escalate(ctx context.Context, r handover.Request) (string, error)
 }
 
 // Handler serves POST /webhooks/escalation (and forwarded calls from the
 // single URL).
 type Handler struct {
 	Accounts Accounts
-	State    State
+	Handover Handover
 	Sources  *source.Registry
 	Retry    retry.Policy
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
 	Now      func() time.Time
-	// Budget bounds a handover or team check including retries; default 8 s.
+	// Budget bounds a handover (its barrier wait included) or a team check,
+	// retries included; default 8 s.
 	Budget time.Duration
 }
 
@@ -79,83 +78,20 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	return apigw.JSON(http.StatusOK, map[string]string{"status": outcome}), nil
 }
 
-// Outcomes of an escalation.
-const (
-	OutcomeEscalated        = "escalated"
-	OutcomeAlreadyEscalated = "already_escalated"
-)
-
-// escalate hands the conversation over. A conversation already with a human
-// answers 200 without a second handover (the AI agent may retry).
+// escalate hands the conversation over through the one handover path:
+// once however many calls arrive, after the bot messages queued before it.
+// A conversation already with a human answers 200 without a second
+// handover (the AI agent may retry).
 func (h *Handler) escalate(ctx context.Context, call *accounts.Call, widget bool) (string, error) {
-	pcid := call.Conv.PCID()
-	conv, err := h.State.Conversation(ctx, pcid)
-	if err != nil && !errors.Is(err, state.ErrNoConversation) {
-		return "", apigw.Wrap(err, http.StatusServiceUnavailable, "state_unavailable", "could not read the conversation; retry")
+	outcome, err := h.Handover.Escalate(ctx, handover.Request{
+		Account: call.Account, Conv: call.Conv, AgentID: call.Agent.AgentID,
+		EscalateTo: call.Hook.Converse.EscalateTo, Reason: source.ReasonEscalate, Widget: widget,
+	})
+	var f *handover.Failure
+	if errors.As(err, &f) {
+		return "", apigw.Wrap(f, f.Status, f.Code, f.Message)
 	}
-	if conv != nil && conv.Status == state.ConvEscalated {
-		return OutcomeAlreadyEscalated, nil
-	}
-	target := call.Hook.Converse.EscalateTo
-	if widget {
-		desk, err := source.Capability[source.Desk](h.Sources, call.Conv.Source)
-		if err != nil {
-			return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "handover_unsupported", fmt.Sprintf("source %q has no desk for widget escalations", call.Conv.Source))
-		}
-		err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
-			return desk.WidgetEscalate(ctx, call.Account, call.Conv, target)
-		})
-		if err != nil {
-			return "", handoverError(err)
-		}
-		target = "widget:" + target
-	} else {
-		esc, err := source.Capability[source.Escalator](h.Sources, call.Conv.Source)
-		if err != nil {
-			return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "handover_unsupported", fmt.Sprintf("source %q cannot hand over to a human", call.Conv.Source))
-		}
-		err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
-			return esc.Escalate(ctx, call.Account, call.Conv, source.HandoverRequest{AgentID: call.Agent.AgentID, EscalateTo: target})
-		})
-		if err != nil {
-			return "", handoverError(err)
-		}
-	}
-	h.Metrics.Count("Escalations", 1, map[string]string{"Source": call.Conv.Source})
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if err := h.State.SetStatus(cctx, pcid, call.Agent.AgentID, state.ConvEscalated, target); err != nil {
-		// The human has it; failing now would make the bot run its fallback
-		// on a conversation that was handed over. Log loudly instead.
-		h.Log.ErrorContext(ctx, "handover succeeded but the conversation status was not saved; visitor messages may still reach the AI agent",
-			slog.String("pcid", pcid), slog.String("error", err.Error()))
-	}
-	return OutcomeEscalated, nil
-}
-
-// handoverError tells the AI agent why the handover failed: the platform's
-// refusal is a 409 (no point retrying as is), its unavailability a 503/504.
-func handoverError(err error) error {
-	var he *egress.StatusError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrBudget):
-		return apigw.Wrap(err, http.StatusGatewayTimeout, "handover_timeout", "the platform did not confirm the handover in time")
-	case errors.As(err, &he) && egress.RetryableStatus(he.Status):
-		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", fmt.Sprintf("the platform is unavailable (HTTP %d)", he.Status))
-	case errors.As(err, &he):
-		return apigw.Wrap(err, http.StatusConflict, "handover_rejected", fmt.Sprintf("the platform refused the handover (HTTP %d): %s", he.Status, short(cmp.Or(he.Reason, he.Code))))
-	case retry.IsRetryable(err):
-		return apigw.Wrap(err, http.StatusServiceUnavailable, "handover_unavailable", "the platform could not be reached")
-	default:
-		return apigw.Wrap(err, http.StatusBadGateway, "handover_failed", "the handover failed; see logs")
-	}
-}
-
-func short(s string) string {
-	if len(s) > 200 {
-		return s[:200]
-	}
-	return s
+	return outcome, err
 }
 
 // teamOnline answers isTeamOnline from the agent's team configuration.
@@ -184,9 +120,10 @@ func (h *Handler) teamOnline(ctx context.Context, call *accounts.Call) (bool, er
 		return false, apigw.Wrap(err, http.StatusUnprocessableEntity, "team_check_unsupported", fmt.Sprintf("source %q cannot answer team status", team.Source))
 	}
 	var online bool
+	q := source.TeamQuery{ID: source.NewID(), TeamID: teamID}
 	err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
 		var err error
-		online, err = tc.TeamOnline(ctx, acct, teamID)
+		online, err = tc.TeamOnline(ctx, acct, q)
 		return err
 	})
 	if err != nil {

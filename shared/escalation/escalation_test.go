@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,6 +91,8 @@ func TestWebhookEscalation(t *testing.T) {
 		{"a refused handover is a 409", failWith(&egress.StatusError{Op: "handover", Status: 422, Code: "no_agents"}), []events.APIGatewayV2HTTPRequest{escalate("")}, 409, `"handover_rejected"`, "escalate"},
 		{"an unavailable platform is a 503", failWith(retry.Retryable(&egress.StatusError{Op: "handover", Status: 503}, 0)), []events.APIGatewayV2HTTPRequest{escalate("")}, 503, `"handover_unavailable"`, "escalate escalate escalate"},
 		{"a platform out of time is a 504", failWith(context.DeadlineExceeded), []events.APIGatewayV2HTTPRequest{escalate("")}, 504, `"handover_timeout"`, "escalate"},
+		{"a platform that did not confirm in time is a 504", failWith(fmt.Errorf("transfer command 7: %w", source.ErrPending)), []events.APIGatewayV2HTTPRequest{escalate("")}, 504, `"handover_timeout"`, "escalate"},
+		{"a platform that reported the handover failed is a 409", failWith(fmt.Errorf("transfer command 7: %w: skill-unavailable", source.ErrRefused)), []events.APIGatewayV2HTTPRequest{escalate("")}, 409, `skill-unavailable`, "escalate"},
 		{"anything else is a 502", failWith(errors.New("boom")), []events.APIGatewayV2HTTPRequest{escalate("")}, 502, `"handover_failed"`, "escalate"},
 		{"escalate without a conversation", nil, []events.APIGatewayV2HTTPRequest{hook(map[string]any{"eventType": "escalate"})}, 400, `platformConversationId: required`, ""},
 		{"sendMessage at the escalation route", nil, []events.APIGatewayV2HTTPRequest{
@@ -136,8 +140,8 @@ func TestEscalationRecordsTheConversation(t *testing.T) {
 	e := newEnv(t)
 	e.p.Fail = func(string) error { return &egress.StatusError{Op: "handover", Status: 409} }
 	e.Invoke(t, route.WebhookEscalation, escalate("billing"))
-	if _, err := e.Deps.State.Conversation(ctx, pcid); !errors.Is(err, state.ErrNoConversation) {
-		t.Fatalf("a failed handover changed the conversation: %v", err)
+	if cv, err := e.Deps.State.Conversation(ctx, pcid); err != nil || cv.Status == state.ConvEscalated {
+		t.Fatalf("a failed handover escalated the conversation: %+v %v", cv, err)
 	}
 	e.p.Fail = nil
 	if resp := e.Invoke(t, route.WebhookEscalation, escalate("billing")); resp.StatusCode != 200 {
@@ -149,5 +153,55 @@ func TestEscalationRecordsTheConversation(t *testing.T) {
 	}
 	if calls := e.p.Calls(); calls[len(calls)-1].Target != "billing" {
 		t.Fatalf("handover target %+v", calls)
+	}
+}
+
+// 50 concurrent escalates of one conversation through the function: one
+// handover, 50 answers of 200. (Before the one handover path: 40 handovers.)
+func TestConcurrentEscalates(t *testing.T) {
+	e := newEnv(t)
+	h := e.Handlers[route.WebhookEscalation]
+	const n = 50
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := h(context.Background(), escalate("billing"))
+			if err != nil {
+				t.Errorf("handler: %v", err)
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != 200 {
+			t.Fatalf("an escalate answered %d", st)
+		}
+	}
+	if calls := e.p.Calls(); len(calls) != 1 || calls[0].Op != "escalate" {
+		t.Fatalf("platform calls %+v", calls)
+	}
+}
+
+// The desk of a widget escalation and the platform of an escalate get the
+// context the bridge has, under one handover ID.
+func TestEscalationContext(t *testing.T) {
+	e := newEnv(t)
+	if err := e.Deps.State.SetAttrs(context.Background(), pcid, map[string]string{"param.email": "ada@example.com", "param.plan": "gold"}); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.Invoke(t, route.WebhookEscalation, hook(map[string]any{"eventType": "widgetEscalate", "platformConversationId": pcid, "escalateTo": "tier2"}))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	c := e.p.Calls()[0]
+	hc := c.Handover.Context
+	// The account has no metadata rules: email is personal data, masked.
+	if c.Op != "widgetEscalate" || c.Handover.ID == "" || hc.Reason != source.ReasonEscalate || hc.Params["email"] != "***" || hc.Params["plan"] != "gold" {
+		t.Fatalf("call %+v", c)
 	}
 }

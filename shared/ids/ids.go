@@ -52,7 +52,7 @@ func Source(field, v string) error {
 
 // Account checks a source account ID.
 func Account(field, v string) error {
-	return must(tenant.ValidAccount(v), field, "must be an account ID: 1-128 letters, digits and . _ @ + = -")
+	return must(tenant.ValidAccount(v), field, "must be an account ID: 1-128 letters, digits and . _ @ + = -, not . or ..")
 }
 
 // Agent checks an AI agent ID (a webhook's botId).
@@ -66,10 +66,17 @@ func Action(field, v string) error {
 }
 
 // Conversation checks a platform's conversation ID: printable UTF-8 (no
-// control characters: no CR, LF or NUL), at most MaxConversation bytes.
+// control characters: no CR, LF or NUL), at most MaxConversation bytes, and
+// not . or .. alone: adapters put conversation IDs into platform API paths
+// (Sunshine's /conversations/{id}/messages, LivePerson's
+// /conversation/{id}/messages), where escaping leaves a dot segment as it
+// is and servers resolve it to another endpoint.
 func Conversation(field, v string) error {
-	if v == "" {
+	switch v {
+	case "":
 		return bad(field, "required")
+	case ".", "..":
+		return bad(field, "must not be . or .. (it would be a path segment)")
 	}
 	return text(field, v, MaxConversation)
 }

@@ -36,6 +36,10 @@ func TestRules(t *testing.T) {
 		{Conversation, "c", "a\x00b", false},
 		{Conversation, "c", "a\u2028b", false},
 		{Conversation, "c", "\xff", false},
+		{Conversation, "c", "..", false}, // a dot segment in a platform API path
+		{Conversation, "c", ".", false},
+		{Conversation, "c", "...", true},
+		{Account, "account", "..", false},
 		{Event, "id", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", true},
 		{Event, "id", "conv#text#12", true},
 		{Event, "id", strings.Repeat("i", MaxEvent+1), false},

@@ -16,6 +16,8 @@ import (
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/inbound"
+	"github.com/crmbridge/crmbridge/shared/queue"
+	"github.com/crmbridge/crmbridge/shared/queue/queuetest"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -26,9 +28,10 @@ import (
 )
 
 // The bridge's own cost per visitor message on the warm path: signature
-// check, parsing, claim bookkeeping (in memory here), the Chat API call to a
-// loopback server that answers 200, and the answer. AWS round trips add
-// their own latency on top (see the localstack benchmarks).
+// check, parsing, the claim (in memory here), the enqueue (in memory), and
+// the answer; then, on the queue side, the record's delivery: the Chat API
+// call to a loopback server that answers 200. AWS round trips add their
+// own latency on top (see the localstack benchmarks).
 
 type memTenants struct {
 	src   *tenant.Source
@@ -53,20 +56,19 @@ type memState struct {
 	done map[string]bool
 }
 
-func (m *memState) Begin(_ context.Context, c state.Claim) (*state.Lease, error) {
+func (m *memState) Accept(_ context.Context, key, _ string) (*state.Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.done[c.Key] {
-		return nil, &state.DuplicateError{Key: c.Key, Status: state.StatusDone}
+	if m.done[key] {
+		return nil, &state.DuplicateError{Key: key, Status: state.StatusQueued}
 	}
-	m.done[c.Key] = true
-	return &state.Lease{Key: c.Key}, nil
+	m.done[key] = true
+	return &state.Lease{Key: key}, nil
 }
-func (m *memState) Done(context.Context, *state.Lease) error                        { return nil }
-func (m *memState) Release(context.Context, *state.Lease) error                     { return nil }
-func (m *memState) Bury(context.Context, *state.Lease, state.DeadLetter) error      { return nil }
-func (m *memState) SetDeskAgent(context.Context, string, string) error              { return nil }
-func (m *memState) SetStatus(context.Context, string, string, string, string) error { return nil }
+func (m *memState) Release(context.Context, *state.Lease) error                { return nil }
+func (m *memState) ChangeConversation(context.Context, state.ConvChange) error { return nil }
+func (m *memState) Touch(context.Context, string) error                        { return nil }
+func (m *memState) Stale(*state.Conversation) bool                             { return false }
 func (m *memState) Conversation(context.Context, string) (*state.Conversation, error) {
 	return nil, state.ErrNoConversation
 }
@@ -77,6 +79,7 @@ func (staticKeys) APIKey(context.Context, string) (string, error) { return "k", 
 func (staticKeys) ForgetAPIKey(string)                            {}
 
 func BenchmarkWarmInboundMessage(b *testing.B) {
+	q := queuetest.New()
 	agentAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
 	defer agentAPI.Close()
 	in, _ := stdwebhook.NewSecret(nil)
@@ -93,11 +96,13 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 			Secrets: memSecrets{"s": creds},
 		},
 		State:   &memState{done: map[string]bool{}},
+		Queue:   &queue.Producer{API: q, URL: "https://sqs.local/inbound.fifo", Now: time.Now},
 		Agent:   &ultimate.Client{HTTP: egress.New(egress.Options{Local: true}), Keys: staticKeys{}, DefaultBaseURL: agentAPI.URL, Retry: retry.Default},
 		Sources: source.NewRegistry(generic.New(nil, time.Now)),
 		Now:     time.Now,
 	}
 	h := &apigw.Handler{Name: "source-inbound", Serve: logic.Serve, Now: time.Now}
+	consumer := &queue.Consumer{Handle: logic.Deliver, Now: time.Now}
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
@@ -116,6 +121,9 @@ func BenchmarkWarmInboundMessage(b *testing.B) {
 		})
 		if resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		if failed, err := q.Deliver(ctx, consumer.Consume); failed != 0 || err != nil {
+			b.Fatalf("delivery: %d failed, %v", failed, err)
 		}
 	}
 }

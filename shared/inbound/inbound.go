@@ -1,10 +1,20 @@
 // Package inbound is the source-inbound function: platform webhooks in,
-// verified, deduplicated and turned into Chat API events for the AI agent
-// that serves the account.
+// delivered to the AI agent that serves the account, once and in order per
+// conversation.
+//
+// The function has two event sources. On the HTTP side (Serve) it verifies
+// and parses the platform's request, claims each event (one conditional
+// write), writes the conversation state later requests depend on, puts the
+// event on the inbound SQS FIFO queue (one message group per conversation)
+// and answers the platform at once. On the queue side (Deliver, run by a
+// queue.Consumer) it sends each event to the Chat API with today's tenant
+// mapping, unless the conversation is with a human by then; failures come
+// back from the queue with growing delays until the account's maximum age.
 package inbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +25,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/obs"
+	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -27,15 +38,14 @@ type Accounts interface {
 	Agent(ctx context.Context, agentID string, notFound *apigw.Error) (*tenant.Agent, error)
 }
 
-// State is the idempotency and conversation store.
+// State is the claims and conversations store (state.Store).
 type State interface {
-	Begin(ctx context.Context, c state.Claim) (*state.Lease, error)
-	Done(ctx context.Context, l *state.Lease) error
+	Accept(ctx context.Context, key, hash string) (*state.Lease, error)
 	Release(ctx context.Context, l *state.Lease) error
-	Bury(ctx context.Context, l *state.Lease, dl state.DeadLetter) error
+	ChangeConversation(ctx context.Context, c state.ConvChange) error
 	Conversation(ctx context.Context, pcid string) (*state.Conversation, error)
-	SetDeskAgent(ctx context.Context, pcid, name string) error
-	SetStatus(ctx context.Context, pcid, agentID, status, handoverTo string) error
+	Touch(ctx context.Context, pcid string) error
+	Stale(c *state.Conversation) bool
 }
 
 // Agent is the AI agent's API.
@@ -44,22 +54,59 @@ type Agent interface {
 	Widget(ctx context.Context, t ultimate.Target, ev ultimate.WidgetEvent) error
 }
 
-// Handler serves the source-inbound routes.
+// Queue records accepted events (queue.Producer).
+type Queue interface {
+	Send(ctx context.Context, e queue.Envelope, dedupe string) error
+}
+
+// Fallback hands a conversation to a human when its visitor's events could
+// not reach the AI agent for the account's fallback.afterSeconds: it claims
+// the handover, may tell the visitor, hands over with reason
+// agent_unavailable and the held events, and sets the conversation
+// escalated. nil is returned only when the handover happened; the
+// handover helper (shared/handover) implements it.
+type Fallback interface {
+	AgentUnavailable(ctx context.Context, acct *source.Account, conv source.Conversation, held []source.Event) error
+}
+
+// Transcript keeps a conversation's last turns for the human who takes
+// over (shared/handover implements it; a no-op unless the account keeps a
+// transcript).
+type Transcript interface {
+	Append(ctx context.Context, acct *source.Account, pcid string, t source.Turn) error
+}
+
+// Handler serves the source-inbound routes and its queue.
 type Handler struct {
 	Accounts Accounts
 	State    State
 	Agent    Agent
+	Queue    Queue
 	Sources  *source.Registry
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
 	Now      func() time.Time
-	// Lease is how long a claim holds; default 30 s.
-	Lease time.Duration
+	// Fallback and Transcript are optional.
+	Fallback   Fallback
+	Transcript Transcript
+	// AttemptTimeouts bound the Chat API call of a record's first, second…
+	// delivery (the last repeats): one generous attempt, longer the next
+	// time, so an AI agent slower than the first gets each event at most
+	// twice. Default 6 s, then 9 s: within the egress client's 10 s wait
+	// for an answer's headers and the function's 20 s.
+	AttemptTimeouts []time.Duration
 }
 
-// Serve is the function's apigw.Func.
+// Outcomes of one event on the HTTP side.
+const (
+	OutcomeQueued    = "queued"
+	OutcomeDuplicate = "duplicate"
+	OutcomeInvalid   = "invalid" // skipped: a malformed ID (logged)
+)
+
+// Serve is the function's apigw.Func for the platforms' webhooks.
 func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGatewayV2HTTPResponse, error) {
-	start, received := h.Now(), time.Now()
+	start := h.Now()
 	metricSource := "unknown" // a dimension: only the name of a registered adapter
 	defer func() {
 		h.Metrics.Millis("InboundLatency", h.Now().Sub(start), map[string]string{"Source": metricSource})
@@ -96,27 +143,24 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	if batch.MustExist != "" {
+		if err := h.mustExist(ctx, acct, batch.MustExist); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	}
 	evs, err := h.checkIDs(ctx, batch.Events)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	agent, err := h.Accounts.Agent(ctx, acct.AgentID, apigw.Errorf(http.StatusNotFound, "agent_not_configured", "the account's AI agent is not configured"))
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
 
-	// Answer within the platform's timeout, and inside the Lambda's. A
-	// context deadline is real time, whatever clock the handler is given.
-	ctx, cancel := context.WithDeadline(ctx, received.Add(in.Budget()-time.Second))
-	defer cancel()
 	outcomes := map[string]int{}
-	if skipped := len(batch.Events) - len(evs); skipped > 0 {
+	if skipped := len(batch.Events) - len(evs) + batch.Skipped; skipped > 0 {
 		outcomes[OutcomeInvalid] = skipped
 	}
 	defer req.Log.Set("events", outcomes)
-	w := worker{h: h, acct: acct, target: ultimate.Target{AgentID: agent.AgentID, BaseURL: agent.BaseURL}}
-	for _, ev := range evs {
-		outcome, err := w.process(ctx, ev)
+	a := acceptor{h: h, acct: acct, requestID: req.RequestID}
+	for i, ev := range evs {
+		outcome, err := a.accept(ctx, i, ev)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -131,6 +175,22 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 		return apigw.Raw(batch.Reply.Status, ct, batch.Reply.Body), nil
 	}
 	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "events": outcomes}), nil
+}
+
+// mustExist answers 404 for a conversation the platform should have created
+// before sending this request (source.Batch.MustExist).
+func (h *Handler) mustExist(ctx context.Context, acct *source.Account, conv string) error {
+	if err := ids.Conversation("conversation", conv); err != nil {
+		return err
+	}
+	_, err := h.State.Conversation(ctx, acct.Conversation(conv).PCID())
+	switch {
+	case errors.Is(err, state.ErrNoConversation):
+		return apigw.Errorf(http.StatusNotFound, "unknown_conversation", "conversation %s was never created here; create it first", conv)
+	case err != nil:
+		return apigw.Wrap(err, http.StatusServiceUnavailable, "state_unavailable", "could not read the conversation; retry later")
+	}
+	return nil
 }
 
 // checkIDs holds the events an adapter parsed to the input rules before any

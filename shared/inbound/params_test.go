@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
@@ -34,23 +33,14 @@ func TestSessionParams(t *testing.T) {
 	}
 }
 
-func TestConvChange(t *testing.T) {
-	tests := []struct {
-		kind            source.EventKind
-		status          string
-		refuseEscalated bool
-	}{
-		{source.Started, state.ConvActive, false},
-		{source.Message, state.ConvActive, true},
-		{source.Ended, state.ConvEnded, false},
-		{source.HandedBack, state.ConvEnded, false},
-		{source.Metadata, "", false},
-		{source.AgentMessage, "", false},
+func TestParamAttrs(t *testing.T) {
+	got := paramAttrs(SessionParams([]tenant.MetaRule{{Field: "plan"}, {Field: "email", Sanitize: true}}, map[string]string{"plan": "gold", "email": "ann@example.com"}, nil))
+	want := map[string]string{state.ParamPrefix + "plan": "gold", state.ParamPrefix + "email": state.Masked}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v (sanitized values are never kept)", got, want)
 	}
-	for _, tt := range tests {
-		c := convChange(tt.kind, "generic:a:c", "agent")
-		if c.SetStatus != tt.status || c.RefuseEscalated != tt.refuseEscalated || c.PCID != "generic:a:c" || c.AgentID != "agent" {
-			t.Errorf("%s: %+v", tt.kind, c)
-		}
+	if !sameParams(map[string]string{state.ParamPrefix + "plan": "gold", "a": "b"}, map[string]string{state.ParamPrefix + "plan": "gold"}) ||
+		sameParams(map[string]string{state.ParamPrefix + "plan": "silver"}, map[string]string{state.ParamPrefix + "plan": "gold"}) {
+		t.Fatal("sameParams")
 	}
 }

@@ -49,6 +49,10 @@ func StartEmulated(ctx context.Context, st *Stack, buildDir string) (e *Emulated
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "20", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		// The stack's queues: the bootstraps' HTTP side enqueues there (the
+		// stack's pollers deliver), their queue side takes the SQS samples.
+		"AWS_ENDPOINT_URL_SQS": st.SQSEndpoint,
+		"INBOUND_QUEUE_URL":    st.Queues.Inbound, "OUTBOUND_QUEUE_URL": st.Queues.Outbound,
 	}
 	for _, fn := range route.Functions {
 		env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "crmbridge-" + fn}

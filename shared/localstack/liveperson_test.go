@@ -40,7 +40,7 @@ func TestLivePersonConversationEndToEnd(t *testing.T) {
 	if status != 200 || answer != `{"response":[],"analytics":{"intents":[]}}` {
 		t.Fatalf("TEXT: %d %s", status, answer)
 	}
-	idle(t)
+	drain(t)
 	pc := "liveperson:" + lptest.DemoAccount + ":" + conv
 	var start *ultimatetest.Received
 	for _, r := range chats(pc) {
@@ -66,7 +66,7 @@ func TestLivePersonConversationEndToEnd(t *testing.T) {
 		t.Fatalf("Public API messages: %q, want the welcome and quick replies", msgs)
 	}
 	sim("text", map[string]string{"text": "human"})
-	idle(t)
+	drain(t)
 	transfers := lpCalls(t, conv, "transfer")
 	if len(transfers) != 1 || !strings.Contains(transfers[0], `"skill"`) {
 		t.Fatalf("transfers: %q", transfers)

@@ -1,8 +1,10 @@
 // Package localstack runs crmbridge on one machine: moto_server for
-// DynamoDB and Secrets Manager, the tables and the demo tenant, the fake AI
-// agent, a demo tenant desk, and the four handlers behind a local HTTP API
-// with the same routes as the deployed one. `make run` and the end-to-end
-// tests both use it.
+// DynamoDB and Secrets Manager, fauxqs for the SQS FIFO queues, the tables,
+// queues and the demo tenant, the fake AI agent, a demo tenant desk, the
+// four handlers behind a local HTTP API with the same routes as the
+// deployed one, and one Lambda-like event source poller per queue into the
+// same handlers (shared/esm). `make run` and the end-to-end tests both use
+// it.
 package localstack
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -23,10 +26,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/dynamodblocal"
+	"github.com/crmbridge/crmbridge/shared/fauxqs"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
@@ -34,6 +39,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
+	"github.com/crmbridge/crmbridge/shared/source/twilio/twiliotest"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/tenant"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
@@ -71,10 +77,19 @@ type Options struct {
 	LogLevel     string
 	Out          io.Writer // handler logs (JSON lines); default io.Discard
 	Print        func(format string, args ...any)
+	// Progress is told each step of Start as it begins (`make run` prints
+	// them); nil says nothing.
+	Progress func(step string)
 	// Retry overrides the outbound retry policy (tests make it fast).
 	Retry *retry.Policy
 	// FunctionTimeout is the deadline each invocation gets, as on Lambda.
 	FunctionTimeout time.Duration
+	// SQSEndpoint is a running fauxqs to use instead of starting one
+	// (loopback only, like Endpoint).
+	SQSEndpoint string
+	// Delivery replaces the queue consumers' retry settings (tests make
+	// them short).
+	Delivery *app.Delivery
 }
 
 // DynamoDBLocal is the Options.DynamoDB value for Amazon's DynamoDB Local.
@@ -93,20 +108,35 @@ type Stack struct {
 	LivePersonURL string
 	stopLP        func()
 	lpSim         *lpSimulator
-	Desk          *Desk
-	Deps          *app.Deps
-	DB            *dynamodb.Client
-	Serial        *SerialDB // DB with the write isolation moto lacks; the handlers use it
-	SM            *secretsmanager.Client
-	Opts          Options
-	Endpoint      string // the AWS endpoint (moto_server) the stack uses
+	// Twilio is the fake Twilio API of the demo accounts (a free port);
+	// TwilioURL its base URL.
+	Twilio    *twiliotest.Server
+	TwilioURL string
+	Desk      *Desk
+	Deps      *app.Deps
+	DB        *dynamodb.Client
+	Serial    *SerialDB // DB with the write isolation moto lacks; the handlers use it
+	SM        *secretsmanager.Client
+	Opts      Options
+	Endpoint  string // the AWS endpoint (moto_server) the stack uses
 	// DynamoDBLocal runs with Options.DynamoDB DynamoDBLocal; then
 	// DynamoDBEndpoint is its URL, else Endpoint.
 	DynamoDBLocal    *dynamodblocal.Server
 	DynamoDBEndpoint string
+	// Fauxqs is the queue emulator (nil when Options.SQSEndpoint named
+	// one), SQSEndpoint its URL, SQS a client of it, Queues the stack's.
+	Fauxqs      *fauxqs.Server
+	SQSEndpoint string
+	SQS         QueueAPI
+	Queues      Queues
 
-	srv      *http.Server
-	handlers map[string]apigw.LambdaHandler
+	srv       *http.Server
+	handlers  map[string]apigw.LambdaHandler
+	act       *activity
+	mu        sync.Mutex
+	queues    []Queues
+	pipelines []*Pipeline
+	play      playground // the browser playground (playground.go)
 }
 
 func (o *Options) defaults() {
@@ -125,12 +155,15 @@ func (o *Options) defaults() {
 	if o.Print == nil {
 		o.Print = func(string, ...any) {}
 	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
 }
 
 // Start brings everything up. Close stops it.
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	opts.defaults()
-	st = &Stack{Opts: opts}
+	st = &Stack{Opts: opts, act: &activity{}}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -146,6 +179,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	endpoint := opts.Endpoint
 	if endpoint == "" {
+		opts.Progress("starting moto_server (DynamoDB, Secrets Manager) on a free port")
 		if st.Moto, err = motoserver.Start(ctx); err != nil {
 			apiLn.Close()
 			return nil, err
@@ -184,11 +218,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	st.DB, st.SM = dynamodb.NewFromConfig(dbCfg, dbOpts...), secretsmanager.NewFromConfig(awsCfg)
 	st.Serial = NewSerialDB(st.DB)
+	opts.Progress("creating the tables at " + endpoint)
 	if err := CreateTables(ctx, st.DB, opts.TenantsTable, opts.StateTable); err != nil {
 		apiLn.Close()
 		return nil, err
 	}
 	tenantDir := filepath.Join(opts.EventsDir, "tenant")
+	opts.Progress("starting the fake Sunshine Conversations and LivePerson APIs")
 	if err := st.startSunshine(tenantDir); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -197,6 +233,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
+	if err := st.startTwilio(tenantDir); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	opts.Progress("seeding the demo tenant from " + tenantDir)
 	if err := Seed(ctx, st.DB, st.SM, tenantDir, opts.TenantsTable, st.patch); err != nil {
 		apiLn.Close()
 		return nil, err
@@ -222,6 +263,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 
 	baseURL := opts.AgentBaseURL
 	if baseURL == "" {
+		opts.Progress("starting the fake AI agent")
 		if err := st.startAgent(ctx, tenantDir); err != nil {
 			apiLn.Close()
 			return nil, err
@@ -229,10 +271,15 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		baseURL = st.AgentURL
 	}
 
+	if err := st.startQueues(ctx); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	cfg := app.Config{
 		TenantsTable: opts.TenantsTable, StateTable: opts.StateTable, UltimateBaseURL: baseURL,
 		LogLevel: opts.LogLevel, Stage: "local", LocalEgress: true,
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
+		InboundQueueURL: st.Queues.Inbound, OutboundQueueURL: st.Queues.Outbound,
 	}
 	// moto needs SerialDB's lock (see there); DynamoDB Local isolates
 	// transactions itself, and the lock would cap a load run.
@@ -240,11 +287,38 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if st.DynamoDBLocal != nil {
 		db = st.DB
 	}
-	st.Deps = app.Build(cfg, db, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry})
+	st.Deps = app.Build(cfg, db, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry, SQS: st.QueueClient(), Delivery: opts.Delivery})
 	st.handlers = st.Deps.Handlers(nil)
+	if _, err := st.Run(st.Deps, RunOptions{}); err != nil {
+		apiLn.Close()
+		return nil, err
+	}
 	st.srv = &http.Server{Handler: st, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = st.srv.Serve(apiLn) }()
 	return st, nil
+}
+
+// startQueues starts fauxqs (or uses Options.SQSEndpoint) and creates the
+// stack's queues, with the template's visibility of 6 × the function
+// timeout.
+func (st *Stack) startQueues(ctx context.Context) error {
+	st.SQSEndpoint = st.Opts.SQSEndpoint
+	if st.SQSEndpoint == "" {
+		f, err := fauxqs.Start(ctx)
+		if err != nil {
+			return err
+		}
+		st.Fauxqs, st.SQSEndpoint = f, f.URL
+	} else if !isLoopback(st.SQSEndpoint) {
+		return fmt.Errorf("SQS endpoint %s is not on loopback; the local stack only talks to a local emulator", st.SQSEndpoint)
+	}
+	cfg, err := (&fauxqs.Server{URL: st.SQSEndpoint}).Config(ctx)
+	if err != nil {
+		return err
+	}
+	st.SQS = sqs.NewFromConfig(cfg)
+	st.Queues, err = st.NewQueues(ctx, "crmbridge", 6*st.Opts.FunctionTimeout)
+	return err
 }
 
 // patch points the demo items' local URLs (the generic account's callback,
@@ -257,6 +331,9 @@ func (st *Stack) patch(it tenant.Item) {
 		}
 		if st.LivePerson != nil {
 			s = strings.ReplaceAll(s, "http://127.0.0.1:8095", st.LivePersonURL)
+		}
+		if st.Twilio != nil {
+			s = strings.ReplaceAll(s, twilioPlaceholder, st.TwilioURL)
 		}
 		return s
 	})
@@ -344,8 +421,15 @@ func (st *Stack) demoAgent(ctx context.Context) (*tenant.Agent, error) {
 
 // ServeHTTP routes like the HTTP API, plus the demo desk under /demo/.
 func (st *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if st.servePlayground(w, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/demo/liveperson/") && st.lpSim != nil {
 		st.lpSim.ServeHTTP(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/demo/twilio/") && st.Twilio != nil {
+		st.twilioVisitor(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/demo/") {
@@ -388,6 +472,12 @@ func (st *Stack) Close() {
 		_ = st.srv.Shutdown(ctx)
 		cancel()
 	}
+	st.mu.Lock()
+	pipes := st.pipelines
+	st.mu.Unlock()
+	for _, p := range pipes {
+		p.Stop()
+	}
 	if st.Agent != nil {
 		_ = st.Agent.Close()
 	}
@@ -397,8 +487,12 @@ func (st *Stack) Close() {
 	if st.stopLP != nil {
 		st.stopLP()
 	}
+	if st.Twilio != nil {
+		_ = st.Twilio.Close()
+	}
 	st.Moto.Stop()
 	st.DynamoDBLocal.Stop()
+	st.Fauxqs.Stop()
 }
 
 func isLoopback(u string) bool {

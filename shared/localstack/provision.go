@@ -72,7 +72,7 @@ func StateTableInput(name string) *dynamodb.CreateTableInput {
 }
 
 // TTLAttribute is the State table's expiry attribute.
-const TTLAttribute = "exp"
+const TTLAttribute = state.ExpiryAttribute
 
 // CreateTables creates both tables; existing tables are left alone.
 func CreateTables(ctx context.Context, db TablesAPI, tenantsTable, stateTable string) error {

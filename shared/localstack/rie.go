@@ -19,20 +19,33 @@ import (
 	"github.com/crmbridge/crmbridge/shared/route"
 )
 
+// RIEPackage is the Runtime Interface Emulator's command, a tool of the
+// module in tools/rie.
+const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
 // BuildBootstraps compiles each function as Lambda does (bootstrap,
 // lambda.norpc, stripped) for this machine, into dir/<function>/bootstrap,
 // and the Runtime Interface Emulator (a tool in go.mod) into dir.
 func BuildBootstraps(ctx context.Context, moduleRoot, dir string) error {
 	build := func(out string, args ...string) error {
+		out, err := filepath.Abs(out)
+		if err != nil {
+			return err
+		}
 		cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", out}, args...)...)
 		cmd.Dir = moduleRoot
+		if strings.HasPrefix(args[0], RIEPackage) {
+			// The emulator has its own module (tools/rie), so the bridge's
+			// go.mod asks only for the Go release the bridge needs.
+			cmd.Dir = filepath.Join(moduleRoot, "tools", "rie")
+		}
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %w\n%s", strings.Join(args, " "), err, b)
 		}
 		return nil
 	}
-	if err := build(filepath.Join(dir, "aws-lambda-rie"), "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"); err != nil {
+	if err := build(filepath.Join(dir, "aws-lambda-rie"), RIEPackage); err != nil {
 		return err
 	}
 	for _, fn := range route.Functions {

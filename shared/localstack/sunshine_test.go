@@ -25,7 +25,7 @@ func TestSunshineConversationEndToEnd(t *testing.T) {
 	if status, err := sc.Deliver(ctx, target, secret, sc.ConversationCreated(conv, user, "message"), sc.UserText(conv, user, "buttons")); err != nil || status != 200 {
 		t.Fatalf("deliver: %d %v", status, err)
 	}
-	idle(t)
+	drain(t)
 	msgs := sc.BusinessMessages(conv)
 	if len(msgs) != 2 {
 		t.Fatalf("SunCo got %d business messages, want the welcome and the buttons: %v", len(msgs), msgs)
@@ -37,7 +37,7 @@ func TestSunshineConversationEndToEnd(t *testing.T) {
 	if status, err := sc.Deliver(ctx, target, secret, sc.UserText(conv, user, "human")); err != nil || status != 200 {
 		t.Fatalf("deliver: %d %v", status, err)
 	}
-	idle(t)
+	drain(t)
 	c, _ := sc.Conversation(conv)
 	if c.Active == nil || c.Active.IntegrationType != "zd:agentWorkspace" {
 		t.Fatalf("control after escalation: %+v", c.Active)
@@ -50,7 +50,7 @@ func TestSunshineConversationEndToEnd(t *testing.T) {
 	if status, err := sc.Deliver(ctx, target, secret, sc.UserText(conv, user, "are you a human?")); err != nil || status != 200 {
 		t.Fatalf("deliver: %d %v", status, err)
 	}
-	idle(t)
+	drain(t)
 	for _, r := range chats("sunshine:" + localstack.DemoSunshineApp + ":" + conv) {
 		if r.Chat != nil && r.Chat.Text == "are you a human?" {
 			t.Fatal("a message for the human reached the AI agent")

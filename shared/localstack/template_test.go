@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,11 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"gopkg.in/yaml.v3"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -240,8 +243,7 @@ func nodeText(n *yaml.Node) string {
 	return string(b)
 }
 
-// recordingDB notes every DynamoDB action a handler performs (transactions
-// by the actions inside them, which is how IAM authorizes them).
+// recordingDB notes every DynamoDB action a handler performs.
 type recordingDB struct {
 	app.DynamoDB
 	mu  sync.Mutex
@@ -280,21 +282,6 @@ func (r *recordingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 func (r *recordingDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	r.note(in.TableName, "Query")
 	return r.DynamoDB.Query(ctx, in, o...)
-}
-func (r *recordingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	for _, it := range in.TransactItems {
-		switch {
-		case it.Put != nil:
-			r.note(it.Put.TableName, "PutItem")
-		case it.Update != nil:
-			r.note(it.Update.TableName, "UpdateItem")
-		case it.Delete != nil:
-			r.note(it.Delete.TableName, "DeleteItem")
-		case it.ConditionCheck != nil:
-			r.note(it.ConditionCheck.TableName, "ConditionCheckItem")
-		}
-	}
-	return r.DynamoDB.TransactWriteItems(ctx, in, o...)
 }
 
 // recordingSM notes the names of the secrets a handler reads.
@@ -415,15 +402,24 @@ func TestTemplateSecretGrantsAreTheNamingRules(t *testing.T) {
 	}
 }
 
-// Least privilege, checked both ways: every DynamoDB action a function
-// performs on the samples is granted, and nothing else is; every secret it
-// reads is granted, and every secret grant is used.
-func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
+// Least privilege, checked both ways: every DynamoDB and SQS action a
+// function performs on the samples (its HTTP samples, its SQS samples, and
+// the deliveries of what the HTTP side queued, through the Lambda-like
+// poller) is granted, and nothing else is; every secret it reads is
+// granted, and every secret grant is used.
+func TestTemplateGrantsExactlyTheActionsUsed(t *testing.T) {
 	tpl := loadTemplate(t)
 	ctx := context.Background()
 	for logical, fn := range functionOf {
 		t.Run(fn, func(t *testing.T) {
 			rec := &recordingDB{DynamoDB: stack.Serial}
+			queues, err := stack.NewQueues(ctx, fmt.Sprintf("iam%d", time.Now().UnixNano()%1e9), 6*stack.Opts.FunctionTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recSQS := &recordingSQS{QueueAPI: stack.SQS, notify: stack.QueueClient(), logical: map[string]string{
+				queues.Inbound: "InboundQueue", queues.Outbound: "OutboundQueue",
+			}}
 			c := stack.Deps.Config
 			c.ConfigTTL = 1  // re-read configuration on every request: config reads count too
 			c.SecretsTTL = 1 // and secrets
@@ -433,12 +429,19 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 			if err := localstack.CreateTables(ctx, stack.DB, stack.Opts.TenantsTable, c.StateTable); err != nil {
 				t.Fatal(err)
 			}
+			c.InboundQueueURL, c.OutboundQueueURL = queues.Inbound, queues.Outbound
 			sm := &recordingSM{API: stack.SM}
-			d := app.Build(c, rec, sm, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
-			handlers := d.Handlers(nil)
+			d := app.Build(c, rec, sm, app.Options{Out: io.Discard, Service: "iam", Retry: &fast, SQS: recSQS, Delivery: &fastDelivery})
+			handlers, entries := d.Handlers(nil), d.Entries(nil)
 			files, _ := filepath.Glob(filepath.Join("../../events", fn, "*.json"))
 			for _, f := range files {
 				raw, _ := os.ReadFile(f)
+				if strings.HasPrefix(filepath.Base(f), "sqs-") {
+					if _, err := entries[fn](ctx, raw); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
 				raw, _, err := localstack.RefreshSignature(raw, "../../events/tenant", timeNow())
 				if err != nil {
 					t.Fatal(err)
@@ -455,14 +458,31 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 				// The single URL forwards in-process here; the forwarded
 				// functions' own grants cover those calls on AWS.
 				rec.ops, sm.names = nil, nil
+				recSQS.reset()
 				for _, f := range files {
-					if strings.Contains(f, "single-url") {
+					if strings.Contains(f, "single-url") || strings.HasPrefix(filepath.Base(f), "sqs-") {
 						continue
 					}
 					raw, _ := os.ReadFile(f)
 					var ev events.APIGatewayV2HTTPRequest
 					_ = yamlJSON(raw, &ev)
 					_, _ = handlers[fn](ctx, ev)
+				}
+			}
+			// The queue side: what the HTTP side queued, delivered by the
+			// function's event source mapping (Lambda's calls are made
+			// with the function's role too).
+			p, err := stack.Run(d, localstack.RunOptions{SQS: recSQS, Functions: []string{fn}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain(t)
+			p.Stop()
+			for _, q := range []string{"InboundQueue", "OutboundQueue"} {
+				used := recSQS.used(q)
+				granted := sqsGrants(tpl, logical, q)
+				if !slices.Equal(used, granted) && !slices.Equal(slices.DeleteFunc(slices.Clone(granted), func(op string) bool { return neededOffSamples[fn+" "+op+" "+q] }), used) {
+					t.Errorf("%s on %s: uses %v, granted %v (least privilege, both ways)", fn, q, used, granted)
 				}
 			}
 			for table, logicalTable := range map[string]string{stack.Opts.TenantsTable: "TenantsTable", c.StateTable: "StateTable"} {
@@ -501,10 +521,208 @@ func TestTemplateGrantsExactlyTheDynamoDBActionsUsed(t *testing.T) {
 	}
 }
 
-// neededOffSamples are actions on failure paths the samples do not reach.
+// neededOffSamples are actions on paths the samples do not reach.
 var neededOffSamples = map[string]bool{
-	"source-inbound dynamodb:DeleteItem StateTable": true, // release a claim after an AI-agent outage
-	"webhook-action dynamodb:GetItem StateTable":    true, // conversation attributes for built-ins of adapters that keep them
+	"source-inbound dynamodb:DeleteItem StateTable":  true, // give a claim back when the event could not be queued
+	"webhook-message dynamodb:DeleteItem StateTable": true, // the same for a bot message
+	"webhook-message dynamodb:GetItem StateTable":    true, // a failed multi-part send's progress, read on redelivery
+	"webhook-action dynamodb:GetItem StateTable":     true, // conversation attributes for built-ins of adapters that keep them
+	// Twilio's closeConversation unmaps the conversation's address; a sample
+	// cannot name a Twilio conversation (its ID is random).
+	"webhook-action dynamodb:UpdateItem StateTable": true,
+	// A failed record's retry delay.
+	"source-inbound sqs:ChangeMessageVisibility InboundQueue":   true,
+	"webhook-message sqs:ChangeMessageVisibility OutboundQueue": true,
+	// The handover's barrier behind a conversation's bot messages
+	// (escalate, and the inbound fallback), sent by shared/handover.
+	"source-inbound sqs:SendMessage OutboundQueue":     true,
+	"webhook-escalation sqs:SendMessage OutboundQueue": true,
+}
+
+// recordingSQS notes the SQS actions made on each queue, as IAM names
+// them (a batch delete is sqs:DeleteMessage); sends also wake the stack's
+// Drain.
+type recordingSQS struct {
+	localstack.QueueAPI
+	notify  app.SQS
+	logical map[string]string // queue URL → template resource
+	mu      sync.Mutex
+	ops     map[string]map[string]bool
+}
+
+func (r *recordingSQS) note(url *string, action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ops == nil {
+		r.ops = map[string]map[string]bool{}
+	}
+	q := r.logical[aws.ToString(url)]
+	if r.ops[q] == nil {
+		r.ops[q] = map[string]bool{}
+	}
+	r.ops[q]["sqs:"+action] = true
+}
+
+func (r *recordingSQS) reset() {
+	r.mu.Lock()
+	r.ops = nil
+	r.mu.Unlock()
+}
+
+func (r *recordingSQS) used(queue string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for op := range r.ops[queue] {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *recordingSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	r.note(in.QueueUrl, "SendMessage")
+	return r.notify.SendMessage(ctx, in, o...)
+}
+
+func (r *recordingSQS) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	r.note(in.QueueUrl, "ChangeMessageVisibility")
+	return r.QueueAPI.ChangeMessageVisibility(ctx, in, o...)
+}
+
+func (r *recordingSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, o ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	r.note(in.QueueUrl, "ReceiveMessage")
+	return r.QueueAPI.ReceiveMessage(ctx, in, o...)
+}
+
+func (r *recordingSQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, o ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	r.note(in.QueueUrl, "DeleteMessage")
+	return r.QueueAPI.DeleteMessageBatch(ctx, in, o...)
+}
+
+func (r *recordingSQS) GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, o ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	r.note(in.QueueUrl, "GetQueueAttributes")
+	return r.QueueAPI.GetQueueAttributes(ctx, in, o...)
+}
+
+// sqsGrants collects the SQS actions a function's policies allow on a queue.
+func sqsGrants(tpl cfnTemplate, logical, queue string) []string {
+	p := tpl.Resources[logical].Properties
+	var out []string
+	for _, pol := range get(&p, "Policies").Content {
+		for _, st := range get(pol, "Statement").Content {
+			res := get(st, "Resource")
+			if res == nil || !strings.Contains(nodeText(res), queue+".Arn") {
+				continue
+			}
+			acts := get(st, "Action")
+			list := acts.Content
+			if acts.Kind == yaml.ScalarNode {
+				list = []*yaml.Node{acts}
+			}
+			for _, a := range list {
+				if strings.HasPrefix(a.Value, "sqs:") {
+					out = append(out, a.Value)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The queues are FIFO, encrypted, kept longer than any account's maximum
+// age, visible again only after 6 × the function timeout, and redriven
+// only past what the retry schedule can reach: as the local stack creates
+// them.
+func TestTemplateQueuesMatchLocalProvisioning(t *testing.T) {
+	tpl := loadTemplate(t)
+	bound := queue.DefaultBackoff.Receives(tenant.MaxMaxAge)
+	t.Logf("a record failing for %s is received at most %d times (maxReceiveCount %d)", tenant.MaxMaxAge, bound, localstack.QueueMaxReceiveCount)
+	if localstack.QueueMaxReceiveCount < bound+100 || localstack.QueueMaxReceiveCount > 1000 {
+		t.Fatalf("maxReceiveCount %d must be within SQS's 1000 and leave 100 receives above the schedule's %d (invocations that fail as a whole)", localstack.QueueMaxReceiveCount, bound)
+	}
+	for _, q := range []struct{ main, redrive string }{{"InboundQueue", "InboundRedriveQueue"}, {"OutboundQueue", "OutboundRedriveQueue"}} {
+		res, ok := tpl.Resources[q.main]
+		if !ok || res.Type != "AWS::SQS::Queue" {
+			t.Fatalf("template has no queue %s", q.main)
+		}
+		p := res.Properties
+		vis, _ := strconv.Atoi(get(&p, "VisibilityTimeout").Value)
+		if vis < 6*tpl.Globals.Function.Timeout {
+			t.Errorf("%s: visibility %d s, want at least 6 × the function timeout %d s", q.main, vis, tpl.Globals.Function.Timeout)
+		}
+		want := localstack.QueueAttributes(time.Duration(vis)*time.Second, "")
+		for _, k := range []string{"FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled", "MessageRetentionPeriod"} {
+			if v := get(&p, k); v == nil || v.Value != want[k] {
+				t.Errorf("%s: %s = %v, local %s", q.main, k, v, want[k])
+			}
+		}
+		if ret, _ := strconv.Atoi(want["MessageRetentionPeriod"]); time.Duration(ret)*time.Second <= tenant.MaxMaxAge {
+			t.Errorf("%s: retention %d s is not above the longest maximum age %s", q.main, ret, tenant.MaxMaxAge)
+		}
+		target := get(&p, "RedrivePolicy", "deadLetterTargetArn")
+		if target == nil || target.Tag != "!GetAtt" || target.Value != q.redrive+".Arn" {
+			t.Errorf("%s: redrive target %v, want %s", q.main, target, q.redrive)
+		}
+		if n := get(&p, "RedrivePolicy", "maxReceiveCount"); n == nil || n.Value != strconv.Itoa(localstack.QueueMaxReceiveCount) {
+			t.Errorf("%s: maxReceiveCount %v, want %d", q.main, n, localstack.QueueMaxReceiveCount)
+		}
+		rp := tpl.Resources[q.redrive].Properties
+		for k, v := range localstack.RedriveQueueAttributes() {
+			if got := get(&rp, k); got == nil || got.Value != v {
+				t.Errorf("%s: %s = %v, local %s", q.redrive, k, got, v)
+			}
+		}
+	}
+}
+
+// Each consumer's event source mapping reports partial batch failures,
+// takes batches of 10 and has bounded concurrency; the functions get
+// their queues' URLs.
+func TestTemplateEventSourceMappings(t *testing.T) {
+	tpl := loadTemplate(t)
+	mappings := map[string]string{} // function → queue
+	for name, res := range tpl.Resources {
+		if res.Type != "AWS::Lambda::EventSourceMapping" {
+			continue
+		}
+		p := res.Properties
+		fn, q := get(&p, "FunctionName"), get(&p, "EventSourceArn")
+		mappings[fn.Value] = strings.TrimSuffix(q.Value, ".Arn")
+		if frt := get(&p, "FunctionResponseTypes"); frt == nil || len(frt.Content) != 1 || frt.Content[0].Value != "ReportBatchItemFailures" {
+			t.Errorf("%s: FunctionResponseTypes must be [ReportBatchItemFailures]", name)
+		}
+		if bs := get(&p, "BatchSize"); bs == nil || bs.Value != "10" {
+			t.Errorf("%s: BatchSize %v, want 10", name, bs)
+		}
+		if mc := get(&p, "ScalingConfig", "MaximumConcurrency"); mc == nil {
+			t.Errorf("%s: no ScalingConfig.MaximumConcurrency", name)
+		}
+	}
+	want := map[string]string{"SourceInboundFunction": "InboundQueue", "WebhookMessageFunction": "OutboundQueue"}
+	if fmt.Sprint(mappings) != fmt.Sprint(want) {
+		t.Fatalf("mappings %v, want %v", mappings, want)
+	}
+	for logical, fn := range functionOf {
+		p := tpl.Resources[logical].Properties
+		env := map[string]string{"TENANTS_TABLE": "t", "STATE_TABLE": "s"}
+		for _, k := range []string{"INBOUND_QUEUE_URL", "OUTBOUND_QUEUE_URL"} {
+			if v := get(&p, "Environment", "Variables", k); v != nil {
+				env[k] = v.Value
+				if q := map[string]string{"INBOUND_QUEUE_URL": "InboundQueue", "OUTBOUND_QUEUE_URL": "OutboundQueue"}[k]; v.Tag != "!Ref" || v.Value != q {
+					t.Errorf("%s: %s = %s %s, want !Ref %s", logical, k, v.Tag, v.Value, q)
+				}
+			}
+		}
+		cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
+		if err == nil {
+			err = cfg.Needs(fn)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", logical, err)
+		}
+	}
 }
 
 func timeNow() time.Time { return time.Now() }

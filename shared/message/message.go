@@ -3,13 +3,20 @@
 // and in order, and the widget messages handed to the tenant's desk. It also
 // serves the single webhook URL, passing the webhooks other functions own
 // (route.Webhooks) to them.
+//
+// Like source-inbound it has two event sources. The HTTP side (Serve)
+// admits the webhook, claims the message (one conditional write), puts it
+// on the outbound SQS FIFO queue (one message group per conversation) and
+// answers 200. The queue side (Deliver) renders and sends it with the
+// platform's adapter, in order, retrying from the queue through a platform
+// outage until the account's maximum age; it also acknowledges the
+// handover barriers queued behind a conversation's messages.
 package message
 
 import (
-	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,8 +26,8 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/apigw"
-	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/obs"
+	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -36,12 +43,31 @@ type Accounts interface {
 	Account(ctx context.Context, source, account, owner string) (*source.Account, error)
 }
 
-// State records delivered messages and keeps failed ones.
+// State is the claims store (state.Store).
 type State interface {
-	MarkOnce(ctx context.Context, key string) (*state.Lease, bool, error)
-	Bury(ctx context.Context, l *state.Lease, dl state.DeadLetter) error
-	Keep(ctx context.Context, key string, dl state.DeadLetter) error
-	Resolve(ctx context.Context, key string) error
+	Accept(ctx context.Context, key, hash string) (*state.Lease, error)
+	Release(ctx context.Context, l *state.Lease) error
+	SaveProgress(ctx context.Context, key string, sent int, id string) error
+	Progress(ctx context.Context, key string) (sent int, id string, err error)
+}
+
+// Queue records accepted messages (queue.Producer).
+type Queue interface {
+	Send(ctx context.Context, e queue.Envelope, dedupe string) error
+}
+
+// Barriers learns that a handover's barrier reached the head of its
+// conversation: every bot message queued before the escalate was delivered
+// (or kept as a dead letter). shared/handover implements it.
+type Barriers interface {
+	BarrierReached(ctx context.Context, pcid, token string) error
+}
+
+// Transcript keeps a conversation's last turns for the human who takes
+// over (shared/handover implements it; a no-op unless the account keeps a
+// transcript).
+type Transcript interface {
+	Append(ctx context.Context, acct *source.Account, pcid string, t source.Turn) error
 }
 
 // Forwarder passes a webhook to the function that owns it and returns that
@@ -50,23 +76,29 @@ type Forwarder interface {
 	Forward(ctx context.Context, function string, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 }
 
-// Handler serves POST /webhooks/message and POST /webhooks.
+// Handler serves POST /webhooks/message and POST /webhooks, and the
+// outbound queue.
 type Handler struct {
 	Accounts Accounts
 	State    State
+	Queue    Queue
 	Sources  *source.Registry
 	Forward  Forwarder // nil: the single URL answers 501 for other functions' webhooks
 	Retry    retry.Policy
 	Log      *slog.Logger
 	Metrics  *obs.Metrics
 	Now      func() time.Time
-	// Budget bounds one delivery including retries; default 10 s.
+	// Barriers and Transcript are optional.
+	Barriers   Barriers
+	Transcript Transcript
+	// Budget bounds one delivery attempt including the adapter's immediate
+	// retries; default 10 s.
 	Budget time.Duration
 }
 
 // Outcomes.
 const (
-	OutcomeDelivered = "delivered"
+	OutcomeQueued    = "queued"
 	OutcomeDuplicate = "duplicate"
 )
 
@@ -88,9 +120,9 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	}
 	var outcome string
 	if w.Converse.EventType == ultimate.EventSendMessage {
-		outcome, err = h.sendMessage(ctx, call)
+		outcome, err = h.sendMessage(ctx, req.RequestID, call)
 	} else {
-		outcome, err = h.widget(ctx, call)
+		outcome, err = h.widget(ctx, req.RequestID, call)
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -116,88 +148,79 @@ func (h *Handler) forward(ctx context.Context, req *apigw.Request, w *ultimate.W
 	return h.Forward.Forward(ctx, owner, req.Event)
 }
 
-func (h *Handler) sendMessage(ctx context.Context, call *accounts.Call) (string, error) {
-	sender, err := source.Capability[source.Sender](h.Sources, call.Conv.Source)
-	if err != nil {
+// Data is the data of an outbound queue record: the AI agent's webhook
+// event as it came, and the agent that sent it.
+type Data struct {
+	AgentID string                  `json:"agentId"`
+	Event   *ultimate.ConverseEvent `json:"event"`
+}
+
+// sendMessage and the widget events are accepted the same way: the
+// platform's capability checked (a source that cannot deliver it is a 422
+// now, not a dead letter later), the message claimed when it has an ID,
+// then queued.
+func (h *Handler) sendMessage(ctx context.Context, requestID string, call *accounts.Call) (string, error) {
+	if _, err := source.Capability[source.Sender](h.Sources, call.Conv.Source); err != nil {
 		return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "unsupported_source", fmt.Sprintf("source %q cannot deliver messages", call.Conv.Source))
 	}
-	msg := call.Hook.Converse.Message()
+	return h.accept(ctx, requestID, call)
+}
+
+func (h *Handler) widget(ctx context.Context, requestID string, call *accounts.Call) (string, error) {
+	if _, err := source.Capability[source.Desk](h.Sources, call.Conv.Source); err != nil {
+		return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "unsupported_source", fmt.Sprintf("source %q has no desk for widget escalations", call.Conv.Source))
+	}
+	return h.accept(ctx, requestID, call)
+}
+
+// resendWindow: see the inbound package's; a retry of the AI agent within
+// it sends the message to the queue again, harmless if the first send
+// arrived (SQS drops the repeated deduplication ID), a repair if the bridge
+// died between the claim and the send.
+const resendWindow = 4 * time.Minute
+
+func (h *Handler) accept(ctx context.Context, requestID string, call *accounts.Call) (string, error) {
+	ev := call.Hook.Converse
+	pcid := call.Conv.PCID()
+	data, err := json.Marshal(Data{AgentID: call.Agent.AgentID, Event: ev})
+	if err != nil {
+		return "", fmt.Errorf("encode the message: %w", err)
+	}
+	env := queue.Envelope{Kind: queue.KindOutbound, PCID: pcid, Data: data}
 	var lease *state.Lease
-	if msg.MessageID != "" {
-		key := state.BotMessageKey(call.Agent.AgentID, msg.MessageID)
-		l, replacedDead, err := h.State.MarkOnce(ctx, key)
-		if _, dup := state.IsDuplicate(err); dup {
+	var dedupe string
+	if ev.MessageID != "" {
+		env.Key = state.BotMessageKey(call.Agent.AgentID, ev.MessageID)
+		dedupe = env.Key
+		l, err := h.State.Accept(ctx, env.Key, "")
+		if d, dup := state.IsDuplicate(err); dup {
+			if d.Status == state.StatusQueued && h.Now().Sub(d.At) < resendWindow {
+				if err := h.Queue.Send(ctx, env, dedupe); err != nil {
+					h.Log.WarnContext(ctx, "could not resend a redelivered message", slog.String("key", env.Key), slog.String("error", err.Error()))
+				}
+			}
 			return OutcomeDuplicate, nil
 		}
 		if err != nil {
 			return "", apigw.Wrap(err, http.StatusServiceUnavailable, "state_unavailable", "could not record the message; retry later")
 		}
-		if replacedDead {
-			h.Log.InfoContext(ctx, "retrying a message kept as a dead letter", slog.String("key", key))
-		}
 		lease = l
-	}
-
-	dctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Budget, 10*time.Second))
-	defer cancel()
-	var p source.Progress
-	err = h.Retry.Do(dctx, func(ctx context.Context, _ int) error {
-		return sender.Send(ctx, call.Account, call.Conv, msg, &p)
-	})
-	if err == nil {
-		h.Metrics.Count("MessagesDelivered", 1, map[string]string{"Source": call.Conv.Source})
-		return OutcomeDelivered, nil
-	}
-	return "", h.keep(ctx, lease, call, err)
-}
-
-// keep stores a message that could not be delivered and answers 502.
-func (h *Handler) keep(ctx context.Context, lease *state.Lease, call *accounts.Call, cause error) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	payload, _ := json.Marshal(DeadMessage{AgentID: call.Agent.AgentID, PCID: call.Conv.PCID(), Event: call.Hook.Converse})
-	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: egress.Reason(cause), Payload: string(payload),
-		Ref: map[string]string{"source": call.Conv.Source, "account": call.Conv.Account, "agentId": call.Agent.AgentID, "pcid": call.Conv.PCID()}}
-	var err error
-	if lease != nil {
-		err = h.State.Bury(cctx, lease, dl)
 	} else {
-		err = h.State.Keep(cctx, state.BotMessageKey(call.Agent.AgentID, "nomsgid-"+fmt.Sprint(h.Now().UnixNano())), dl)
+		// No messageId: two identical messages may be meant, so only this
+		// request's own resends (the SDK's) may collapse.
+		sum := sha256.Sum256(data)
+		dedupe = fmt.Sprintf("%s#%s#%x", pcid, requestID, sum[:12])
 	}
-	if err != nil {
-		h.Log.ErrorContext(ctx, "could not keep dead letter", slog.String("pcid", call.Conv.PCID()), slog.String("error", err.Error()))
-	} else {
-		h.Metrics.Count("DeadLetters", 1, map[string]string{"Kind": state.DeadOutbound})
-	}
-	var he *egress.StatusError
-	msg := "the platform did not accept the message; it was kept as a dead letter"
-	if errors.As(cause, &he) {
-		msg = fmt.Sprintf("the platform answered %d; the message was kept as a dead letter", he.Status)
-	}
-	return apigw.Wrap(cause, http.StatusBadGateway, "delivery_failed", msg)
-}
-
-// DeadMessage is an outbound dead letter's payload.
-type DeadMessage struct {
-	AgentID string                  `json:"agentId"`
-	PCID    string                  `json:"pcid"`
-	Event   *ultimate.ConverseEvent `json:"event"`
-}
-
-func (h *Handler) widget(ctx context.Context, call *accounts.Call) (string, error) {
-	desk, err := source.Capability[source.Desk](h.Sources, call.Conv.Source)
-	if err != nil {
-		return "", apigw.Wrap(err, http.StatusUnprocessableEntity, "unsupported_source", fmt.Sprintf("source %q has no desk for widget escalations", call.Conv.Source))
-	}
-	ev := call.Hook.Converse
-	err = h.Retry.Do(ctx, func(ctx context.Context, _ int) error {
-		if ev.EventType == ultimate.EventWidgetMessage {
-			return desk.WidgetMessage(ctx, call.Account, call.Conv, ev.Text)
+	if err := h.Queue.Send(ctx, env, dedupe); err != nil {
+		if lease != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if rerr := h.State.Release(cctx, lease); rerr != nil {
+				h.Log.ErrorContext(ctx, "release failed", slog.String("key", lease.Key), slog.String("error", rerr.Error()))
+			}
+			cancel()
 		}
-		return desk.WidgetEndSession(ctx, call.Account, call.Conv)
-	})
-	if err != nil {
-		return "", apigw.Wrap(err, http.StatusBadGateway, "delivery_failed", "the desk did not accept the event")
+		h.Metrics.Count("EnqueueFailed", 1, map[string]string{"Queue": queue.KindOutbound})
+		return "", &apigw.Error{Status: http.StatusServiceUnavailable, Code: "queue_unavailable", Message: "the message could not be recorded for delivery; retry later", RetryAfter: 5 * time.Second, Err: err}
 	}
-	return OutcomeDelivered, nil
+	return OutcomeQueued, nil
 }

@@ -13,15 +13,22 @@ import (
 	"time"
 )
 
-// ParseLevel maps DEBUG|INFO|WARN|ERROR (any case) to a level; unknown is INFO.
+// LevelFatal is Lambda's FATAL, above slog's levels: a filter at FATAL
+// keeps only records marked FATAL.
+const LevelFatal = slog.LevelError + 4
+
+// ParseLevel maps TRACE|DEBUG|INFO|WARN|ERROR|FATAL (any case; Lambda's
+// application log levels) to a level; unknown is INFO, as Lambda treats it.
 func ParseLevel(s string) slog.Level {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "DEBUG":
+	case "TRACE", "DEBUG":
 		return slog.LevelDebug
 	case "WARN", "WARNING":
 		return slog.LevelWarn
 	case "ERROR":
 		return slog.LevelError
+	case "FATAL":
+		return LevelFatal
 	default:
 		return slog.LevelInfo
 	}
@@ -29,23 +36,70 @@ func ParseLevel(s string) slog.Level {
 
 // NewLogger returns a JSON logger. Message text and secrets never go to it at
 // info level: callers log IDs, sizes and outcomes, and put content at debug.
+// Its time key is "timestamp" (RFC 3339): Lambda's log-level filtering
+// reads "level" and "timestamp", and files a line without a valid
+// timestamp as INFO, which a WARN or ERROR filter drops.
 func NewLogger(w io.Writer, level string, attrs ...slog.Attr) *slog.Logger {
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: ParseLevel(level)})
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: ParseLevel(level), ReplaceAttr: lambdaKeys})
 	return slog.New(h.WithAttrs(attrs))
 }
 
+func lambdaKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		a.Key = "timestamp"
+	}
+	return a
+}
+
 // Metrics emits EMF records. The zero value is a no-op.
+//
+// A metric is a log line, so a log-level filter could drop it: Lambda's
+// application log filter reads each line's "level" and files a line
+// without one as INFO, so with ApplicationLogLevel WARN every metric would
+// vanish. Each record therefore carries a "level" that passes every filter
+// the output is known to go through (see NewMetrics) and a "timestamp".
+//
+// Each record is published under two dimension sets: Service with the
+// call's dimensions (the dashboards' view, per source or kind), and Service
+// alone (what the template's alarms watch, whatever the other dimensions).
 type Metrics struct {
 	mu        sync.Mutex
 	w         io.Writer
 	namespace string
 	service   string
+	level     string
 	now       func() time.Time
 }
 
 // NewMetrics writes to w under namespace, with a Service dimension.
-func NewMetrics(w io.Writer, namespace, service string) *Metrics {
-	return &Metrics{w: w, namespace: namespace, service: service, now: time.Now}
+// filters are the log levels the output may be filtered at — the
+// function's LOG_LEVEL and Lambda's AWS_LAMBDA_LOG_LEVEL — and records are
+// marked with the least severe level that passes all of them: INFO, unless
+// a filter is stricter.
+func NewMetrics(w io.Writer, namespace, service string, filters ...string) *Metrics {
+	return &Metrics{w: w, namespace: namespace, service: service, level: MetricLevel(filters...), now: time.Now}
+}
+
+// MetricLevel is the level a metric record is marked with to pass log
+// filters at the given levels (empty ones are ignored): INFO, WARN, ERROR
+// or FATAL.
+func MetricLevel(filters ...string) string {
+	l := slog.LevelInfo
+	for _, f := range filters {
+		if f != "" {
+			l = max(l, ParseLevel(f))
+		}
+	}
+	switch {
+	case l >= LevelFatal:
+		return "FATAL"
+	case l >= slog.LevelError:
+		return "ERROR"
+	case l >= slog.LevelWarn:
+		return "WARN"
+	default:
+		return "INFO"
+	}
 }
 
 // Count records value for metric name with optional extra dimensions
@@ -59,28 +113,37 @@ func (m *Metrics) Millis(name string, d time.Duration, dims map[string]string) {
 	m.emit(name, float64(d.Microseconds())/1000, "Milliseconds", dims)
 }
 
+// reserved are the record's own keys; a dimension of that name is dropped.
+var reserved = map[string]bool{"Service": true, "_aws": true, "level": true, "timestamp": true}
+
 func (m *Metrics) emit(name string, value float64, unit string, dims map[string]string) {
 	if m == nil || m.w == nil {
 		return
 	}
+	now := m.now()
 	keys := make([]string, 0, len(dims)+1)
-	rec := map[string]any{name: value, "Service": m.service}
+	rec := map[string]any{name: value, "Service": m.service, "level": m.level, "timestamp": now.UTC().Format(time.RFC3339Nano)}
 	keys = append(keys, "Service")
 	for k, v := range dims {
-		// A dimension named like the metric, Service or _aws would overwrite
-		// that key and make the record invalid EMF (or list Service twice).
-		if k == name || k == "Service" || k == "_aws" {
+		// A dimension named like the metric or one of the record's own keys
+		// would overwrite that key and make the record invalid EMF (or list
+		// Service twice).
+		if k == name || reserved[k] {
 			continue
 		}
 		rec[k] = v
 		keys = append(keys, k)
 	}
 	sort.Strings(keys[1:])
+	sets := [][]string{keys}
+	if len(keys) > 1 {
+		sets = append(sets, keys[:1])
+	}
 	rec["_aws"] = map[string]any{
-		"Timestamp": m.now().UnixMilli(),
+		"Timestamp": now.UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  m.namespace,
-			"Dimensions": [][]string{keys},
+			"Dimensions": sets,
 			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
 		}},
 	}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmbridge/crmbridge/shared/obs/obstest"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -27,8 +30,10 @@ func TestParseLevel(t *testing.T) {
 		{"ERROR", slog.LevelError},
 		{"error", slog.LevelError},
 		{"", slog.LevelInfo},
-		{"trace", slog.LevelInfo},
-		{"fatal", slog.LevelInfo},
+		{"trace", slog.LevelDebug},
+		{"FATAL", LevelFatal},
+		{"fatal", LevelFatal},
+		{"verbose", slog.LevelInfo},
 		{"-4", slog.LevelInfo},
 	}
 	for _, tt := range tests {
@@ -53,6 +58,14 @@ func TestNewLogger(t *testing.T) {
 	}
 	if rec["msg"] != "kept" || rec["level"] != "WARN" || rec["function"] != "webhook-message" || rec["pcid"] != "generic:acme:1" {
 		t.Fatalf("record %v", rec)
+	}
+	// Lambda's filter reads "timestamp" (RFC 3339); "time" would make it
+	// file the line as INFO.
+	if ts, _ := rec["timestamp"].(string); !validTimestamp(ts) {
+		t.Fatalf("timestamp %v is not RFC 3339", rec["timestamp"])
+	}
+	if _, ok := rec["time"]; ok {
+		t.Fatalf("record has both time and timestamp: %v", rec)
 	}
 }
 
@@ -97,8 +110,20 @@ func parseEMF(t *testing.T, buf string) []emfRecord {
 			t.Fatalf("line %q: %d CloudWatchMetrics entries, want 1", line, len(cwm))
 		}
 		r := emfRecord{raw: raw, namespace: cwm[0].Namespace, dims: cwm[0].Dimensions, metrics: cwm[0].Metrics, timestamp: meta.AWS.Timestamp}
-		if len(r.dims) != 1 || len(r.metrics) != 1 {
+		if len(r.dims) < 1 || len(r.metrics) != 1 {
 			t.Fatalf("line %q: dimensions %v metrics %v", line, r.dims, r.metrics)
+		}
+		// The full set, and the Service roll-up when there is more than Service.
+		switch {
+		case len(r.dims[0]) == 1 && len(r.dims) != 1,
+			len(r.dims[0]) > 1 && (len(r.dims) != 2 || strings.Join(r.dims[1], ",") != "Service"):
+			t.Fatalf("line %q: dimension sets %v, want the full set and [Service]", line, r.dims)
+		}
+		if lvl, _ := raw["level"].(string); lvl == "" {
+			t.Fatalf("line %q: no level (a log filter would drop it as INFO)", line)
+		}
+		if ts, _ := raw["timestamp"].(string); !validTimestamp(ts) {
+			t.Fatalf("line %q: timestamp is not RFC 3339", line)
 		}
 		seen := map[string]bool{}
 		for _, d := range r.dims[0] {
@@ -117,9 +142,9 @@ func parseEMF(t *testing.T, buf string) []emfRecord {
 		if seen[name] {
 			t.Fatalf("line %q: %q is both a metric and a dimension", line, name)
 		}
-		// Every key other than _aws and the metric is a dimension.
+		// Every key other than _aws, level, timestamp and the metric is a dimension.
 		for k := range raw {
-			if k != "_aws" && k != name && !seen[k] {
+			if k != "_aws" && k != "level" && k != "timestamp" && k != name && !seen[k] {
 				t.Fatalf("line %q: key %q is neither a metric nor a dimension", line, k)
 			}
 		}
@@ -159,6 +184,9 @@ func TestMetricsEMF(t *testing.T) {
 		{name: "_aws dimension is dropped", emit: func(m *Metrics) {
 			m.Count("Errors", 1, map[string]string{"_aws": "oops"})
 		}, metric: "Errors", unit: "Count", value: 1, wantDims: []string{"Service"}},
+		{name: "level and timestamp dimensions are dropped", emit: func(m *Metrics) {
+			m.Count("Errors", 1, map[string]string{"level": "DEBUG", "timestamp": "x", "Kind": "a"})
+		}, metric: "Errors", unit: "Count", value: 1, wantDims: []string{"Service", "Kind"}, wantVals: map[string]string{"level": "INFO", "Kind": "a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,4 +272,94 @@ func TestMetricsUnencodableValueIsDropped(t *testing.T) {
 func nan() float64 {
 	zero := 0.0
 	return zero / zero
+}
+
+func validTimestamp(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
+}
+
+// Metrics survive every log level: with the function's LOG_LEVEL and
+// Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL) at any level — the
+// template sets both from one parameter — Lambda's filter keeps every
+// metric record and still drops the log lines below the level.
+func TestMetricsSurviveEveryLogLevel(t *testing.T) {
+	metrics := []string{"DeadLetters", "InboundLatency", "AgentErrors"}
+	for _, level := range obstest.Levels {
+		t.Run(level, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := NewLogger(&buf, level)
+			m := NewMetrics(&buf, "crmbridge", "source-inbound", level, level)
+			log.Debug("debug line")
+			m.Count(metrics[0], 1, map[string]string{"Kind": "inbound"})
+			log.Info("info line")
+			m.Millis(metrics[1], time.Millisecond, map[string]string{"Source": "generic"})
+			log.Warn("warn line")
+			m.Count(metrics[2], 1, nil)
+			log.Error("error line")
+			var kept []string
+			var keptLogs []string
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				if !obstest.LambdaKeeps(line, level) {
+					continue
+				}
+				kept = append(kept, line)
+				var rec map[string]any
+				_ = json.Unmarshal([]byte(line), &rec)
+				if msg, ok := rec["msg"].(string); ok {
+					keptLogs = append(keptLogs, msg)
+				}
+			}
+			recs := parseEMF(t, strings.Join(slices.DeleteFunc(kept, func(l string) bool { return !strings.Contains(l, `"_aws"`) }), "\n"))
+			var got []string
+			for _, r := range recs {
+				got = append(got, r.metrics[0]["Name"])
+			}
+			if !slices.Equal(got, metrics) {
+				t.Fatalf("at %s Lambda kept the metrics %v, want %v", level, got, metrics)
+			}
+			// The filter still works on the logs themselves.
+			want := map[string][]string{
+				"TRACE": {"debug line", "info line", "warn line", "error line"},
+				"DEBUG": {"debug line", "info line", "warn line", "error line"},
+				"INFO":  {"info line", "warn line", "error line"},
+				"WARN":  {"warn line", "error line"},
+				"ERROR": {"error line"},
+				"FATAL": nil,
+			}[level]
+			if !slices.Equal(keptLogs, want) {
+				t.Fatalf("at %s the logs kept are %v, want %v", level, keptLogs, want)
+			}
+		})
+	}
+}
+
+// Without the fix's level, a WARN filter drops a metric: the model of
+// Lambda's filter can fail.
+func TestLambdaFilterDropsLevelLessLines(t *testing.T) {
+	if obstest.LambdaKeeps(`{"DeadLetters":1,"_aws":{}}`, "WARN") {
+		t.Fatal("a line without level passed a WARN filter")
+	}
+	if obstest.LambdaKeeps(`{"level":"ERROR","DeadLetters":1}`, "WARN") {
+		t.Fatal("a line without timestamp passed a WARN filter")
+	}
+}
+
+func TestMetricLevel(t *testing.T) {
+	tests := []struct {
+		filters []string
+		want    string
+	}{
+		{nil, "INFO"},
+		{[]string{"", ""}, "INFO"},
+		{[]string{"DEBUG", "TRACE"}, "INFO"},
+		{[]string{"INFO", "WARN"}, "WARN"},
+		{[]string{"error", ""}, "ERROR"},
+		{[]string{"WARN", "FATAL"}, "FATAL"},
+	}
+	for _, tt := range tests {
+		if got := MetricLevel(tt.filters...); got != tt.want {
+			t.Errorf("MetricLevel(%q) = %s, want %s", tt.filters, got, tt.want)
+		}
+	}
 }

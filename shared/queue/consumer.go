@@ -23,8 +23,16 @@ type Record struct {
 	ReceiptHandle string
 	Body          string // the raw message, for records that do not decode
 	Group         string // MessageGroupId
+	Dedupe        string // MessageDeduplicationId: stable across redeliveries
 	Receives      int    // ApproximateReceiveCount, 1 on the first delivery
 	Sent          time.Time
+	// At is the consumer's clock when the record was handed to Handle: the
+	// one clock ages are measured on (Elapsed).
+	At time.Time
+	// Later are the envelopes of the records of the same conversation that
+	// follow this one in the batch, in order: they wait for this one (a
+	// fallback hands them to a human with it).
+	Later []Envelope
 }
 
 // Age is how long ago the bridge accepted the work.
@@ -35,6 +43,9 @@ func (r Record) Age(now time.Time) time.Duration {
 	}
 	return now.Sub(t)
 }
+
+// Elapsed is the record's age when it was handed to Handle.
+func (r Record) Elapsed() time.Duration { return r.Age(r.At) }
 
 type outcomeKind int
 
@@ -131,6 +142,35 @@ func (b Backoff) Delay(age, after time.Duration, jitter float64) time.Duration {
 // maxVisibility is SQS's largest visibility timeout.
 const maxVisibility = 12 * time.Hour
 
+// Receives bounds how often SQS hands out one record that fails until it
+// is maxAge old: the shortest delays (jitter 0) at every age, plus one
+// receive for the attempt that buries it. A record that waits behind a
+// failing head is received with each of the head's attempts, whose delays
+// follow the head's larger age, so it is received no more often than this.
+// The redrive queue's maxReceiveCount must stay above it (the template test
+// holds it there), or SQS would move a record aside, out of order, before
+// the bridge gave up on it.
+func (b Backoff) Receives(maxAge time.Duration) int {
+	age, n := time.Duration(0), 1
+	for age < maxAge {
+		age += b.Delay(age, 0, 0)
+		n++
+	}
+	return n
+}
+
+// ExpiredError is the cause of a record buried at its maximum age.
+type ExpiredError struct {
+	Age time.Duration
+	Err error // the last attempt's failure
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("gave up after %s (the account's maximum age): %v", e.Age.Round(time.Second), e.Err)
+}
+
+func (e *ExpiredError) Unwrap() error { return e.Err }
+
 // Consumer processes the records of an SQS event: each conversation's in
 // order, different conversations concurrently.
 type Consumer struct {
@@ -198,7 +238,10 @@ func (c *Consumer) Consume(ctx context.Context, ev events.SQSEvent) (events.SQSE
 }
 
 func (c *Consumer) record(m events.SQSMessage) Record {
-	r := Record{MessageID: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Group: m.Attributes["MessageGroupId"], Receives: 1}
+	r := Record{
+		MessageID: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Receives: 1,
+		Group: m.Attributes["MessageGroupId"], Dedupe: m.Attributes["MessageDeduplicationId"],
+	}
 	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil && n > 0 {
 		r.Receives = n
 	}
@@ -225,6 +268,12 @@ func (c *Consumer) group(ctx context.Context, recs []Record) []Record {
 			c.delay(ctx, recs[i:], 0)
 			return recs[i:]
 		}
+		r.At = c.now()
+		for _, l := range recs[i+1:] {
+			if l.V != 0 {
+				r.Later = append(r.Later, l.Envelope)
+			}
+		}
 		o := c.one(ctx, r)
 		if c.Observe != nil {
 			c.Observe(r, o)
@@ -242,7 +291,7 @@ func (c *Consumer) group(ctx context.Context, recs []Record) []Record {
 		// goes on; otherwise it and its successors wait.
 		now := c.now()
 		if age := r.Age(now); age >= c.maxAge(ctx, r) {
-			if c.bury(ctx, r, fmt.Errorf("gave up after %s (the account's maximum age): %w", age.Round(time.Second), o.err)) {
+			if c.bury(ctx, r, &ExpiredError{Age: age, Err: o.err}) {
 				continue
 			}
 		}
@@ -272,7 +321,7 @@ func (c *Consumer) bury(ctx context.Context, r Record, cause error) bool {
 	if c.Bury == nil {
 		return false
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := c.Bury(cctx, r, cause); err != nil {
 		c.log().ErrorContext(ctx, "could not keep a dead letter; the record will be retried",

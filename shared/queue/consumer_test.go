@@ -345,3 +345,53 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// What a handler learns of a record: its consumer-clock age, its
+// deduplication ID, and the envelopes waiting behind it in the batch.
+func TestRecordContext(t *testing.T) {
+	var got []Record
+	c := &Consumer{
+		Handle: func(_ context.Context, r Record) Outcome { got = append(got, r); return Done("sent") },
+		Now:    func() time.Time { return t0 },
+	}
+	m1, m2, other := msg(t, "a", "a1", time.Minute, 1), msg(t, "a", "a2", 0, 1), msg(t, "b", "b1", 0, 1)
+	m1.Attributes["MessageDeduplicationId"] = "d-1"
+	if _, err := c.Consume(context.Background(), events.SQSEvent{Records: []events.SQSMessage{m1, other, m2}}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	a1 := got[0]
+	if a1.Elapsed() != time.Minute || a1.Dedupe != "d-1" || len(a1.Later) != 1 || a1.Later[0].Key != "a2" {
+		t.Fatalf("a1: elapsed %s, dedupe %q, later %+v", a1.Elapsed(), a1.Dedupe, a1.Later)
+	}
+	if len(got[1].Later) != 0 || len(got[2].Later) != 0 {
+		t.Fatalf("the last of a group and another group's record have nothing behind them: %+v %+v", got[1].Later, got[2].Later)
+	}
+}
+
+// A record buried at its maximum age says so, with the last failure.
+func TestExpiredCause(t *testing.T) {
+	var cause error
+	c := &Consumer{
+		Handle: func(context.Context, Record) Outcome { return Retry(errors.New("HTTP 503")) },
+		Bury:   func(_ context.Context, _ Record, err error) error { cause = err; return nil },
+		Now:    func() time.Time { return t0 },
+	}
+	if _, err := c.Consume(context.Background(), events.SQSEvent{Records: []events.SQSMessage{msg(t, "a", "a1", 25*time.Hour, 90)}}); err != nil {
+		t.Fatal(err)
+	}
+	var exp *ExpiredError
+	if !errors.As(cause, &exp) || exp.Age != 25*time.Hour || exp.Err.Error() != "HTTP 503" {
+		t.Fatalf("cause %v", cause)
+	}
+}
+
+// The redrive bound the template is held to: the receives a record gets
+// within a maximum age grow with it, and stay below SQS's 1000 for the
+// longest one an account may set (13 days).
+func TestReceivesBound(t *testing.T) {
+	day, most := DefaultBackoff.Receives(24*time.Hour), DefaultBackoff.Receives(MaxMaxAge)
+	if day <= 1 || day >= most || most > 900 {
+		t.Fatalf("receives in 24 h %d, in %s %d", day, MaxMaxAge, most)
+	}
+}

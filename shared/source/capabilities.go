@@ -2,6 +2,9 @@ package source
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -53,6 +56,14 @@ const (
 	TurnBot     = "bot"
 )
 
+// Errors an adapter wraps to say how a handover ended, when the platform's
+// answer was no HTTP error: ErrPending, accepted but not confirmed carried
+// out in the time given; ErrRefused, the platform reported it failed.
+var (
+	ErrPending = errors.New("the platform did not confirm the handover in time")
+	ErrRefused = errors.New("the platform refused the handover")
+)
+
 // Escalator hands a conversation to a human on the platform. It returns nil
 // only when the platform accepted the handover.
 type Escalator interface {
@@ -60,14 +71,33 @@ type Escalator interface {
 	Escalate(ctx context.Context, acct *Account, conv Conversation, req HandoverRequest) error
 }
 
+// TeamQuery asks whether a team is online.
+type TeamQuery struct {
+	// ID identifies the question across retries (the platform's dedupe key
+	// where it has one).
+	ID     string
+	TeamID string
+}
+
 // TeamChecker answers isTeamOnline from the platform or the tenant.
 type TeamChecker interface {
 	Adapter
-	TeamOnline(ctx context.Context, acct *Account, teamID string) (bool, error)
+	TeamOnline(ctx context.Context, acct *Account, q TeamQuery) (bool, error)
+}
+
+// NewID returns a random ID for a request that keeps it across its retries
+// (HandoverRequest.ID, TeamQuery.ID, ActionRequest.ID): 32 hex digits.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // ActionRequest is an action call routed to the conversation's adapter.
 type ActionRequest struct {
+	// ID identifies the call across retries (the platform's dedupe key
+	// where it has one).
+	ID      string
 	AgentID string
 	Name    string // the action's name as the AI agent calls it
 	Builtin string // which built-in action (e.g. addTags, getUserInfo)
@@ -86,7 +116,9 @@ type Builtins interface {
 // conversation to the tenant's desk, and the visitor's messages follow.
 type Desk interface {
 	Adapter
-	WidgetEscalate(ctx context.Context, acct *Account, conv Conversation, escalateTo string) error
+	// WidgetEscalate hands a widget conversation to the desk with what the
+	// bridge knows of it (req.Context).
+	WidgetEscalate(ctx context.Context, acct *Account, conv Conversation, req HandoverRequest) error
 	WidgetMessage(ctx context.Context, acct *Account, conv Conversation, text string) error
 	WidgetEndSession(ctx context.Context, acct *Account, conv Conversation) error
 }

@@ -98,6 +98,10 @@ type Event struct {
 	LastMessage string
 }
 
+// A Message event's User and Params (e.g. the answers of a form the visitor
+// submitted) go with the message as its session parameters, by the
+// account's metadata rules like those of a Started event.
+
 // DeskAgent is a human agent on the tenant's desk.
 type DeskAgent struct {
 	Name      string
@@ -116,6 +120,15 @@ type Batch struct {
 	// Reply overrides the default success answer (some platforms expect a
 	// particular body or content type).
 	Reply *Reply
+	// Skipped counts events of a multi-event delivery the adapter left out
+	// as malformed, each logged with its IDs; the others go on and the
+	// delivery is answered as usual.
+	Skipped int
+	// MustExist names a conversation (the platform's ID) that the platform
+	// creates explicitly before it sends events for it: when the bridge
+	// has no record of it, the request is answered 404 and nothing is
+	// delivered (LivePerson then creates it and sends the event again).
+	MustExist string
 }
 
 // Reply is a platform-specific answer.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,29 +18,36 @@ const (
 )
 
 // DeadLetter is work that failed after it was accepted, kept with what is
-// needed to replay it.
+// needed to replay it: for queued work the queue envelope.
 type DeadLetter struct {
 	Key      string            `json:"key"`
 	Kind     string            `json:"kind"`
-	Reason   string            `json:"reason"`
-	Payload  string            `json:"payload"` // JSON the replayer understands
-	Attempts int               `json:"attempts"`
+	Reason   string            `json:"reason"`   // typed: statuses and codes, never answer bodies
+	Payload  string            `json:"payload"`  // JSON the replayer understands
+	Attempts int               `json:"attempts"` // how often the work ended here
+	Replays  int               `json:"replays"`  // how often an operator replayed it
 	DeadAt   time.Time         `json:"deadAt"`
 	Ref      map[string]string `json:"ref,omitempty"` // source, account, agentId, pcid: for operators
 }
 
-// Bury turns a held claim into a dead letter. Its key stays claimable, so a
-// later retry by the sender (or a replay) can still do the work once.
-func (s *Store) Bury(ctx context.Context, l *Lease, dl DeadLetter) error {
-	if l == nil || l.Key == "" {
-		return errors.New("bury: no key to keep the dead letter under")
+// ErrNotDead means a key holds no (live) dead letter.
+var ErrNotDead = errors.New("not a dead letter")
+
+// Keep stores dl under dl.Key: the claim of the failed work (EVENT#…,
+// BOTMSG#…, whose status becomes dead) or a DEAD#… key for work that had
+// none. The queue consumer calling it owns the work (its queue message is
+// deleted only after this succeeded), so the write is unconditional. The
+// key stays claimable: a sender's retry or a replay may take the work up
+// again.
+func (s *Store) Keep(ctx context.Context, dl DeadLetter) error {
+	if dl.Key == "" {
+		return errors.New("keep a dead letter: no key")
 	}
 	now := s.Now()
 	item := map[string]types.AttributeValue{
-		"pk": sv(l.Key), "status": sv(StatusDead), "dlq": sv(dl.Kind),
+		"status": sv(StatusDead), "dlq": sv(dl.Kind),
 		"deadAt": nv(now.UnixMilli()), "reason": sv(truncate(dl.Reason, 1000)),
 		"payload": sv(dl.Payload), "exp": nv(now.Add(s.deadTTL()).Unix()),
-		"token": sv(l.token),
 	}
 	for k, v := range dl.Ref {
 		if v != "" {
@@ -50,20 +56,47 @@ func (s *Store) Bury(ctx context.Context, l *Lease, dl DeadLetter) error {
 	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
-		Key:                       key(l.Key),
+		Key:                       key(dl.Key),
 		UpdateExpression:          aws.String(setAll(item)),
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #token = :token"),
 		ExpressionAttributeNames:  names(item),
 		ExpressionAttributeValues: values(item, map[string]types.AttributeValue{":one": nv(1), ":zero": nv(0)}),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("bury %s: %w", l.Key, ErrLeaseLost)
-	}
 	if err != nil {
-		return fmt.Errorf("bury %s: %w", l.Key, err)
+		return fmt.Errorf("keep dead letter %s: %w", dl.Key, err)
 	}
 	return nil
+}
+
+// StartReplay takes a dead letter out of the list for a replay (status
+// queued again, the replay counted) and returns it as it was, so its
+// payload can be enqueued. A replay that cannot be enqueued is kept again
+// with Keep.
+func (s *Store) StartReplay(ctx context.Context, k string) (*DeadLetter, error) {
+	now := s.Now()
+	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.Table),
+		Key:                 key(k),
+		UpdateExpression:    aws.String("SET #st = :queued, #at = :nowms, #replays = if_not_exists(#replays, :zero) + :one REMOVE #dlq"),
+		ConditionExpression: aws.String("#st = :dead AND #exp >= :now"),
+		ExpressionAttributeNames: map[string]string{
+			"#st": "status", "#at": "at", "#replays": "replays", "#dlq": "dlq", "#exp": "exp",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":queued": sv(StatusQueued), ":dead": sv(StatusDead), ":nowms": nv(now.UnixMilli()), ":now": nv(now.Unix()),
+			":zero": nv(0), ":one": nv(1),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, fmt.Errorf("replay %s: %w", k, ErrNotDead)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", k, err)
+	}
+	dl := decodeDead(out.Attributes)
+	dl.Replays++
+	return &dl, nil
 }
 
 // setAll builds "SET #a = :a, ..." for every attribute but pk, plus an
@@ -80,7 +113,7 @@ func setAll(item map[string]types.AttributeValue) string {
 }
 
 func names(item map[string]types.AttributeValue) map[string]string {
-	n := map[string]string{"#attempts": "attempts", "#token": "token"}
+	n := map[string]string{"#attempts": "attempts"}
 	for k := range item {
 		if k != "pk" {
 			n["#"+k] = k
@@ -96,7 +129,6 @@ func values(item map[string]types.AttributeValue, extra map[string]types.Attribu
 			v[":"+k] = x
 		}
 	}
-	v[":token"] = item["token"]
 	for k, x := range extra {
 		v[k] = x
 	}
@@ -110,31 +142,39 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// DeadLetters lists dead letters of a kind, newest first.
-func (s *Store) DeadLetters(ctx context.Context, kind string, limit int32) ([]DeadLetter, error) {
-	if limit <= 0 {
-		limit = 50
-	}
-	out, err := s.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Table),
-		IndexName:                 aws.String(DeadLetterIndex),
-		KeyConditionExpression:    aws.String("dlq = :k"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": sv(kind)},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(limit),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list %s dead letters: %w", kind, err)
-	}
+// DeadLetters lists dead letters of a kind, oldest first (the order a
+// replay of a conversation must keep); limit <= 0 lists them all.
+func (s *Store) DeadLetters(ctx context.Context, kind string, limit int) ([]DeadLetter, error) {
 	now := s.Now()
-	dls := make([]DeadLetter, 0, len(out.Items))
-	for _, it := range out.Items {
-		if getN(it, "exp") < now.Unix() || getS(it, "status") != StatusDead {
-			continue
+	var dls []DeadLetter
+	var start map[string]types.AttributeValue
+	for {
+		in := &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Table),
+			IndexName:                 aws.String(DeadLetterIndex),
+			KeyConditionExpression:    aws.String("dlq = :k"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":k": sv(kind)},
+			ScanIndexForward:          aws.Bool(true),
+			ExclusiveStartKey:         start,
 		}
-		dls = append(dls, decodeDead(it))
+		if limit > 0 {
+			in.Limit = aws.Int32(int32(min(limit-len(dls), 1000)))
+		}
+		out, err := s.DB.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list %s dead letters: %w", kind, err)
+		}
+		for _, it := range out.Items {
+			if getN(it, "exp") < now.Unix() || getS(it, "status") != StatusDead {
+				continue
+			}
+			dls = append(dls, decodeDead(it))
+		}
+		start = out.LastEvaluatedKey
+		if len(start) == 0 || (limit > 0 && len(dls) >= limit) {
+			return dls, nil
+		}
 	}
-	return dls, nil
 }
 
 // DeadLetter reads one dead letter by key.
@@ -144,32 +184,10 @@ func (s *Store) DeadLetter(ctx context.Context, k string) (*DeadLetter, error) {
 		return nil, fmt.Errorf("read %s: %w", k, err)
 	}
 	if len(out.Item) == 0 || getS(out.Item, "status") != StatusDead || getN(out.Item, "exp") < s.Now().Unix() {
-		return nil, fmt.Errorf("dead letter %s: not found", k)
+		return nil, fmt.Errorf("dead letter %s: %w", k, ErrNotDead)
 	}
 	dl := decodeDead(out.Item)
 	return &dl, nil
-}
-
-// Resolve marks a dead letter done after a successful replay, so neither a
-// late sender retry nor another replay repeats it.
-func (s *Store) Resolve(ctx context.Context, k string) error {
-	now := s.Now()
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.Table),
-		Key:                       key(k),
-		UpdateExpression:          aws.String("SET #st = :done, #exp = :exp, #at = :now REMOVE #dlq, #payload"),
-		ConditionExpression:       aws.String("#st = :dead"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status", "#exp": "exp", "#at": "doneAt", "#dlq": "dlq", "#payload": "payload"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":done": sv(StatusDone), ":dead": sv(StatusDead), ":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.UnixMilli())},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("resolve %s: not a dead letter any more", k)
-	}
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", k, err)
-	}
-	return nil
 }
 
 // Discard deletes a dead letter without replaying it.
@@ -183,7 +201,7 @@ func (s *Store) Discard(ctx context.Context, k string) error {
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("discard %s: not a dead letter", k)
+		return fmt.Errorf("discard %s: %w", k, ErrNotDead)
 	}
 	if err != nil {
 		return fmt.Errorf("discard %s: %w", k, err)
@@ -194,7 +212,7 @@ func (s *Store) Discard(ctx context.Context, k string) error {
 func decodeDead(it map[string]types.AttributeValue) DeadLetter {
 	dl := DeadLetter{
 		Key: getS(it, "pk"), Kind: getS(it, "dlq"), Reason: getS(it, "reason"), Payload: getS(it, "payload"),
-		Attempts: int(getN(it, "attempts")), DeadAt: time.UnixMilli(getN(it, "deadAt")).UTC(),
+		Attempts: int(getN(it, "attempts")), Replays: int(getN(it, "replays")), DeadAt: time.UnixMilli(getN(it, "deadAt")).UTC(),
 	}
 	for k, v := range it {
 		if len(k) > 4 && k[:4] == "ref_" {
@@ -207,10 +225,4 @@ func decodeDead(it map[string]types.AttributeValue) DeadLetter {
 		}
 	}
 	return dl
-}
-
-// Keep stores a dead letter under a new key (work that had no claim, e.g. a
-// bot message without a messageId).
-func (s *Store) Keep(ctx context.Context, k string, dl DeadLetter) error {
-	return s.Bury(ctx, &Lease{Key: k, token: newToken()}, dl)
 }

@@ -11,182 +11,65 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// ConvChange touches a conversation in the same write as a claim.
-type ConvChange struct {
-	PCID    string
-	AgentID string
-	// SetStatus sets the status; empty keeps it (a new item gets active).
-	SetStatus string
-	// RefuseEscalated makes the claim fail with ErrHeld while the conversation
-	// is with a human.
-	RefuseEscalated bool
-	// RequireNew makes the claim fail with ErrExists when a live conversation
-	// the AI agent is handling already has this ID (platforms that create
-	// conversations explicitly and expect a conflict answer, like
-	// LivePerson). Ended and escalated conversations may be created again: a
-	// conversation handed back to the bot is the bot's anew.
-	RequireNew bool
-	// Attrs are adapter data merged onto the conversation (see
-	// Conversation.Attrs).
-	Attrs map[string]string
-}
-
-// Claim describes work to be done once.
-type Claim struct {
-	Key   string        // dedupe key; empty means no dedupe
-	Hash  string        // optional digest of the payload, to spot a reused ID
-	Lease time.Duration // how long the claim holds before a retry may take over
-	Conv  *ConvChange   // optional
-}
-
-// Lease is a held claim. Finish it with Done, Release or Bury.
+// Lease is an accepted claim. The HTTP side gives it back with Release when
+// the work could not be put on its queue.
 type Lease struct {
 	Key   string
 	token string
 }
 
-// Begin claims c in one DynamoDB call: a conditional write of the lease and,
-// when c.Conv is set, a conditional update of the conversation, in one
-// transaction. It returns a *DuplicateError when the event was seen, ErrHeld
-// when the conversation is with a human.
-func (s *Store) Begin(ctx context.Context, c Claim) (*Lease, error) {
+// Accept claims the work under key (EVENT#…, BOTMSG#…) for delivery, in one
+// conditional write of a small item (1 write unit; no transaction): new,
+// expired (TTL not yet run), a dead letter the sender retries, or an
+// abandoned lease of the former in-progress design. Once it is accepted the
+// queue owns the work, so nothing more is written when the delivery
+// succeeds. hash, when set, is a digest of the payload, to spot an ID
+// reused for different content. A seen key is a *DuplicateError with the
+// time it was accepted.
+func (s *Store) Accept(ctx context.Context, k, hash string) (*Lease, error) {
+	if k == "" {
+		return nil, errors.New("accept: no key")
+	}
 	now := s.Now()
-	if c.Key == "" {
-		if c.Conv == nil {
-			return &Lease{}, nil
-		}
-		upd := s.convUpdate(*c.Conv, now)
-		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: upd.TableName, Key: upd.Key, UpdateExpression: upd.UpdateExpression,
-			ConditionExpression: upd.ConditionExpression, ExpressionAttributeNames: upd.ExpressionAttributeNames,
-			ExpressionAttributeValues: upd.ExpressionAttributeValues,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			if c.Conv.RequireNew {
-				return nil, fmt.Errorf("conversation %s: %w", c.Conv.PCID, ErrExists)
-			}
-			return nil, fmt.Errorf("conversation %s: %w", c.Conv.PCID, ErrHeld)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("touch conversation %s: %w", c.Conv.PCID, err)
-		}
-		return &Lease{}, nil
+	l := &Lease{Key: k, token: newToken()}
+	names := map[string]string{
+		"#st": "status", "#token": "token", "#at": "at", "#exp": "exp", "#lease": "lease",
+		"#dlq": "dlq", "#payload": "payload", "#reason": "reason",
 	}
-
-	l := &Lease{Key: c.Key, token: newToken()}
-	lease := c.Lease
-	if lease <= 0 {
-		lease = 30 * time.Second
-	}
-	// An update, not a put: a retried dead letter keeps its attempts count
-	// and payload until the work succeeds.
-	names := map[string]string{"#st": "status", "#token": "token", "#lease": "lease", "#exp": "exp", "#dlq": "dlq"}
 	values := map[string]types.AttributeValue{
-		":inp": sv(StatusInProgress), ":token": sv(l.token), ":lease": nv(now.Add(lease).UnixMilli()),
-		":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":nowms": nv(now.UnixMilli()), ":dead": sv(StatusDead),
+		":queued": sv(StatusQueued), ":token": sv(l.token), ":at": nv(now.UnixMilli()),
+		":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":nowms": nv(now.UnixMilli()),
+		":dead": sv(StatusDead), ":inp": sv(StatusInProgress),
 	}
-	expr := "SET #st = :inp, #token = :token, #lease = :lease, #exp = :exp"
-	if c.Hash != "" {
+	expr := "SET #st = :queued, #token = :token, #at = :at, #exp = :exp"
+	if hash != "" {
 		expr += ", #hash = :hash"
 		names["#hash"] = "hash"
-		values[":hash"] = sv(c.Hash)
+		values[":hash"] = sv(hash)
 	}
-	claim := &types.Update{
-		TableName:        aws.String(s.Table),
-		Key:              key(c.Key),
-		UpdateExpression: aws.String(expr + " REMOVE #dlq"),
-		// New, expired (TTL not yet run), an abandoned lease, or a dead letter
-		// being retried.
-		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #exp < :now OR (#st = :inp AND #lease < :nowms) OR #st = :dead"),
+	// A dead letter taken up again loses its dead-letter attributes (the
+	// index entry with them); attempts stay, so the history is kept.
+	expr += " REMOVE #lease, #dlq, #payload, #reason"
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.Table),
+		Key:                                 key(k),
+		UpdateExpression:                    aws.String(expr),
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #exp < :now OR #st = :dead OR (#st = :inp AND #lease < :nowms)"),
 		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
-	if c.Conv == nil {
-		_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: claim.TableName, Key: claim.Key, UpdateExpression: claim.UpdateExpression,
-			ConditionExpression: claim.ConditionExpression, ExpressionAttributeNames: claim.ExpressionAttributeNames,
-			ExpressionAttributeValues: claim.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: claim.ReturnValuesOnConditionCheckFailure,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			if ownRetry(ccf.Item, l) {
-				return l, nil
-			}
-			return nil, s.duplicate(c, ccf.Item, now)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("claim %s: %w", c.Key, err)
-		}
-		return l, nil
-	}
-
-	upd := s.convUpdate(*c.Conv, now)
-	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Update: claim}, {Update: upd}},
 	})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		reasons := tce.CancellationReasons
-		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			if ownRetry(reasons[0].Item, l) {
-				return l, nil
-			}
-			return nil, s.duplicate(c, reasons[0].Item, now)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if ownRetry(ccf.Item, l) {
+			return l, nil
 		}
-		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			if c.Conv.RequireNew {
-				return nil, fmt.Errorf("conversation %s: %w", c.Conv.PCID, ErrExists)
-			}
-			return nil, fmt.Errorf("conversation %s: %w", c.Conv.PCID, ErrHeld)
-		}
-		return nil, fmt.Errorf("claim %s: transaction cancelled: %w", c.Key, err)
+		return nil, duplicate(k, hash, ccf.Item)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", c.Key, err)
+		return nil, fmt.Errorf("accept %s: %w", k, err)
 	}
 	return l, nil
-}
-
-func (s *Store) convUpdate(c ConvChange, now time.Time) *types.Update {
-	names := map[string]string{"#st": "status", "#exp": "exp", "#up": "updated", "#cr": "created"}
-	values := map[string]types.AttributeValue{
-		":now": nv(now.UnixMilli()), ":exp": nv(now.Add(s.convTTL()).Unix()),
-	}
-	expr := "SET #up = :now, #exp = :exp, #cr = if_not_exists(#cr, :now)"
-	if c.SetStatus != "" {
-		expr += ", #st = :status"
-		values[":status"] = sv(c.SetStatus)
-	} else {
-		expr += ", #st = if_not_exists(#st, :active)"
-		values[":active"] = sv(ConvActive)
-	}
-	if c.AgentID != "" {
-		expr += ", #ag = :agent"
-		names["#ag"] = "agentId"
-		values[":agent"] = sv(c.AgentID)
-	}
-	expr += attrSets(c.Attrs, names, values)
-	u := &types.Update{
-		TableName:                 aws.String(s.Table),
-		Key:                       key(ConvKey(c.PCID)),
-		UpdateExpression:          aws.String(expr),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	}
-	switch {
-	case c.RequireNew:
-		u.ConditionExpression = aws.String("attribute_not_exists(pk) OR #st IN (:ended, :esc) OR #exp < :nows")
-		values[":ended"] = sv(ConvEnded)
-		values[":esc"] = sv(ConvEscalated)
-		values[":nows"] = nv(now.Unix())
-	case c.RefuseEscalated:
-		u.ConditionExpression = aws.String("attribute_not_exists(pk) OR #st <> :esc OR #exp < :nows")
-		values[":esc"] = sv(ConvEscalated)
-		values[":nows"] = nv(now.Unix())
-	}
-	return u
 }
 
 // ownRetry reports that the claim failed on the lease this very call
@@ -197,53 +80,19 @@ func ownRetry(old map[string]types.AttributeValue, l *Lease) bool {
 	return l.token != "" && getS(old, "token") == l.token
 }
 
-func (s *Store) duplicate(c Claim, old map[string]types.AttributeValue, now time.Time) error {
-	d := &DuplicateError{Key: c.Key, Status: getS(old, "status")}
+func duplicate(k, hash string, old map[string]types.AttributeValue) error {
+	d := &DuplicateError{Key: k, Status: getS(old, "status"), At: time.UnixMilli(getN(old, "at"))}
 	if d.Status == "" {
-		d.Status = StatusInProgress // no item returned: be safe, ask for a retry
+		d.Status = StatusQueued // no item returned: it is being accepted right now
 	}
-	if d.Status == StatusInProgress {
-		d.RetryAfter = max(time.UnixMilli(getN(old, "lease")).Sub(now), time.Second)
-	}
-	if h := getS(old, "hash"); h != "" && c.Hash != "" && h != c.Hash {
+	if h := getS(old, "hash"); h != "" && hash != "" && h != hash {
 		d.HashDiffer = true
 	}
 	return d
 }
 
-// Done marks the claimed work finished. It fails with ErrLeaseLost if the
-// lease ran out and another invocation took the claim.
-func (s *Store) Done(ctx context.Context, l *Lease) error {
-	if l == nil || l.Key == "" {
-		return nil
-	}
-	now := s.Now()
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.Table),
-		Key:                 key(l.Key),
-		UpdateExpression:    aws.String("SET #st = :done, #exp = :exp, #at = :now REMOVE #lease, #dlq, #payload, #reason"),
-		ConditionExpression: aws.String("#token = :token"),
-		ExpressionAttributeNames: map[string]string{
-			"#st": "status", "#exp": "exp", "#at": "doneAt", "#lease": "lease", "#token": "token",
-			"#dlq": "dlq", "#payload": "payload", "#reason": "reason",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": sv(StatusDone), ":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.UnixMilli()),
-			":token": sv(l.token),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("finish %s: %w", l.Key, ErrLeaseLost)
-	}
-	if err != nil {
-		return fmt.Errorf("finish %s: %w", l.Key, err)
-	}
-	return nil
-}
-
-// Release gives up a claim after a failure so the sender's retry can redo
-// the work.
+// Release gives back a claim whose work did not reach its queue, so the
+// sender's retry can redo it. It removes only the caller's own claim.
 func (s *Store) Release(ctx context.Context, l *Lease) error {
 	if l == nil || l.Key == "" {
 		return nil
@@ -265,35 +114,36 @@ func (s *Store) Release(ctx context.Context, l *Lease) error {
 	return nil
 }
 
-// MarkOnce records key as done in a single conditional write, before the work
-// is done: the outbound path's budget is one DynamoDB call. A failure
-// afterwards must Bury the key, which keeps the payload and lets a retry
-// claim it again. replacedDead reports that a dead letter was superseded.
-func (s *Store) MarkOnce(ctx context.Context, k string) (l *Lease, replacedDead bool, err error) {
-	now := s.Now()
-	l = &Lease{Key: k, token: newToken()}
-	out, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.Table),
-		Key:                 key(k),
-		UpdateExpression:    aws.String("SET #st = :done, #token = :token, #at = :nowms, #exp = :exp REMOVE #dlq, #payload, #reason"),
-		ConditionExpression: aws.String("attribute_not_exists(pk) OR #exp < :now OR #st = :dead"),
-		ExpressionAttributeNames: map[string]string{
-			"#st": "status", "#token": "token", "#at": "doneAt", "#exp": "exp", "#dlq": "dlq",
-			"#payload": "payload", "#reason": "reason",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": sv(StatusDone), ":token": sv(l.token), ":nowms": nv(now.UnixMilli()),
-			":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":dead": sv(StatusDead),
-		},
-		ReturnValues:                        types.ReturnValueAllOld,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+// SaveProgress records how far a multi-part send got before it failed, on
+// the message's claim, so a redelivery resumes after the parts the
+// platform already has. It is written on that failure path only.
+func (s *Store) SaveProgress(ctx context.Context, k string, sent int, id string) error {
+	names := map[string]string{"#sent": "sentParts"}
+	values := map[string]types.AttributeValue{":sent": nv(int64(sent))}
+	expr := "SET #sent = :sent"
+	if id != "" {
+		expr += ", #pid = :pid"
+		names["#pid"] = "partsId"
+		values[":pid"] = sv(id)
+	}
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(k), UpdateExpression: aws.String(expr),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil, false, s.duplicate(Claim{Key: k}, ccf.Item, now)
-	}
 	if err != nil {
-		return nil, false, fmt.Errorf("mark %s: %w", k, err)
+		return fmt.Errorf("save progress of %s: %w", k, err)
 	}
-	return l, getS(out.Attributes, "status") == StatusDead, nil
+	return nil
+}
+
+// Progress reads what SaveProgress wrote (0 and "" when nothing was): only
+// a redelivered message asks.
+func (s *Store) Progress(ctx context.Context, k string) (sent int, id string, err error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: key(k), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("read progress of %s: %w", k, err)
+	}
+	return int(getN(out.Item, "sentParts")), getS(out.Item, "partsId"), nil
 }

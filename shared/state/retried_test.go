@@ -27,7 +27,7 @@ func (f lostAnswer) written(values map[string]types.AttributeValue) map[string]t
 		token = &types.AttributeValueMemberS{Value: "someone-else"}
 	}
 	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: "EVENT#x"}, "status": values[":inp"], "token": token, "lease": values[":lease"],
+		"pk": &types.AttributeValueMemberS{Value: "EVENT#x"}, "status": values[":queued"], "token": token, "at": values[":at"],
 	}
 }
 
@@ -35,39 +35,29 @@ func (f lostAnswer) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, 
 	return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed"), Item: f.written(in.ExpressionAttributeValues)}
 }
 
-func (f lostAnswer) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: []types.CancellationReason{
-		{Code: aws.String("ConditionalCheckFailed"), Item: f.written(in.TransactItems[0].Update.ExpressionAttributeValues)},
-		{Code: aws.String("None")},
-	}}
-}
-
-// TestBeginRecognisesItsOwnRetriedWrite: a repeated claim that finds its own
-// lease has the claim; one that finds another's is a duplicate.
-func TestBeginRecognisesItsOwnRetriedWrite(t *testing.T) {
+// TestAcceptRecognisesItsOwnRetriedWrite: a repeated claim that finds its
+// own lease has the claim; one that finds another's is a duplicate.
+func TestAcceptRecognisesItsOwnRetriedWrite(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }
 	tests := []struct {
 		name  string
-		claim state.Claim
 		other bool
 	}{
-		{name: "claim", claim: state.Claim{Key: "EVENT#x"}},
-		{name: "claim with conversation", claim: state.Claim{Key: "EVENT#x", Conv: &state.ConvChange{PCID: "generic:demo:c"}}},
-		{name: "another's claim", claim: state.Claim{Key: "EVENT#x"}, other: true},
-		{name: "another's claim with conversation", claim: state.Claim{Key: "EVENT#x", Conv: &state.ConvChange{PCID: "generic:demo:c"}}, other: true},
+		{name: "own claim"},
+		{name: "another's claim", other: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &state.Store{DB: lostAnswer{other: tt.other}, Table: "state", Now: now}
-			l, err := s.Begin(context.Background(), tt.claim)
+			l, err := s.Accept(context.Background(), "EVENT#x", "")
 			if tt.other {
-				if _, dup := state.IsDuplicate(err); !dup {
-					t.Fatalf("Begin = %v, %v; want a duplicate", l, err)
+				if d, dup := state.IsDuplicate(err); !dup || !d.At.Equal(now()) {
+					t.Fatalf("Accept = %v, %v; want a duplicate accepted now", l, err)
 				}
 				return
 			}
 			if err != nil || l == nil || l.Key != "EVENT#x" {
-				t.Fatalf("Begin = %+v, %v; want the lease", l, err)
+				t.Fatalf("Accept = %+v, %v; want the lease", l, err)
 			}
 		})
 	}

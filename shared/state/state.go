@@ -1,12 +1,16 @@
 // Package state keeps what the bridge must remember between invocations in
-// the State table: conversations (active, with a human, ended), idempotency
-// leases for inbound events and outbound bot messages, and dead letters.
+// the State table: conversations (active, with a human, ended), the claims
+// that deduplicate inbound events and outbound bot messages, and dead
+// letters.
 //
-// Idempotency follows the Powertools pattern: a conditional put claims an
-// event with an in-progress lease that expires with the invocation, success
-// turns it to done, failure deletes it (so the sender's retry redoes the work)
-// or buries it as a dead letter. DynamoDB TTL deletes late, so every read and
-// condition checks the expiry itself.
+// A claim is one conditional write when the work is accepted (status
+// queued); from then on the SQS FIFO queue owns the work, and the queue's
+// delete is the record of its delivery, so success writes nothing more. A
+// claim whose work could not be enqueued is released (deleted) so the
+// sender's retry redoes it; work that failed for good becomes a dead letter
+// under the same key, which a sender's retry or a replay may take up again.
+// DynamoDB TTL deletes late, so every read and condition checks the expiry
+// itself.
 package state
 
 import (
@@ -28,17 +32,20 @@ type DB interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 var _ DB = (*dynamodb.Client)(nil)
 
-// Record statuses.
+// Claim statuses.
 const (
+	StatusQueued = "queued" // accepted and on its queue
+	StatusDead   = "dead"   // kept as a dead letter
+	// StatusInProgress and StatusDone are the former design's (a lease held
+	// during the delivery, then done); items written by it expire within
+	// DoneTTL and are still read correctly until then.
 	StatusInProgress = "inprogress"
 	StatusDone       = "done"
-	StatusDead       = "dead"
 )
 
 // Conversation statuses.
@@ -50,6 +57,10 @@ const (
 
 // DeadLetterIndex is the sparse GSI over dead letters (hash dlq, range deadAt).
 const DeadLetterIndex = "dead-letters"
+
+// ExpiryAttribute is the table's TTL attribute (epoch seconds); DynamoDB
+// deletes late, so reads check it too.
+const ExpiryAttribute = "exp"
 
 // Store reads and writes the State table.
 type Store struct {
@@ -77,22 +88,15 @@ func BotMessageKey(agentID, messageID string) string { return "BOTMSG#" + agentI
 // ConvKey is the key of a conversation item.
 func ConvKey(pcid string) string { return "CONV#" + pcid }
 
-// ErrHeld means the conversation is with a human, so the event must not go
-// to the AI agent.
-var ErrHeld = errors.New("conversation is with a human agent")
-
 // ErrExists means a conversation that must be new already exists.
 var ErrExists = errors.New("conversation already exists")
 
-// ErrLeaseLost means another invocation took over an expired lease.
-var ErrLeaseLost = errors.New("idempotency lease lost")
-
-// DuplicateError reports an event seen before.
+// DuplicateError reports work accepted before.
 type DuplicateError struct {
 	Key        string
-	Status     string        // done, inprogress or dead
-	RetryAfter time.Duration // for inprogress: when the lease runs out
-	HashDiffer bool          // the same ID arrived with a different body
+	Status     string    // queued (or a former design's done/inprogress)
+	At         time.Time // when it was accepted
+	HashDiffer bool      // the same ID arrived with a different body
 }
 
 func (e *DuplicateError) Error() string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/localstack"
@@ -88,17 +89,19 @@ func TestStore(t *testing.T) {
 		name string
 		run  func(*testing.T, *state.Store, *clock)
 	}{
-		{"ClaimDoneDuplicate", testClaimDoneDuplicate},
-		{"ReleaseLetsARetryClaim", testReleaseLetsARetryClaim},
-		{"AbandonedLeaseIsTakenOverAndOldHolderLosesIt", testAbandonedLeaseIsTakenOverAndOldHolderLosesIt},
-		{"ExpiredDoneRecordIsClaimableBeforeTTLDeletesIt", testExpiredDoneRecordIsClaimableBeforeTTLDeletesIt},
+		{"AcceptDuplicate", testAcceptDuplicate},
+		{"ReleaseLetsARetryAccept", testReleaseLetsARetryAccept},
+		{"FormerInProgressLeaseIsTakenOver", testFormerInProgressLeaseIsTakenOver},
+		{"ExpiredClaimIsAcceptedBeforeTTLDeletesIt", testExpiredClaimIsAcceptedBeforeTTLDeletesIt},
 		{"HashMismatchIsReported", testHashMismatchIsReported},
-		{"ConcurrentClaimsOnlyOneWins", testConcurrentClaimsOnlyOneWins},
-		{"EscalatedConversationHoldsMessages", testEscalatedConversationHoldsMessages},
+		{"ConcurrentAcceptsOnlyOneWins", testConcurrentAcceptsOnlyOneWins},
+		{"ConversationChanges", testConversationChanges},
 		{"RequireNewAndAttrs", testRequireNewAndAttrs},
-		{"MarkOnceBuryReplay", testMarkOnceBuryReplay},
+		{"TouchAndStale", testTouchAndStale},
+		{"KeepReplayAgain", testKeepReplayAgain},
+		{"DeadLettersOldestFirstAllPages", testDeadLettersOldestFirstAllPages},
 		{"KeepAndDiscard", testKeepAndDiscard},
-		{"DeskAgent", testDeskAgent},
+		{"Progress", testProgress},
 	}
 	backends := []struct {
 		name string
@@ -117,90 +120,96 @@ func TestStore(t *testing.T) {
 	}
 }
 
-func testClaimDoneDuplicate(t *testing.T, s *state.Store, _ *clock) {
-	l, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#a", Lease: 10 * time.Second})
-	if err != nil {
+func testAcceptDuplicate(t *testing.T, s *state.Store, c *clock) {
+	at := c.now()
+	if _, err := s.Accept(ctx(t), "EVENT#a", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Begin(ctx(t), state.Claim{Key: "EVENT#a"})
-	if d, ok := state.IsDuplicate(err); !ok || d.Status != state.StatusInProgress || d.RetryAfter <= 0 {
-		t.Fatalf("second claim while in progress: %v", err)
-	}
-	if err := s.Done(ctx(t), l); err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.Begin(ctx(t), state.Claim{Key: "EVENT#a"})
-	if d, ok := state.IsDuplicate(err); !ok || d.Status != state.StatusDone {
-		t.Fatalf("claim after done: %v", err)
+	c.add(time.Second)
+	_, err := s.Accept(ctx(t), "EVENT#a", "")
+	if d, ok := state.IsDuplicate(err); !ok || d.Status != state.StatusQueued || !d.At.Equal(at) {
+		t.Fatalf("second accept: %v (want a duplicate accepted at %s)", err, at)
 	}
 }
 
-func testReleaseLetsARetryClaim(t *testing.T, s *state.Store, _ *clock) {
-	l, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#b"})
+func testReleaseLetsARetryAccept(t *testing.T, s *state.Store, _ *clock) {
+	l, err := s.Accept(ctx(t), "EVENT#b", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx(t), l); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#b"}); err != nil {
-		t.Fatalf("claim after release: %v", err)
+	again, err := s.Accept(ctx(t), "EVENT#b", "")
+	if err != nil {
+		t.Fatalf("accept after release: %v", err)
+	}
+	// The first holder's release is a no-op now: the claim is the retry's.
+	if err := s.Release(ctx(t), l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Accept(ctx(t), "EVENT#b", ""); err == nil {
+		t.Fatalf("an old lease released the retry's claim %s", again.Key)
 	}
 }
 
-func testAbandonedLeaseIsTakenOverAndOldHolderLosesIt(t *testing.T, s *state.Store, c *clock) {
-	first, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#c", Lease: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+// Items of the former design (an in-progress lease, then done) still read
+// right while they live: an abandoned lease is taken over, done is a
+// duplicate.
+func testFormerInProgressLeaseIsTakenOver(t *testing.T, s *state.Store, c *clock) {
+	put := func(key, status string, lease time.Time) {
+		_, err := s.DB.PutItem(ctx(t), &dynamodb.PutItemInput{TableName: &s.Table, Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: key}, "status": &types.AttributeValueMemberS{Value: status},
+			"lease": &types.AttributeValueMemberN{Value: fmt.Sprint(lease.UnixMilli())},
+			"exp":   &types.AttributeValueMemberN{Value: fmt.Sprint(c.now().Add(time.Hour).Unix())},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	c.add(6 * time.Second) // the first invocation timed out
-	second, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#c", Lease: 5 * time.Second})
-	if err != nil {
-		t.Fatalf("takeover of an expired lease: %v", err)
+	put("EVENT#c1", state.StatusInProgress, c.now().Add(-time.Second))
+	put("EVENT#c2", state.StatusInProgress, c.now().Add(time.Minute))
+	put("EVENT#c3", state.StatusDone, c.now())
+	if _, err := s.Accept(ctx(t), "EVENT#c1", ""); err != nil {
+		t.Fatalf("an abandoned lease: %v", err)
 	}
-	if err := s.Done(ctx(t), first); !errors.Is(err, state.ErrLeaseLost) {
-		t.Fatalf("old holder Done = %v, want ErrLeaseLost", err)
-	}
-	if err := s.Release(ctx(t), first); err != nil {
-		t.Fatalf("old holder Release must be a no-op, got %v", err)
-	}
-	if err := s.Done(ctx(t), second); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"EVENT#c2", "EVENT#c3"} {
+		if _, err := s.Accept(ctx(t), k, ""); err == nil {
+			t.Fatalf("%s was accepted again", k)
+		}
 	}
 }
 
-func testExpiredDoneRecordIsClaimableBeforeTTLDeletesIt(t *testing.T, s *state.Store, c *clock) {
-	l, _ := s.Begin(ctx(t), state.Claim{Key: "EVENT#d"})
-	if err := s.Done(ctx(t), l); err != nil {
+func testExpiredClaimIsAcceptedBeforeTTLDeletesIt(t *testing.T, s *state.Store, c *clock) {
+	if _, err := s.Accept(ctx(t), "EVENT#d", ""); err != nil {
 		t.Fatal(err)
 	}
 	c.add(59 * time.Minute)
-	if _, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#d"}); err == nil {
-		t.Fatal("claimed inside DoneTTL")
+	if _, err := s.Accept(ctx(t), "EVENT#d", ""); err == nil {
+		t.Fatal("accepted inside DoneTTL")
 	}
 	c.add(2 * time.Minute) // past exp; moto (like DynamoDB) has not deleted it
-	if _, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#d"}); err != nil {
-		t.Fatalf("claim after expiry: %v", err)
+	if _, err := s.Accept(ctx(t), "EVENT#d", ""); err != nil {
+		t.Fatalf("accept after expiry: %v", err)
 	}
 }
 
 func testHashMismatchIsReported(t *testing.T, s *state.Store, _ *clock) {
-	l, _ := s.Begin(ctx(t), state.Claim{Key: "EVENT#e", Hash: "h1"})
-	_ = s.Done(ctx(t), l)
-	_, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#e", Hash: "h2"})
+	_, _ = s.Accept(ctx(t), "EVENT#e", "h1")
+	_, err := s.Accept(ctx(t), "EVENT#e", "h2")
 	if d, ok := state.IsDuplicate(err); !ok || !d.HashDiffer {
 		t.Fatalf("want a duplicate with HashDiffer, got %v", err)
 	}
 }
 
-func testConcurrentClaimsOnlyOneWins(t *testing.T, s *state.Store, _ *clock) {
+func testConcurrentAcceptsOnlyOneWins(t *testing.T, s *state.Store, _ *clock) {
 	var wins, dups atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 12; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#f", Conv: &state.ConvChange{PCID: "generic:demo:f", SetStatus: state.ConvActive, RefuseEscalated: true}})
+			_, err := s.Accept(ctx(t), "EVENT#f", "")
 			switch _, dup := state.IsDuplicate(err); {
 			case err == nil:
 				wins.Add(1)
@@ -217,28 +226,26 @@ func testConcurrentClaimsOnlyOneWins(t *testing.T, s *state.Store, _ *clock) {
 	}
 }
 
-func testEscalatedConversationHoldsMessages(t *testing.T, s *state.Store, c *clock) {
+func testConversationChanges(t *testing.T, s *state.Store, c *clock) {
 	pcid := "generic:demo:g"
-	if err := s.SetStatus(ctx(t), pcid, "agent", state.ConvEscalated, "support"); err != nil {
-		t.Fatal(err)
+	sam, none := "Sam", ""
+	steps := []struct {
+		change    state.ConvChange
+		status    string
+		deskAgent string
+	}{
+		{state.ConvChange{PCID: pcid, AgentID: "agent", SetStatus: state.ConvActive}, state.ConvActive, ""},
+		{state.ConvChange{PCID: pcid, DeskAgent: &sam}, state.ConvActive, "Sam"},
+		{state.ConvChange{PCID: pcid, SetStatus: state.ConvEnded, DeskAgent: &none}, state.ConvEnded, ""},
 	}
-	msg := func(key string) error {
-		_, err := s.Begin(ctx(t), state.Claim{Key: key, Conv: &state.ConvChange{PCID: pcid, SetStatus: state.ConvActive, RefuseEscalated: true}})
-		return err
-	}
-	if err := msg("EVENT#g1"); !errors.Is(err, state.ErrHeld) {
-		t.Fatalf("message while escalated = %v, want ErrHeld", err)
-	}
-	// Nothing was written by the refused claim: the same event can be claimed later.
-	if _, err := s.Begin(ctx(t), state.Claim{Key: "EVENT#g1", Conv: &state.ConvChange{PCID: pcid, SetStatus: state.ConvEnded}}); err != nil {
-		t.Fatalf("hand back: %v", err)
-	}
-	if err := msg("EVENT#g2"); err != nil {
-		t.Fatalf("message after hand back: %v", err)
-	}
-	cv, err := s.Conversation(ctx(t), pcid)
-	if err != nil || cv.Status != state.ConvActive || cv.HandoverTo != "support" {
-		t.Fatalf("conversation = %+v, %v", cv, err)
+	for i, st := range steps {
+		if err := s.ChangeConversation(ctx(t), st.change); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		cv, err := s.Conversation(ctx(t), pcid)
+		if err != nil || cv.Status != st.status || cv.DeskAgent != st.deskAgent || cv.AgentID != "agent" {
+			t.Fatalf("step %d: conversation = %+v, %v", i, cv, err)
+		}
 	}
 	// An expired conversation reads as absent.
 	c.add(25 * time.Hour)
@@ -248,92 +255,153 @@ func testEscalatedConversationHoldsMessages(t *testing.T, s *state.Store, c *clo
 }
 
 func testRequireNewAndAttrs(t *testing.T, s *state.Store, _ *clock) {
-	start := func(key string) error {
-		_, err := s.Begin(ctx(t), state.Claim{Key: key, Conv: &state.ConvChange{PCID: "liveperson:1:h", SetStatus: state.ConvActive, RequireNew: true, Attrs: map[string]string{"sdes.name": "Ann"}}})
-		return err
+	start := func() error {
+		return s.ChangeConversation(ctx(t), state.ConvChange{PCID: "liveperson:1:h", SetStatus: state.ConvActive, RequireNew: true,
+			Attrs: map[string]string{"sdes.name": "Ann", state.ParamPrefix + "plan": "gold"}})
 	}
-	if err := start("EVENT#h1"); err != nil {
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := start("EVENT#h2"); !errors.Is(err, state.ErrExists) {
+	if err := start(); !errors.Is(err, state.ErrExists) {
 		t.Fatalf("second start = %v, want ErrExists", err)
 	}
-	if err := s.SetAttrs(ctx(t), "liveperson:1:h", map[string]string{"first": "m-1"}); err != nil {
+	if err := s.ChangeConversation(ctx(t), state.ConvChange{PCID: "liveperson:1:h", Attrs: map[string]string{"first": "m-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	cv, _ := s.Conversation(ctx(t), "liveperson:1:h")
-	if cv.Attrs["sdes.name"] != "Ann" || cv.Attrs["first"] != "m-1" {
-		t.Fatalf("attrs not merged: %v", cv.Attrs)
+	if cv.Attrs["sdes.name"] != "Ann" || cv.Attrs["first"] != "m-1" || cv.Params()["plan"] != "gold" || len(cv.Params()) != 1 {
+		t.Fatalf("attrs not merged: %v (params %v)", cv.Attrs, cv.Params())
+	}
+	// Ended conversations may be created again.
+	if err := s.SetStatus(ctx(t), "liveperson:1:h", "", state.ConvEnded, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := start(); err != nil {
+		t.Fatalf("start after the end: %v", err)
 	}
 }
 
-func testMarkOnceBuryReplay(t *testing.T, s *state.Store, c *clock) {
-	key := state.BotMessageKey("agent", "m1")
-	l, replaced, err := s.MarkOnce(ctx(t), key)
-	if err != nil || replaced {
-		t.Fatalf("MarkOnce = %v %v", replaced, err)
+func testTouchAndStale(t *testing.T, s *state.Store, c *clock) {
+	pcid := "generic:demo:t"
+	if err := s.Touch(ctx(t), pcid); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := s.MarkOnce(ctx(t), key); err == nil {
-		t.Fatal("second MarkOnce must be a duplicate")
+	if _, err := s.Conversation(ctx(t), pcid); !errors.Is(err, state.ErrNoConversation) {
+		t.Fatal("Touch created a conversation")
+	}
+	_ = s.ChangeConversation(ctx(t), state.ConvChange{PCID: pcid})
+	cv, _ := s.Conversation(ctx(t), pcid)
+	if s.Stale(cv) {
+		t.Fatal("a new conversation is stale")
+	}
+	c.add(13 * time.Hour) // ConvTTL 24 h: past half
+	cv, _ = s.Conversation(ctx(t), pcid)
+	if !s.Stale(cv) {
+		t.Fatal("not stale past half its time to live")
+	}
+	if err := s.Touch(ctx(t), pcid); err != nil {
+		t.Fatal(err)
+	}
+	c.add(20 * time.Hour) // beyond the first expiry
+	if cv, err := s.Conversation(ctx(t), pcid); err != nil || cv.Status != state.ConvActive {
+		t.Fatalf("touched conversation = %+v, %v", cv, err)
+	}
+}
+
+func testKeepReplayAgain(t *testing.T, s *state.Store, c *clock) {
+	key := state.BotMessageKey("agent", "m1")
+	if _, err := s.Accept(ctx(t), key, ""); err != nil {
+		t.Fatal(err)
 	}
 	c.add(time.Second)
-	dl := state.DeadLetter{Kind: state.DeadOutbound, Reason: "platform said 500", Payload: `{"x":1}`, Ref: map[string]string{"pcid": "generic:demo:m"}}
-	if err := s.Bury(ctx(t), l, dl); err != nil {
+	dl := state.DeadLetter{Key: key, Kind: state.DeadOutbound, Reason: "platform said 500", Payload: `{"x":1}`, Ref: map[string]string{"pcid": "generic:demo:m"}}
+	if err := s.Keep(ctx(t), dl); err != nil {
 		t.Fatal(err)
 	}
 	list, err := s.DeadLetters(ctx(t), state.DeadOutbound, 10)
 	if err != nil || len(list) != 1 || list[0].Key != key || list[0].Attempts != 1 || list[0].Ref["pcid"] != "generic:demo:m" {
 		t.Fatalf("DeadLetters = %+v, %v", list, err)
 	}
-	// The sender's retry may claim a dead letter again; success supersedes it.
-	l2, replaced, err := s.MarkOnce(ctx(t), key)
-	if err != nil || !replaced {
-		t.Fatalf("retry over a dead letter: replaced=%v err=%v", replaced, err)
+	// A replay takes it out of the list and gets its payload.
+	got, err := s.StartReplay(ctx(t), key)
+	if err != nil || got.Payload != `{"x":1}` || got.Replays != 1 || got.Attempts != 1 {
+		t.Fatalf("StartReplay = %+v, %v", got, err)
+	}
+	if _, err := s.StartReplay(ctx(t), key); !errors.Is(err, state.ErrNotDead) {
+		t.Fatalf("a second replay of the same = %v, want ErrNotDead", err)
+	}
+	if list, _ := s.DeadLetters(ctx(t), state.DeadOutbound, 10); len(list) != 0 {
+		t.Fatalf("a replayed dead letter is still listed: %+v", list)
+	}
+	// The replay failing again counts an attempt and keeps the replays.
+	if err := s.Keep(ctx(t), dl); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.DeadLetter(ctx(t), key)
+	if err != nil || again.Attempts != 2 || again.Replays != 1 {
+		t.Fatalf("after a failed replay: %+v, %v", again, err)
+	}
+	// The sender's retry may take a dead letter up again.
+	if _, err := s.Accept(ctx(t), key, ""); err != nil {
+		t.Fatalf("retry over a dead letter: %v", err)
 	}
 	if list, _ := s.DeadLetters(ctx(t), state.DeadOutbound, 10); len(list) != 0 {
 		t.Fatalf("a superseded dead letter is still listed: %+v", list)
 	}
-	if err := s.Bury(ctx(t), l2, dl); err != nil {
-		t.Fatal(err)
+}
+
+func testDeadLettersOldestFirstAllPages(t *testing.T, s *state.Store, c *clock) {
+	for i := 0; i < 5; i++ {
+		c.add(time.Second)
+		if err := s.Keep(ctx(t), state.DeadLetter{Key: fmt.Sprintf("EVENT#o%d", i), Kind: state.DeadInbound, Payload: "{}"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got, err := s.DeadLetter(ctx(t), key)
-	if err != nil || got.Payload != `{"x":1}` {
-		t.Fatalf("DeadLetter = %+v, %v", got, err)
-	}
-	if err := s.Resolve(ctx(t), key); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Resolve(ctx(t), key); err == nil {
-		t.Fatal("resolving twice must fail")
-	}
-	if _, _, err := s.MarkOnce(ctx(t), key); err == nil {
-		t.Fatal("a resolved message must stay done")
+	for _, limit := range []int{0, 3} {
+		list, err := s.DeadLetters(ctx(t), state.DeadInbound, limit)
+		want := 5
+		if limit > 0 {
+			want = limit
+		}
+		if err != nil || len(list) != want {
+			t.Fatalf("limit %d: %d dead letters, %v", limit, len(list), err)
+		}
+		for i, dl := range list {
+			if dl.Key != fmt.Sprintf("EVENT#o%d", i) {
+				t.Fatalf("limit %d: %d is %s; want oldest first", limit, i, dl.Key)
+			}
+		}
 	}
 }
 
 func testKeepAndDiscard(t *testing.T, s *state.Store, _ *clock) {
-	if err := s.Keep(ctx(t), "BOTMSG#a#x", state.DeadLetter{Kind: state.DeadOutbound, Reason: "r", Payload: "{}"}); err != nil {
+	if err := s.Keep(ctx(t), state.DeadLetter{Key: "DEAD#outbound#x", Kind: state.DeadOutbound, Reason: "r", Payload: "{}"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Discard(ctx(t), "BOTMSG#a#x"); err != nil {
+	if err := s.Discard(ctx(t), "DEAD#outbound#x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Discard(ctx(t), "BOTMSG#a#x"); err == nil {
-		t.Fatal("discarding twice must fail")
+	if err := s.Discard(ctx(t), "DEAD#outbound#x"); !errors.Is(err, state.ErrNotDead) {
+		t.Fatalf("discarding twice = %v", err)
+	}
+	if err := s.Keep(ctx(t), state.DeadLetter{Kind: state.DeadOutbound}); err == nil {
+		t.Fatal("a dead letter without a key was kept")
 	}
 }
 
-func testDeskAgent(t *testing.T, s *state.Store, _ *clock) {
-	if err := s.SetDeskAgent(ctx(t), "generic:demo:w", "Sam"); err != nil {
+func testProgress(t *testing.T, s *state.Store, _ *clock) {
+	key := state.BotMessageKey("agent", "p1")
+	if sent, id, err := s.Progress(ctx(t), key); err != nil || sent != 0 || id != "" {
+		t.Fatalf("no progress = %d %q %v", sent, id, err)
+	}
+	_, _ = s.Accept(ctx(t), key, "")
+	if err := s.SaveProgress(ctx(t), key, 2, "m-p1"); err != nil {
 		t.Fatal(err)
 	}
-	cv, _ := s.Conversation(ctx(t), "generic:demo:w")
-	if cv.DeskAgent != "Sam" {
-		t.Fatalf("desk agent = %q", cv.DeskAgent)
+	if sent, id, err := s.Progress(ctx(t), key); err != nil || sent != 2 || id != "m-p1" {
+		t.Fatalf("progress = %d %q %v", sent, id, err)
 	}
-	_ = s.SetDeskAgent(ctx(t), "generic:demo:w", "")
-	cv, _ = s.Conversation(ctx(t), "generic:demo:w")
-	if cv.DeskAgent != "" {
-		t.Fatalf("desk agent not cleared: %q", cv.DeskAgent)
+	if _, err := s.Accept(ctx(t), key, ""); err == nil {
+		t.Fatal("saving progress made the claim acceptable again")
 	}
 }

@@ -470,8 +470,8 @@ func TestValidators(t *testing.T) {
 		bad  []string
 	}{
 		{name: "ValidAccount", fn: ValidAccount,
-			ok:  []string{"acme", "A.b_c@d+e=f-g", strings.Repeat("a", 128)},
-			bad: []string{"", "a:b", "a#b", "a b", "a/b", strings.Repeat("a", 129), "é"}},
+			ok:  []string{"acme", "A.b_c@d+e=f-g", strings.Repeat("a", 128), "...", ".a"},
+			bad: []string{"", "a:b", "a#b", "a b", "a/b", strings.Repeat("a", 129), "é", ".", ".."}},
 		{name: "ValidSourceName", fn: ValidSourceName,
 			ok:  []string{"generic", "live-person2", "a"},
 			bad: []string{"", "Generic", "2fa", "-x", "a_b", "a:b", strings.Repeat("a", 33)}},

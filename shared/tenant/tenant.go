@@ -162,9 +162,14 @@ func ValidSourceName(s string) bool {
 }
 
 // ValidAccount reports whether s can be an account ID: 1-128 of letters,
-// digits and . _ @ + = -. Colons are excluded because they separate the
-// parts of a platformConversationId, # because it separates key parts.
-func ValidAccount(s string) bool { return ascii.Token(s, maxAccount, "._@+=-") }
+// digits and . _ @ + = -, but not . or .. alone. Colons are excluded
+// because they separate the parts of a platformConversationId, # because it
+// separates key parts; the dot segments because account IDs go into
+// platform API paths (/v2/apps/{app}/..., /api/v1/account/{account}/...),
+// where servers would resolve them.
+func ValidAccount(s string) bool {
+	return s != "." && s != ".." && ascii.Token(s, maxAccount, "._@+=-")
+}
 
 // ValidAgentID reports whether s can be an AI agent's ID: its bot ID, 24
 // lowercase hex characters (a MongoDB ObjectId, as in the dashboard URL).
@@ -191,7 +196,7 @@ func validToken(s string) bool { return ascii.Token(s, maxToken, "_.-") }
 // Rules of the formats, for messages.
 const (
 	ruleSourceName = "lowercase letters, digits and - (a letter first, max 32)"
-	ruleAccount    = "1-128 of letters, digits and . _ @ + = - (no colon)"
+	ruleAccount    = "1-128 of letters, digits and . _ @ + = - (no colon, not . or ..)"
 	ruleAgentID    = "24 lowercase hex characters (the AI agent's bot ID)"
 	ruleToken      = "1-64 of letters, digits and _ . -"
 )

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -26,16 +28,27 @@ type Keys interface {
 	ForgetAPIKey(agentID string)
 }
 
-// Client calls the Chat and widget APIs. It retries 429, 5xx and timeouts
-// with full-jitter backoff inside the caller's deadline, and retries a 401
-// once with a freshly fetched key.
+// Client calls the Chat and widget APIs. The Chat API has no idempotency
+// key, so a request that may have reached the AI agent is never repeated
+// here: each call is one generous attempt, bounded by the caller's context
+// (the queue consumer grows it with every redelivery). Within the call,
+// under Retry, it repeats only what provably did not arrive: a connection
+// that could not be made (refused, unreachable, a name that did not
+// resolve), a 429, a 503 that says when to come back (Retry-After), and a
+// 401 once with a freshly fetched key. Everything else that may pass
+// (a timeout after the request was sent, a reset, another 5xx) is returned
+// as ErrUnavailable for the caller to retry later.
 type Client struct {
 	HTTP           *egress.Client
 	Keys           Keys
 	DefaultBaseURL string
 	Retry          retry.Policy
-	// AttemptTimeout bounds a single HTTP attempt (default 5 s).
+	// AttemptTimeout bounds a single HTTP attempt when the caller's context
+	// has no deadline (default 10 s); with one, the context bounds it.
 	AttemptTimeout time.Duration
+	// Metrics receives the AI agent's health per attempt (metrics.go); nil
+	// records nothing.
+	Metrics *obs.Metrics
 }
 
 // Sentinel errors for the documented non-2xx answers; test with errors.Is.
@@ -74,14 +87,7 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	base := strings.TrimRight(t.BaseURL, "/")
-	if base == "" {
-		base = strings.TrimRight(c.DefaultBaseURL, "/")
-	}
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	url := base + path
+	url := c.baseURL(t) + path
 	refreshed := false
 	return c.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
 		key, err := c.Keys.APIKey(ctx, t.AgentID)
@@ -101,35 +107,86 @@ func (c *Client) post(ctx context.Context, t Target, path string, body any) erro
 	})
 }
 
-func (c *Client) once(ctx context.Context, path, url, agentID, key string, payload []byte) error {
-	timeout := c.AttemptTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
+// baseURL is the target's base URL: its own, else the client's default,
+// else the public one.
+func (c *Client) baseURL(t Target) string {
+	base := strings.TrimRight(t.BaseURL, "/")
+	if base == "" {
+		base = strings.TrimRight(c.DefaultBaseURL, "/")
 	}
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return base
+}
+
+func (c *Client) once(ctx context.Context, path, url, agentID, key string, payload []byte) error {
+	var timeout time.Duration
+	if _, ok := ctx.Deadline(); !ok {
+		timeout = c.AttemptTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+	}
+	start := time.Now()
 	_, err := c.HTTP.Do(ctx, &egress.Request{
 		Op: "AI agent " + path, Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
 		// The documented scheme: the raw key, no "Bearer".
 		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": {"application/json"}},
 	})
+	c.observe(path, time.Since(start), err)
 	if err == nil {
 		return nil
 	}
+	// The errors are rebuilt from egress's typed ones without egress's
+	// retry mark: here only what did not arrive is worth an immediate retry.
 	var se *egress.StatusError
-	if !errors.As(err, &se) {
-		if errors.Is(err, egress.ErrRefused) {
-			return fmt.Errorf("%w: %w", ErrBadRequest, err)
+	if errors.As(err, &se) {
+		kind := ErrBadRequest
+		switch {
+		case se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden:
+			kind = ErrUnauthorized
+		case se.Status == http.StatusNotFound:
+			kind = ErrBotNotFound
+		case egress.RetryableStatus(se.Status):
+			kind = ErrUnavailable
 		}
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		e := fmt.Errorf("%w: %w", kind, se)
+		if notProcessed(se) {
+			return retry.Retryable(e, se.RetryAfter)
+		}
+		return e
 	}
-	kind := ErrBadRequest
-	switch {
-	case se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden:
-		kind = ErrUnauthorized
-	case se.Status == http.StatusNotFound:
-		kind = ErrBotNotFound
-	case egress.RetryableStatus(se.Status):
-		kind = ErrUnavailable
+	if errors.Is(err, egress.ErrRefused) {
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	// err keeps the retry mark egress put on a retryable status.
-	return fmt.Errorf("%w: %w", kind, err)
+	var te *egress.TransportError
+	if errors.As(err, &te) {
+		e := fmt.Errorf("%w: %w", ErrUnavailable, te)
+		if notSent(te) {
+			return retry.Retryable(e, 0)
+		}
+		return e
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// notProcessed is an answer saying the request was not taken: 429, or a
+// 503 with Retry-After (an overloaded or paused service naming when to
+// come back). A bare 5xx may come after the work was done.
+func notProcessed(se *egress.StatusError) bool {
+	return se.Status == http.StatusTooManyRequests || (se.Status == http.StatusServiceUnavailable && se.RetryAfter > 0)
+}
+
+// notSent is a failure before any byte of the request left: the
+// connection was never made (refused, unreachable, timed out dialling) or
+// the name did not resolve. A failure after connecting may follow a request
+// the AI agent received.
+func notSent(te *egress.TransportError) bool {
+	var op *net.OpError
+	if errors.As(te.Err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(te.Err, &dns)
 }

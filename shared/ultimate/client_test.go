@@ -249,11 +249,16 @@ func TestStatuses(t *testing.T) {
 			want: ErrUnauthorized, status: 401, reason: "Authorization Required", requests: 2, forgets: 1},
 		{name: "403 twice", replies: []reply{{status: 403}, {status: 403}}, want: ErrUnauthorized, status: 403, requests: 2, forgets: 1},
 		{name: "reason is capped", replies: []reply{{status: 400, body: long}}, want: ErrBadRequest, status: 400, reason: long[:100], requests: 1},
-		{name: "500 then 200", replies: []reply{{status: 500}, {status: 200}}, requests: 2},
+		// The Chat API has no idempotency key: an answer that may follow
+		// processed work is not repeated within the call.
+		{name: "500 is not repeated", replies: []reply{{status: 500}, {status: 200}}, want: ErrUnavailable, status: 500, requests: 1},
+		{name: "503 without Retry-After is not repeated", replies: []reply{{status: 503, body: "down"}, {status: 200}}, want: ErrUnavailable, status: 503, reason: "down", requests: 1},
+		{name: "408 is not repeated", replies: []reply{{status: 408}, {status: 200}}, want: ErrUnavailable, status: 408, requests: 1},
+		// What says it was not taken is.
 		{name: "429 429 200", replies: []reply{{status: 429}, {status: 429}, {status: 200}}, requests: 3},
-		{name: "503 until attempts run out", replies: []reply{{status: 503, body: "down"}, {status: 502}, {status: 503, body: "still down"}},
-			want: ErrUnavailable, status: 503, reason: "still down", requests: 3, retryable: true},
-		{name: "408 is retried", replies: []reply{{status: 408}, {status: 200}}, requests: 2},
+		{name: "503 with Retry-After then 200", replies: []reply{{status: 503, retryAfter: "1"}, {status: 200}}, requests: 2},
+		{name: "429 until attempts run out", replies: []reply{{status: 429, body: "slow down"}, {status: 503, retryAfter: "1"}, {status: 429, body: "still"}},
+			want: ErrUnavailable, status: 429, reason: "still", requests: 3, retryable: true},
 		{name: "400 is not retried", replies: []reply{{status: 400}, {status: 200}}, want: ErrBadRequest, status: 400, requests: 1},
 		{name: "404 is not retried", replies: []reply{{status: 404}, {status: 200}}, want: ErrBotNotFound, status: 404, requests: 1},
 	}
@@ -311,9 +316,9 @@ func TestUnauthorizedRefreshesKeyOnce(t *testing.T) {
 		{name: "fresh key refused too", replies: []reply{{status: 401}, {status: 401}, {status: 200}}, wantErr: ErrUnauthorized,
 			auths: []string{"key-1", "key-2"}, forgets: 1, keyReads: 2},
 		// A later attempt that meets a 401 again does not refresh again.
-		{name: "refresh only once per call", replies: []reply{{status: 401}, {status: 503}, {status: 401}, {status: 200}}, wantErr: ErrUnauthorized,
+		{name: "refresh only once per call", replies: []reply{{status: 401}, {status: 429}, {status: 401}, {status: 200}}, wantErr: ErrUnauthorized,
 			auths: []string{"key-1", "key-2", "key-2"}, forgets: 1, keyReads: 3},
-		{name: "503 then 401 then fresh key", replies: []reply{{status: 503}, {status: 401}, {status: 200}},
+		{name: "429 then 401 then fresh key", replies: []reply{{status: 429}, {status: 401}, {status: 200}},
 			auths: []string{"key-1", "key-1", "key-2"}, forgets: 1, keyReads: 3},
 	}
 	for _, tt := range tests {
@@ -369,7 +374,8 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestTransportErrorsAreRetried(t *testing.T) {
+// A connection that was never made provably did not deliver anything.
+func TestRefusedConnectionsAreRetried(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // connections are now refused
@@ -388,7 +394,9 @@ func TestTransportErrorsAreRetried(t *testing.T) {
 	}
 }
 
-func TestAttemptTimeout(t *testing.T) {
+// A timeout after the request was sent may follow processed work: it is
+// the caller's (the queue's) to retry later, with a longer attempt.
+func TestTimeoutAfterSendingIsNotRepeated(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -403,11 +411,18 @@ func TestAttemptTimeout(t *testing.T) {
 	h.client.AttemptTimeout = 20 * time.Millisecond
 	h.client.Retry.Attempts = 2
 	err := h.client.Chat(context.Background(), target, ChatEvent{PlatformConversationID: "p", EventType: EventMessage, Text: "x"})
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err %v, want ErrUnavailable wrapping DeadlineExceeded", err)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || retry.IsRetryable(err) {
+		t.Fatalf("err %v, want ErrUnavailable wrapping DeadlineExceeded, not retryable", err)
 	}
-	if h.keys.gets != 2 {
-		t.Fatalf("%d attempts, want 2", h.keys.gets)
+	if h.keys.gets != 1 {
+		t.Fatalf("%d attempts, want 1", h.keys.gets)
+	}
+	// With a deadline of the caller's, the context bounds the attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	h.client.AttemptTimeout = time.Hour
+	if err := h.client.Chat(ctx, target, ChatEvent{PlatformConversationID: "p", EventType: EventMessage, Text: "x"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the caller's deadline", err)
 	}
 }
 

@@ -63,7 +63,8 @@ type ConverseEvent struct {
 
 // Button is a reply option. Type is "button" (the visitor's click sends its
 // text back) or "link". The field carrying a link's URL is not documented;
-// both names seen in the wild are read.
+// both names seen in the wild are read, and a link without a URL follows
+// the rule of links.go.
 type Button struct {
 	Text string `json:"text"`
 	Type string `json:"type"`
@@ -164,7 +165,7 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[[]string](), Field: "value"}
 	}
 	if raw[0] != '[' {
-		s, ok := scalar(raw)
+		s, ok := Scalar(raw)
 		if !ok {
 			return nil, bad("object")
 		}
@@ -179,7 +180,7 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 		if string(bytes.TrimSpace(it)) == "null" {
 			continue
 		}
-		s, ok := scalar(it)
+		s, ok := Scalar(it)
 		if !ok {
 			return nil, bad("array element")
 		}
@@ -188,8 +189,9 @@ func paramValue(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-// scalar returns a JSON string's content, or a number's or boolean's text.
-func scalar(raw json.RawMessage) (string, bool) {
+// Scalar returns a JSON string's content, or a number's or boolean's text:
+// the one way a JSON value becomes the string the AI agent stores.
+func Scalar(raw json.RawMessage) (string, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "", false
@@ -214,10 +216,28 @@ func scalar(raw json.RawMessage) (string, bool) {
 }
 
 // ActionResult is one output of an action, stored as a session parameter.
+// The contract's value is a string (the template's swagger; its DTO adds
+// that key and value are not empty): whatever produced a result turns its
+// value into one, and CheckResults refuses the rest before the AI agent
+// sees them.
 type ActionResult struct {
 	Key      string `json:"key"`
-	Value    any    `json:"value"`
+	Value    string `json:"value"`
 	Sanitize bool   `json:"sanitize,omitempty"`
+}
+
+// CheckResults checks results against the contract: a key and a value,
+// both non-empty. The error names the first result that is not.
+func CheckResults(results []ActionResult) error {
+	for i, r := range results {
+		switch {
+		case r.Key == "":
+			return &FieldError{Field: fmt.Sprintf("results[%d].key", i), Problem: "required, a non-empty string"}
+		case r.Value == "":
+			return &FieldError{Field: fmt.Sprintf("results[%d].value", i), Problem: "required, a non-empty string"}
+		}
+	}
+	return nil
 }
 
 // ActionResponse is the synchronous answer to an action webhook.
@@ -279,23 +299,13 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		return nil, err
 	}
 	data := bytes.TrimSpace(env.Data)
+	noData := len(data) == 0 || string(data) == "null"
 	switch {
-	case len(data) == 0 || string(data) == "null":
+	case noData && !hasName(env.Name):
 		return nil, &FieldError{Field: "data", Problem: "required"}
-	case data[0] == '{':
-		w.Kind = KindConverse
-		ev := &ConverseEvent{}
-		if err := json.Unmarshal(data, ev); err != nil {
-			return nil, typeError("data", err)
-		}
-		if ev.EventType == "" {
-			return nil, &FieldError{Field: "data.eventType", Problem: "required"}
-		}
-		if !converseTypes[ev.EventType] {
-			return nil, &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", clip(ev.EventType)), Err: ErrUnknownEventType}
-		}
-		w.Converse = ev
-	case data[0] == '[':
+	case noData, data[0] == '[':
+		// An action: the template's swagger makes data (its inputs)
+		// optional, so an action without data has none.
 		w.Kind = KindAction
 		act := &ActionRequest{}
 		if err := json.Unmarshal(body, act); err != nil {
@@ -309,11 +319,34 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 				return nil, &FieldError{Field: fmt.Sprintf("data[%d].key", i), Problem: "required"}
 			}
 		}
+		if act.Data == nil {
+			act.Data = []ActionParam{}
+		}
 		w.Action = act
+	case data[0] == '{':
+		w.Kind = KindConverse
+		ev := &ConverseEvent{}
+		if err := json.Unmarshal(data, ev); err != nil {
+			return nil, typeError("data", err)
+		}
+		if ev.EventType == "" {
+			return nil, &FieldError{Field: "data.eventType", Problem: "required"}
+		}
+		if !converseTypes[ev.EventType] {
+			return nil, &FieldError{Field: "data.eventType", Problem: fmt.Sprintf("unknown value %q", clip(ev.EventType)), Err: ErrUnknownEventType}
+		}
+		w.Converse = ev
 	default:
 		return nil, &FieldError{Field: "data", Problem: "must be an object (converse event) or an array (action)"}
 	}
 	return w, nil
+}
+
+// hasName reports a top-level name that is a string with content: what
+// makes a body without data an action rather than a broken converse event.
+func hasName(raw json.RawMessage) bool {
+	var s string
+	return json.Unmarshal(raw, &s) == nil && s != ""
 }
 
 // IsUnknownEventType reports whether err came from an eventType we do not know.

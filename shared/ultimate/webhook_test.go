@@ -44,6 +44,11 @@ func TestParseWebhookFixtures(t *testing.T) {
 			BotID: bot, ConversationID: "65a0c1f2e4b0a1b2c3d4e5aa", PlatformConversationID: "generic:acme:c-1", Name: "updateCustomerBalance",
 			Data: []ActionParam{{Key: "customerId", Value: []string{"42"}, SaveAs: "customer"}, {Key: "amount", Value: []string{"10.5"}}},
 		}}},
+		// The template's swagger makes data optional: an action without it
+		// has no inputs.
+		{file: "tpl-action-no-data.json", want: &Webhook{BotID: bot, Channel: "chat", Kind: KindAction, Action: &ActionRequest{
+			BotID: bot, ConversationID: "65a0c1f2e4b0a1b2c3d4e5aa", PlatformConversationID: "generic:acme:c-1", Name: "getAccountInfo", Data: []ActionParam{},
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -102,6 +107,11 @@ func TestParseWebhookLenient(t *testing.T) {
 			}
 		}},
 		{name: "data with whitespace around", body: "{\"botId\":\"b\",\"data\": \n {\"eventType\":\"isTeamOnline\"} }", check: func(t *testing.T, w *Webhook) {}},
+		{name: "action with null data", body: `{"botId":"b","name":"ping","data":null}`, check: func(t *testing.T, w *Webhook) {
+			if w.Kind != KindAction || w.Action.Name != "ping" || w.Action.Data == nil || len(w.Action.Data) != 0 {
+				t.Fatalf("%+v", w.Action)
+			}
+		}},
 		{name: "action with empty data", body: `{"botId":"b","name":"ping","data":[]}`, check: func(t *testing.T, w *Webhook) {
 			if w.Action.Name != "ping" || len(w.Action.Data) != 0 || w.Action.BotID != "b" {
 				t.Fatalf("%+v", w.Action)
@@ -189,6 +199,8 @@ func TestParseWebhookErrors(t *testing.T) {
 		{name: "botId an object", body: `{"botId":{"id":"b"},"data":{"eventType":"escalate"}}`, field: "botId", problem: "must be a string"},
 		{name: "channel a number", body: `{"botId":"b","channel":1,"data":{"eventType":"escalate"}}`, field: "channel", problem: "must be a string"},
 		{name: "missing data", body: `{"botId":"b"}`, field: "data", problem: "required"},
+		{name: "missing data, empty name", body: `{"botId":"b","name":""}`, field: "data", problem: "required"},
+		{name: "missing data, name a number", body: `{"botId":"b","name":7}`, field: "data", problem: "required"},
 		{name: "null data", body: `{"botId":"b","data":null}`, field: "data", problem: "required"},
 		{name: "data a string", body: `{"botId":"b","data":"sendMessage"}`, field: "data", problem: "must be an object (converse event) or an array (action)"},
 		{name: "data a number", body: `{"botId":"b","data":3}`, field: "data", problem: "must be an object"},
@@ -367,6 +379,28 @@ func TestButton(t *testing.T) {
 		}
 		if got := tt.b.IsLink(); got != tt.isLink {
 			t.Errorf("%+v: IsLink() = %v", tt.b, got)
+		}
+	}
+}
+
+func TestCheckResults(t *testing.T) {
+	tests := []struct {
+		results []ActionResult
+		field   string // "" means valid
+	}{
+		{nil, ""},
+		{[]ActionResult{{Key: "a", Value: "1"}, {Key: "b", Value: "x", Sanitize: true}}, ""},
+		{[]ActionResult{{Key: "a", Value: "1"}, {Value: "x"}}, "results[1].key"},
+		{[]ActionResult{{Key: "a"}}, "results[0].value"},
+	}
+	for _, tt := range tests {
+		err := CheckResults(tt.results)
+		var fe *FieldError
+		switch {
+		case tt.field == "" && err != nil:
+			t.Errorf("%+v: %v", tt.results, err)
+		case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+			t.Errorf("%+v: %v, want a FieldError for %s", tt.results, err, tt.field)
 		}
 	}
 }

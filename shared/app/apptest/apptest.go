@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,13 +16,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/queue"
+	"github.com/crmbridge/crmbridge/shared/queue/queuetest"
 	"github.com/crmbridge/crmbridge/shared/retry"
+	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets/secretstest"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/tenant/tenanttest"
@@ -55,7 +61,15 @@ type Options struct {
 	// AgentURL is the AI agent's base URL (a fake one's); default a closed
 	// port.
 	AgentURL string
+	// Delivery replaces the queue consumers' retry settings.
+	Delivery *app.Delivery
 }
+
+// Queue URLs of the environment.
+const (
+	InboundQueueURL  = "https://sqs.us-east-1.amazonaws.com/000000000000/crmbridge-inbound.fifo"
+	OutboundQueueURL = "https://sqs.us-east-1.amazonaws.com/000000000000/crmbridge-outbound.fifo"
+)
 
 // Env is one bridge over fresh fakes.
 type Env struct {
@@ -64,8 +78,37 @@ type Env struct {
 	Clock    *Clock
 	Deps     *app.Deps
 	Handlers map[string]apigw.LambdaHandler
+	// Inbound and Outbound are the function's queues, in memory: what the
+	// HTTP side accepted waits there until Deliver or Drain.
+	Inbound, Outbound *queuetest.Queue
 
 	logs syncBuffer
+}
+
+// queues routes the SQS calls by queue URL.
+type queues map[string]*queuetest.Queue
+
+func (q queues) queue(url *string) (*queuetest.Queue, error) {
+	if qq, ok := q[aws.ToString(url)]; ok {
+		return qq, nil
+	}
+	return nil, fmt.Errorf("apptest: no queue %s", aws.ToString(url))
+}
+
+func (q queues) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	qq, err := q.queue(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return qq.SendMessage(ctx, in, o...)
+}
+
+func (q queues) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	qq, err := q.queue(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return qq.ChangeMessageVisibility(ctx, in, o...)
 }
 
 // Fast is the retry policy of the environment: real backoff shapes, tiny
@@ -86,16 +129,63 @@ func New(t testing.TB, opts Options) *Env {
 	cfg := app.Config{
 		TenantsTable: TenantsTable, StateTable: StateTable, UltimateBaseURL: opts.AgentURL,
 		LogLevel: "DEBUG", DeadLetterTTL: 24 * time.Hour, ConfigTTL: time.Minute, SecretsTTL: 5 * time.Minute, LocalEgress: true,
+		InboundQueueURL: InboundQueueURL, OutboundQueueURL: OutboundQueueURL,
 	}
+	e.Inbound, e.Outbound = queuetest.New(), queuetest.New()
 	if opts.Egress == nil {
 		opts.Egress = egress.New(egress.Options{Local: true, Now: e.Clock.Now})
 	}
 	// The retry policy keeps the real clock: it measures against context
 	// deadlines, which are real time.
 	pol := Fast
-	e.Deps = app.Build(cfg, e.DB, e.Secrets, app.Options{Out: &e.logs, Service: "test", Now: e.Clock.Now, Retry: &pol, Sources: opts.Sources, Egress: opts.Egress})
+	e.Deps = app.Build(cfg, e.DB, e.Secrets, app.Options{
+		Out: &e.logs, Service: "test", Now: e.Clock.Now, Retry: &pol, Sources: opts.Sources, Egress: opts.Egress,
+		SQS: queues{InboundQueueURL: e.Inbound, OutboundQueueURL: e.Outbound}, Delivery: opts.Delivery,
+	})
 	e.Handlers = e.Deps.Handlers(nil)
 	return e
+}
+
+// Deliver runs what waits on function's queue (source-inbound's or
+// webhook-message's) through its consumer once, a batch of up to ten, and
+// returns how many records failed (they wait again).
+func (e *Env) Deliver(t testing.TB, function string) int {
+	t.Helper()
+	q, c := e.queueOf(t, function)
+	failed, err := q.Deliver(context.Background(), c.Consume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return failed
+}
+
+// Drain delivers both queues until they are empty or a delivery leaves
+// failures, and returns how many records are left.
+func (e *Env) Drain(t testing.TB) int {
+	t.Helper()
+	left := 0
+	for _, fn := range []string{route.SourceInbound, route.WebhookMessage} {
+		q, c := e.queueOf(t, fn)
+		n, err := q.Drain(context.Background(), c.Consume)
+		if err != nil {
+			t.Fatal(err)
+		}
+		left += n
+	}
+	return left
+}
+
+func (e *Env) queueOf(t testing.TB, function string) (*queuetest.Queue, *queue.Consumer) {
+	t.Helper()
+	c := e.Deps.Consumer(function)
+	switch function {
+	case route.SourceInbound:
+		return e.Inbound, c
+	case route.WebhookMessage:
+		return e.Outbound, c
+	}
+	t.Fatalf("%s has no queue", function)
+	return nil, nil
 }
 
 // Put writes configuration items.

@@ -52,7 +52,7 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 		p = &source.Progress{}
 	}
 	if p.ID == "" {
-		p.ID = messageWebhookID(msg.MessageID)
+		p.ID = webhookID(msg.MessageID)
 	}
 	msg = normalize(msg)
 	_, err := a.call(ctx, acct, p.ID, OutMessage, MessageData{ConversationID: conv.ID, PlatformConversationID: conv.PCID(), Message: msg})
@@ -62,8 +62,13 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 	return err
 }
 
-// normalize fills the link URL under one name so tenants read one field.
+// normalize fills the link URL under one name so tenants read one field,
+// and applies the bridge's rule for a link without a URL (see
+// ultimate.Message.UnlinkDead): its label becomes a line of the text, so
+// tenants never receive a link they cannot open. Any URL the AI agent gave
+// is passed on; the tenant's chat decides what it can open.
 func normalize(m ultimate.Message) ultimate.Message {
+	m = m.UnlinkDead(nil)
 	fix := func(bs []ultimate.Button) []ultimate.Button {
 		out := make([]ultimate.Button, len(bs))
 		for i, b := range bs {
@@ -119,19 +124,21 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 // answerLimit bounds a tenant's answer (team.status, action results).
 const answerLimit = 64 << 10
 
-// messageWebhookID derives the webhook-id of a message from the AI agent's
-// messageId, so a redelivered webhook gets the same id and the tenant can
-// dedupe. An id that is not a plain token is hashed: a '.' would make the
-// Standard Webhooks signature unverifiable (receivers refuse such ids) and
-// control characters cannot go in a header at all.
-func messageWebhookID(messageID string) string {
+// webhookID derives an event's webhook-id from the ID the bridge keeps for
+// it across retries and replays (a message's messageId, a handover's ID, a
+// team query's or an action call's ID), so a redelivery gets the same id and
+// the tenant can dedupe. An id that is not a plain token is hashed: a '.'
+// would make the Standard Webhooks signature unverifiable (receivers refuse
+// such ids) and control characters cannot go in a header at all. Without an
+// ID (a message the AI agent sent without messageId) the id is random.
+func webhookID(id string) string {
 	switch {
-	case messageID == "":
+	case id == "":
 		return randomID()
-	case plainID(messageID):
-		return "msg_" + messageID
+	case plainID(id):
+		return "msg_" + id
 	default:
-		sum := sha256.Sum256([]byte(messageID))
+		sum := sha256.Sum256([]byte(id))
 		return "msg_" + hex.EncodeToString(sum[:16])
 	}
 }

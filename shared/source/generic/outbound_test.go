@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -176,6 +177,24 @@ func TestSendCarousel(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^msg_[0-9a-f]{32}$`).MatchString(d.id) {
 		t.Fatalf("webhook-id %q for a message without messageId", d.id)
+	}
+}
+
+// The vendor's Button {text, type} has no URL field. A link without one
+// follows the bridge's rule on every adapter: its label is a line of text
+// (of the message, or of the card's description), never a button.
+func TestSendLinkWithoutURL(t *testing.T) {
+	ts := newTenant(t)
+	msg := ultimate.Message{Type: "text", Text: "Need more?", Buttons: []ultimate.Button{
+		{Text: "Yes", Type: "button"}, {Text: "Help centre", Type: "link"}, {Text: "Docs", Type: "link", URL: "https://docs.example.com"},
+	}, CarouselCards: []ultimate.Card{{Title: "Plan", Description: "Gold", Buttons: []ultimate.Button{{Text: "Terms", Type: "link"}}}}}
+	if err := ts.adapter().Send(context.Background(), ts.account(), conv, msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"buttons":[{"text":"Yes","type":"button"},{"text":"Docs","type":"link","url":"https://docs.example.com"}],` +
+		`"carouselCards":[{"description":"Gold\nTerms","title":"Plan"}],"text":"Need more?\nHelp centre","type":"text"}`
+	if got := asJSON(ts.deliveries()[0].data["message"]); got != want {
+		t.Fatalf("message\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -366,13 +385,13 @@ func TestEscalateAndWidgetEvents(t *testing.T) {
 	}{
 		{name: "escalate", call: func(a *Adapter, acct *source.Account) error {
 			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{AgentID: "agent-1", EscalateTo: "tier2"})
-		}, typ: "escalation.requested", data: `{"conversationId":"c-1","escalateTo":"tier2","platformConversationId":"generic:acme:c-1"}`},
+		}, typ: "escalation.requested", data: `{"context":{},"conversationId":"c-1","escalateTo":"tier2","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "escalate without target", call: func(a *Adapter, acct *source.Account) error {
 			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{})
-		}, typ: "escalation.requested", data: `{"conversationId":"c-1","platformConversationId":"generic:acme:c-1"}`},
+		}, typ: "escalation.requested", data: `{"context":{},"conversationId":"c-1","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "widget escalate", call: func(a *Adapter, acct *source.Account) error {
-			return a.WidgetEscalate(context.Background(), acct, conv, "desk")
-		}, typ: "widget.escalation", data: `{"conversationId":"c-1","escalateTo":"desk","platformConversationId":"generic:acme:c-1"}`},
+			return a.WidgetEscalate(context.Background(), acct, conv, source.HandoverRequest{EscalateTo: "desk"})
+		}, typ: "widget.escalation", data: `{"context":{},"conversationId":"c-1","escalateTo":"desk","platformConversationId":"generic:acme:c-1","reason":"escalate"}`},
 		{name: "widget message", call: func(a *Adapter, acct *source.Account) error {
 			return a.WidgetMessage(context.Background(), acct, conv, "Anyone there?")
 		}, typ: "widget.message", data: `{"conversationId":"c-1","platformConversationId":"generic:acme:c-1","text":"Anyone there?"}`},
@@ -423,7 +442,7 @@ func TestTeamOnline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTenant(t, tt.ans)
-			online, err := ts.adapter().TeamOnline(context.Background(), ts.account(), "billing")
+			online, err := ts.adapter().TeamOnline(context.Background(), ts.account(), source.TeamQuery{TeamID: "billing"})
 			d := ts.deliveries()[0]
 			if d.typ != "team.status" || asJSON(d.data) != `{"teamId":"billing"}` {
 				t.Fatalf("sent %s %s", d.typ, asJSON(d.data))
@@ -444,7 +463,7 @@ func TestTeamOnline(t *testing.T) {
 		})
 	}
 	ts := newTenant(t, answer{status: 200, body: `{"isOnline":true}`})
-	if _, err := ts.adapter().TeamOnline(context.Background(), ts.account(), ""); err != nil {
+	if _, err := ts.adapter().TeamOnline(context.Background(), ts.account(), source.TeamQuery{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := asJSON(ts.deliveries()[0].data); got != `{}` {
@@ -460,22 +479,32 @@ func TestBuiltin(t *testing.T) {
 		req     source.ActionRequest
 		ans     answer
 		want    []ultimate.ActionResult
-		reason  string // with status: a StatusError with this reason
+		invalid string // the answer is refused with a 502 naming this
 		sent    string
-		status  int // non-zero: the call fails
+		status  int // non-zero: the call fails with this HTTP status
 		retryOK bool
 	}{
-		{name: "results", req: req, ans: answer{status: 200, body: `{"results":[{"key":"status","value":"shipped","sanitize":true},{"key":"count","value":3}]}`},
-			want: []ultimate.ActionResult{{Key: "status", Value: "shipped", Sanitize: true}, {Key: "count", Value: float64(3)}},
+		// The AI agent stores string values (the template's swagger):
+		// numbers and booleans are coerced to their JSON text.
+		{name: "results", req: req, ans: answer{status: 200, body: `{"results":[{"key":"status","value":"shipped","sanitize":true},{"key":"count","value":3},{"key":"ratio","value":0.25},{"key":"vip","value":false,"sanitize":null}]}`},
+			want: []ultimate.ActionResult{{Key: "status", Value: "shipped", Sanitize: true}, {Key: "count", Value: "3"}, {Key: "ratio", Value: "0.25"}, {Key: "vip", Value: "false"}},
 			sent: `{"builtin":"forward","conversationId":"c-1","name":"lookupOrder","params":[{"key":"orderId","saveAs":"order","value":["o-1"]}],"platformConversationId":"generic:acme:c-1"}`},
 		{name: "empty body", req: source.ActionRequest{Name: "ping", Builtin: "forward"}, ans: answer{status: 204}, want: []ultimate.ActionResult{},
 			sent: `{"builtin":"forward","conversationId":"c-1","name":"ping","params":[],"platformConversationId":"generic:acme:c-1"}`},
 		{name: "whitespace body", req: req, ans: answer{status: 200, body: " \n"}, want: []ultimate.ActionResult{}},
 		{name: "no results key", req: req, ans: answer{status: 200, body: `{}`}, want: []ultimate.ActionResult{}},
 		{name: "null results", req: req, ans: answer{status: 200, body: `{"results":null}`}, want: []ultimate.ActionResult{}},
-		{name: "not JSON", req: req, ans: answer{status: 200, body: `ok`}, reason: `answer must be {"results": [...]}`, status: 200},
-		{name: "results an object", req: req, ans: answer{status: 200, body: `{"results":{"key":"a"}}`}, reason: `answer must be {"results": [...]}`, status: 200},
-		{name: "empty key", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1"},{"value":"2"}]}`}, reason: "results[1].key is empty", status: 200},
+		{name: "not JSON", req: req, ans: answer{status: 200, body: `ok`}, invalid: `answer must be {"results": [...]}`},
+		{name: "results an object", req: req, ans: answer{status: 200, body: `{"results":{"key":"a"}}`}, invalid: `answer must be {"results": [...]}`},
+		{name: "empty key", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1"},{"value":"2"}]}`}, invalid: "results[1].key: required"},
+		{name: "key a number", req: req, ans: answer{status: 200, body: `{"results":[{"key":1,"value":"1"}]}`}, invalid: "results[0].key: required"},
+		{name: "empty value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":""}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "no value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a"}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "null value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":null}]}`}, invalid: "results[0].value: must be a non-empty string"},
+		{name: "object value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":{"x":1}}]}`}, invalid: "results[0].value: must be a non-empty string, a number or a boolean"},
+		{name: "array value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":["x"]}]}`}, invalid: "results[0].value"},
+		{name: "long value", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"` + strings.Repeat("v", 1025) + `"}]}`}, invalid: "results[0].value: longer than 1024 bytes"},
+		{name: "sanitize a string", req: req, ans: answer{status: 200, body: `{"results":[{"key":"a","value":"1","sanitize":"true"}]}`}, invalid: "results[0].sanitize: must be a boolean"},
 		{name: "500", req: req, ans: answer{status: 500, body: "down"}, status: 500, retryOK: true},
 	}
 	for _, tt := range tests {
@@ -489,15 +518,99 @@ func TestBuiltin(t *testing.T) {
 			if tt.sent != "" && asJSON(d.data) != tt.sent {
 				t.Fatalf("sent\n got %s\nwant %s", asJSON(d.data), tt.sent)
 			}
-			if tt.status == 0 {
+			switch {
+			case tt.invalid != "":
+				var ae *apigw.Error
+				if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || ae.Code != "invalid_action_answer" || !strings.Contains(ae.Message, tt.invalid) || retry.IsRetryable(err) {
+					t.Fatalf("Builtin err %v, want a 502 invalid_action_answer naming %q", err, tt.invalid)
+				}
+			case tt.status != 0:
+				var he *egress.StatusError
+				if !errors.As(err, &he) || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
+					t.Fatalf("Builtin err %v", err)
+				}
+			default:
 				if err != nil || !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("Builtin = %#v, %v", got, err)
 				}
-				return
+				if err := ultimate.CheckResults(got); err != nil {
+					t.Fatalf("results break the contract: %v", err)
+				}
 			}
-			var he *egress.StatusError
-			if !errors.As(err, &he) || he.Reason != tt.reason || he.Status != tt.status || retry.IsRetryable(err) != tt.retryOK {
-				t.Fatalf("Builtin err %v", err)
+		})
+	}
+}
+
+// escalation.requested carries the reason and the documented context
+// object; widget.escalation the same.
+func TestEscalationContext(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 59, 0, 0, time.UTC)
+	req := source.HandoverRequest{ID: "h1", EscalateTo: "billing", Context: source.HandoverContext{
+		Reason: source.ReasonAgentUnavailable, Params: map[string]string{"plan": "gold", "email": "***"},
+		Transcript: []source.Turn{{From: source.TurnVisitor, Text: "where is my parcel", At: at}, {From: source.TurnBot, Text: "Let me check.", At: at.Add(time.Second)}},
+		Held:       []string{"hello?"},
+	}}
+	want := `{"context":{"held":["hello?"],"parameters":{"email":"***","plan":"gold"},` +
+		`"transcript":[{"at":"2026-11-25T09:59:00Z","from":"visitor","text":"where is my parcel"},{"at":"2026-11-25T09:59:01Z","from":"bot","text":"Let me check."}]},` +
+		`"conversationId":"c-1","escalateTo":"billing","platformConversationId":"generic:acme:c-1","reason":"agent_unavailable"}`
+	for _, call := range []func(a *Adapter, acct *source.Account) error{
+		func(a *Adapter, acct *source.Account) error { return a.Escalate(context.Background(), acct, conv, req) },
+		func(a *Adapter, acct *source.Account) error {
+			return a.WidgetEscalate(context.Background(), acct, conv, req)
+		},
+	} {
+		ts := newTenant(t)
+		if err := call(ts.adapter(), ts.account()); err != nil {
+			t.Fatal(err)
+		}
+		if got := asJSON(ts.deliveries()[0].data); got != want {
+			t.Fatalf("data\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// Every outbound event with an ID the bridge keeps across retries and
+// replays has a webhook-id derived from it, the same on every attempt, so
+// the tenant can dedupe (Standard Webhooks: the id of a message is the same
+// for its retries).
+func TestStableWebhookIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		call func(a *Adapter, acct *source.Account) error
+		want string
+	}{
+		{"escalation.requested", func(a *Adapter, acct *source.Account) error {
+			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{ID: "5f0c9a"})
+		}, "msg_5f0c9a"},
+		{"widget.escalation", func(a *Adapter, acct *source.Account) error {
+			return a.WidgetEscalate(context.Background(), acct, conv, source.HandoverRequest{ID: "5f0c9b"})
+		}, "msg_5f0c9b"},
+		{"team.status", func(a *Adapter, acct *source.Account) error {
+			_, err := a.TeamOnline(context.Background(), acct, source.TeamQuery{ID: "q1", TeamID: "support"})
+			return err
+		}, "msg_q1"},
+		{"action", func(a *Adapter, acct *source.Account) error {
+			_, err := a.Builtin(context.Background(), acct, conv, source.ActionRequest{ID: "a1", Name: "x", Builtin: "forward"})
+			return err
+		}, "msg_a1"},
+		{"an ID that is no token is hashed", func(a *Adapter, acct *source.Account) error {
+			return a.Escalate(context.Background(), acct, conv, source.HandoverRequest{ID: "a.b"})
+		}, webhookID("a.b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTenant(t, answer{status: 503}, answer{status: 200, body: `{"isOnline":true}`})
+			pol := retry.Policy{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
+			a, acct := ts.adapter(), ts.account()
+			if err := pol.Do(context.Background(), func(context.Context, int) error { return tt.call(a, acct) }); err != nil {
+				t.Fatal(err)
+			}
+			got := ts.deliveries()
+			if len(got) != 2 || got[0].id != tt.want || got[1].id != tt.want {
+				t.Fatalf("webhook-ids %q, %q; want %s twice", got[0].id, got[len(got)-1].id, tt.want)
+			}
+			if !regexp.MustCompile(`^msg_[A-Za-z0-9_-]+$`).MatchString(got[0].id) {
+				t.Fatalf("webhook-id %q is not a token", got[0].id)
 			}
 		})
 	}

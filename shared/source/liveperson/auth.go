@@ -3,6 +3,7 @@ package liveperson
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -82,14 +83,23 @@ func (a *Adapter) verifyToken(header string, st *settings, account string, now t
 	if err != nil {
 		return tokenError(tok, err)
 	}
+	deprecated := false
 	for _, s := range claims.scopes() {
-		if s == ScopeCustomEndpoint || (s == ScopeDeprecated && st.AcceptDeprecatedScope) {
+		if s == ScopeCustomEndpoint {
 			return nil
 		}
+		deprecated = deprecated || s == ScopeDeprecated
+	}
+	if deprecated && st.acceptDeprecated {
+		// LivePerson's reference service takes the older scope too, and
+		// logs it; the metric says which accounts still send it.
+		a.Metrics.Count("DeprecatedScope", 1, map[string]string{"Source": Name})
+		a.log().Warn("liveperson token with the deprecated scope accepted", slog.String("source", Name), slog.String("account", account), slog.String("scope", ScopeDeprecated))
+		return nil
 	}
 	msg := "the token lacks the scope " + ScopeCustomEndpoint
-	if !st.AcceptDeprecatedScope {
-		msg += " (" + ScopeDeprecated + " is accepted only with the account setting acceptDeprecatedScope)"
+	if deprecated {
+		msg += " (" + ScopeDeprecated + " is refused: the account sets acceptDeprecatedScope false)"
 	}
 	return unauthorized("wrong_scope", msg, nil)
 }

@@ -1,6 +1,8 @@
 package liveperson
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 )
 
@@ -53,35 +56,38 @@ func TestAuthenticateStaticKey(t *testing.T) {
 	tests := []struct {
 		name     string
 		header   string
-		deprec   bool
+		deprec   *bool // acceptDeprecatedScope; nil is the default
 		wantCode string
 		status   int
 	}{
-		{"valid", tok(lptest.TokenValid), false, "", 0},
-		{"no kid: the static keys", "Bearer " + noKID, false, "", 0},
-		{"a kid the account does not list", tok(lptest.TokenUnknownKID), false, "unknown_key", 401},
-		{"lowercase bearer scheme", "bearer " + strings.TrimPrefix(tok(lptest.TokenValid), "Bearer "), false, "", 0},
-		{"several audiences and scopes", "Bearer " + multiAudScope, false, "", 0},
-		{"expired within leeway", "Bearer " + slightlyExpired, false, "", 0},
-		{"expired", tok(lptest.TokenExpired), false, "token_expired", 401},
-		{"wrong audience", tok(lptest.TokenWrongAudience), false, "wrong_audience", 401},
-		{"wrong scope", tok(lptest.TokenWrongScope), false, "wrong_scope", 401},
-		{"deprecated scope refused by default", tok(lptest.TokenDeprecatedScope), false, "wrong_scope", 401},
-		{"deprecated scope when allowed", tok(lptest.TokenDeprecatedScope), true, "", 0},
-		{"wrong issuer", tok(lptest.TokenWrongIssuer), false, "wrong_issuer", 401},
-		{"no expiry", tok(lptest.TokenNoExpiry), false, "invalid_token", 401},
-		{"not yet valid", tok(lptest.TokenNotYetValid), false, "token_not_yet_valid", 401},
-		{"wrong key under the account's kid", "Bearer " + forged, false, "invalid_signature", 401},
-		{"wrong key and kid", "Bearer " + foreign, false, "unknown_key", 401},
-		{"alg none", tok(lptest.TokenAlgNone), false, "unsupported_alg", 401},
-		{"alg confusion HS256 with the public key", tok(lptest.TokenAlgHS256), false, "unsupported_alg", 401},
-		{"RS512", tok(lptest.TokenAlgRS512), false, "unsupported_alg", 401},
-		{"missing header", "", false, "missing_token", 401},
-		{"basic scheme", "Basic dXNlcjpwYXNz", false, "missing_token", 401},
-		{"bearer without token", "Bearer ", false, "missing_token", 401},
-		{"not a JWT", "Bearer not.a.jwt", false, "invalid_token", 401},
-		{"too long", "Bearer " + strings.Repeat("a", maxTokenLen+1), false, "invalid_token", 401},
-		{"tampered payload", "Bearer " + tamper(tok(lptest.TokenValid)), false, "invalid_signature", 401},
+		{"valid", tok(lptest.TokenValid), nil, "", 0},
+		{"no kid: the static keys", "Bearer " + noKID, nil, "", 0},
+		{"a kid the account does not list", tok(lptest.TokenUnknownKID), nil, "unknown_key", 401},
+		{"lowercase bearer scheme", "bearer " + strings.TrimPrefix(tok(lptest.TokenValid), "Bearer "), nil, "", 0},
+		{"several audiences and scopes", "Bearer " + multiAudScope, nil, "", 0},
+		{"expired within leeway", "Bearer " + slightlyExpired, nil, "", 0},
+		{"expired", tok(lptest.TokenExpired), nil, "token_expired", 401},
+		{"wrong audience", tok(lptest.TokenWrongAudience), nil, "wrong_audience", 401},
+		{"wrong scope", tok(lptest.TokenWrongScope), nil, "wrong_scope", 401},
+		// LivePerson's reference service accepts the deprecated scope (and
+		// logs it): so does the bridge, unless the account refuses it.
+		{"deprecated scope accepted by default", tok(lptest.TokenDeprecatedScope), nil, "", 0},
+		{"deprecated scope when allowed", tok(lptest.TokenDeprecatedScope), ptr(true), "", 0},
+		{"deprecated scope refused by the account", tok(lptest.TokenDeprecatedScope), ptr(false), "wrong_scope", 401},
+		{"wrong issuer", tok(lptest.TokenWrongIssuer), nil, "wrong_issuer", 401},
+		{"no expiry", tok(lptest.TokenNoExpiry), nil, "invalid_token", 401},
+		{"not yet valid", tok(lptest.TokenNotYetValid), nil, "token_not_yet_valid", 401},
+		{"wrong key under the account's kid", "Bearer " + forged, nil, "invalid_signature", 401},
+		{"wrong key and kid", "Bearer " + foreign, nil, "unknown_key", 401},
+		{"alg none", tok(lptest.TokenAlgNone), nil, "unsupported_alg", 401},
+		{"alg confusion HS256 with the public key", tok(lptest.TokenAlgHS256), nil, "unsupported_alg", 401},
+		{"RS512", tok(lptest.TokenAlgRS512), nil, "unsupported_alg", 401},
+		{"missing header", "", nil, "missing_token", 401},
+		{"basic scheme", "Basic dXNlcjpwYXNz", nil, "missing_token", 401},
+		{"bearer without token", "Bearer ", nil, "missing_token", 401},
+		{"not a JWT", "Bearer not.a.jwt", nil, "invalid_token", 401},
+		{"too long", "Bearer " + strings.Repeat("a", maxTokenLen+1), nil, "invalid_token", 401},
+		{"tampered payload", "Bearer " + tamper(tok(lptest.TokenValid)), nil, "invalid_signature", 401},
 	}
 	a := newAdapter()
 	for _, tc := range tests {
@@ -93,6 +99,31 @@ func TestAuthenticateStaticKey(t *testing.T) {
 				t.Fatalf("got %q/%d, want %q/%d", c, status, tc.wantCode, tc.status)
 			}
 		})
+	}
+}
+
+// A token with the deprecated scope is counted and logged when accepted, by
+// account and scope only.
+func TestDeprecatedScopeIsCounted(t *testing.T) {
+	var logs, emf bytes.Buffer
+	a := newAdapter()
+	a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	a.Metrics = obs.NewMetrics(&emf, "crmbridge", "source-inbound")
+	v, err := demo(t).Token(lptest.TokenDeprecatedScope, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authWith(t, a, baseSettings(t), "Bearer "+v, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(emf.String(), `"DeprecatedScope":1`) || !strings.Contains(logs.String(), `"level":"WARN"`) ||
+		!strings.Contains(logs.String(), `"account":"`+testAccount+`"`) || strings.Contains(logs.String(), v) {
+		t.Fatalf("metric %s\nlog %s", emf.String(), logs.String())
+	}
+	emf.Reset()
+	v, _ = demo(t).Token(lptest.TokenValid, testNow)
+	if err := authWith(t, a, baseSettings(t), "Bearer "+v, testNow); err != nil || emf.Len() != 0 {
+		t.Fatalf("current scope: %v, metric %s", err, emf.String())
 	}
 }
 

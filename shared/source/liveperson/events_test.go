@@ -39,7 +39,9 @@ func sampleRequests(t *testing.T) map[string]lptest.Request {
 		"rich-content-click": ep.Click(testConv, 2, "Choose (2/3)", clickID(1, "Choose")),
 		"start":              ep.Start(testConv, 0, "I need help with my bill"),
 		"closed":             ep.Closed(testConv, 3),
-		"unknown-type":       ep.PostEvent(testConv, map[string]any{"type": "hosted-file", "source": "CONSUMER", "data": map[string]any{"relativePath": "/files/1.png", "fileType": "PNG"}, "context": map[string]any{"lpEvent": map[string]any{"sequence": 4}}}),
+		"hosted-file":        ep.HostedFile(testConv, 4, "/v1/AUTH_async-images/90412077/5f2c/bill.png", "PNG", "My bill"),
+		"transferred":        ep.Transferred(testConv, 5),
+		"unknown-type":       ep.PostEvent(testConv, map[string]any{"type": "TYPING", "source": "CONSUMER", "data": map[string]any{}, "context": map[string]any{"lpEvent": map[string]any{"sequence": 6}}}),
 	}
 }
 
@@ -120,6 +122,12 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, err := a.Parse(req, acct)
+			if name == "unknown-type" {
+				if c, status := code(t, err); c != "unknown_event_type" || status != 400 {
+					t.Fatalf("unknown type: %q/%d", c, status)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,9 +156,9 @@ func checkSample(t *testing.T, name string, b *source.Batch) {
 		kinds = append(kinds, ev.Kind)
 	}
 	want := map[string][]source.EventKind{
-		"environments": {}, "state": {}, "unknown-type": {},
+		"environments": {}, "state": {},
 		"put-conversation": {source.Started}, "text": {source.Message}, "rich-content-click": {source.Message},
-		"start": {source.Started}, "closed": {source.Ended},
+		"start": {source.Message}, "closed": {source.Ended}, "hosted-file": {source.Message}, "transferred": {source.HandedBack},
 	}[name]
 	if !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
@@ -169,8 +177,12 @@ func checkSample(t *testing.T, name string, b *source.Batch) {
 			t.Fatalf("click %+v", ev)
 		}
 	case "start":
-		if b.Events[0].LastMessage != "I need help with my bill" {
+		if b.Events[0].Text != "I need help with my bill" {
 			t.Fatalf("start %+v", b.Events[0])
+		}
+	case "hosted-file":
+		if b.Events[0].Text != "My bill\n[image, private] /v1/AUTH_async-images/90412077/5f2c/bill.png" {
+			t.Fatalf("hosted file %+v", b.Events[0])
 		}
 	case "put-conversation":
 		if ev := b.Events[0]; !ev.MustBeNew || ev.User["email"] != "ada@example.com" || ev.Attrs["sdes.customerId"] != "C-1815" {

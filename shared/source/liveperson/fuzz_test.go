@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 )
 
@@ -19,7 +20,8 @@ func FuzzParse(f *testing.F) {
 		ep.CreateConversation(testConv, lptest.ConversationBody(lptest.MessagingSDES(lptest.Person{FirstName: "A", Email: "a@example.com"}, true), "MESSAGING")),
 		ep.Text(testConv, 1, "hi", lptest.ExternalID("crmbridge:c=1;t=Buy")),
 		ep.Click(testConv, 2, "Buy (1/2)", "crmbridge:c=0;t=Buy"),
-		ep.Start(testConv, 3, "refund"), ep.Closed(testConv, 4),
+		ep.Start(testConv, 3, "refund"), ep.Closed(testConv, 4), ep.Transferred(testConv, 5),
+		ep.HostedFile(testConv, 6, "/v1/AUTH_async-images/le1/a.png", "PNG", "caption"),
 	} {
 		f.Add(r.Method, r.Proxy, r.Body)
 	}
@@ -41,7 +43,13 @@ func FuzzParse(f *testing.F) {
 		if b == nil || b.Reply == nil {
 			t.Fatal("accepted without an answer")
 		}
+		if strings.HasSuffix(strings.TrimSuffix(proxy, "/"), "/events") && b.MustExist == "" {
+			t.Fatal("an event accepted without naming the conversation that must exist")
+		}
 		for _, ev := range b.Events {
+			if ev.Kind == source.Message && strings.TrimSpace(ev.Text) == "" {
+				t.Fatalf("message without text: %+v", ev)
+			}
 			if ev.ID == "" || ev.Conversation == "" || !strings.HasPrefix(ev.ID, ev.Conversation+"#") {
 				t.Fatalf("event %+v", ev)
 			}

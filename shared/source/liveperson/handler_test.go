@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/inbound"
 	"github.com/crmbridge/crmbridge/shared/obs"
+	"github.com/crmbridge/crmbridge/shared/queue"
+	"github.com/crmbridge/crmbridge/shared/queue/queuetest"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/liveperson/lptest"
 	"github.com/crmbridge/crmbridge/shared/state"
@@ -71,43 +74,40 @@ func (m *memAgent) take() []ultimate.ChatEvent {
 }
 
 // memState follows the store's claim rules closely enough for these flows:
-// done keys are duplicates; RequireNew refuses a live conversation.
+// accepted keys are duplicates; RequireNew refuses a live conversation.
 type memState struct {
 	done  map[string]bool
 	convs map[string]string
 }
 
-func (m *memState) Begin(_ context.Context, c state.Claim) (*state.Lease, error) {
-	if c.Key != "" && m.done[c.Key] {
-		return nil, &state.DuplicateError{Key: c.Key, Status: state.StatusDone}
+func (m *memState) Accept(_ context.Context, key, _ string) (*state.Lease, error) {
+	if m.done[key] {
+		return nil, &state.DuplicateError{Key: key, Status: state.StatusDone}
 	}
-	if c.Conv != nil {
-		st, exists := m.convs[c.Conv.PCID]
-		if c.Conv.RequireNew && exists && st != state.ConvEnded {
-			return nil, state.ErrExists
-		}
-		if c.Conv.RefuseEscalated && st == state.ConvEscalated {
-			return nil, state.ErrHeld
-		}
-		if c.Conv.SetStatus != "" {
-			m.convs[c.Conv.PCID] = c.Conv.SetStatus
-		}
-	}
-	return &state.Lease{Key: c.Key}, nil
+	m.done[key] = true
+	return &state.Lease{Key: key}, nil
 }
 
-func (m *memState) Done(_ context.Context, l *state.Lease) error {
-	if l.Key != "" {
-		m.done[l.Key] = true
+func (m *memState) ChangeConversation(_ context.Context, c state.ConvChange) error {
+	st, exists := m.convs[c.PCID]
+	if c.RequireNew && exists && st != state.ConvEnded {
+		return state.ErrExists
+	}
+	if c.SetStatus != "" {
+		m.convs[c.PCID] = c.SetStatus
 	}
 	return nil
 }
-func (m *memState) Release(context.Context, *state.Lease) error                     { return nil }
-func (m *memState) Bury(context.Context, *state.Lease, state.DeadLetter) error      { return nil }
-func (m *memState) SetDeskAgent(context.Context, string, string) error              { return nil }
-func (m *memState) SetStatus(context.Context, string, string, string, string) error { return nil }
-func (m *memState) Conversation(context.Context, string) (*state.Conversation, error) {
-	return nil, state.ErrNoConversation
+
+func (m *memState) Release(context.Context, *state.Lease) error { return nil }
+func (m *memState) Touch(context.Context, string) error         { return nil }
+func (m *memState) Stale(*state.Conversation) bool              { return false }
+func (m *memState) Conversation(_ context.Context, pcid string) (*state.Conversation, error) {
+	st, ok := m.convs[pcid]
+	if !ok {
+		return nil, state.ErrNoConversation
+	}
+	return &state.Conversation{PCID: pcid, Status: st}, nil
 }
 
 func TestThroughTheInboundHandler(t *testing.T) {
@@ -116,13 +116,24 @@ func TestThroughTheInboundHandler(t *testing.T) {
 	acct.CredentialsSecret = "crmbridge/sources/liveperson/" + testAccount
 	tenants := &memTenants{src: acct.Source}
 	agent := &memAgent{}
+	q := queuetest.New()
 	in := &inbound.Handler{
+		Queue:    &queue.Producer{API: q, URL: "https://sqs.local/inbound.fifo", Now: func() time.Time { return testNow }},
 		Accounts: &accounts.Resolver{Tenants: tenants, Secrets: memSecrets{acct.CredentialsSecret: userPass}},
 		State:    &memState{done: map[string]bool{}, convs: map[string]string{}}, Agent: agent,
 		Sources: source.NewRegistry(a), Log: obs.NewLogger(io.Discard, "error"), Metrics: obs.NewMetrics(io.Discard, "test", "test"),
 		Now: func() time.Time { return testNow },
 	}
 	h := &apigw.Handler{Name: "source-inbound", Serve: in.Serve, Log: in.Log, Now: in.Now}
+	consumer := &queue.Consumer{Handle: in.Deliver, Now: in.Now}
+	// take delivers what the bridge queued, then returns what the AI agent got.
+	take := func() []ultimate.ChatEvent {
+		t.Helper()
+		if left, err := q.Drain(context.Background(), consumer.Consume); left != 0 || err != nil {
+			t.Fatalf("%d records left, %v", left, err)
+		}
+		return agent.take()
+	}
 	ep := endpoint(t)
 	call := func(r lptest.Request) (int, string) {
 		t.Helper()
@@ -142,7 +153,7 @@ func TestThroughTheInboundHandler(t *testing.T) {
 	if st, body := call(put); st != 200 || body != `{}` {
 		t.Fatalf("put: %d %s", st, body)
 	}
-	evs := agent.take()
+	evs := take()
 	if len(evs) != 1 || evs[0].EventType != ultimate.EventStartSession || evs[0].PlatformConversationID != "liveperson:"+testAccount+":"+testConv {
 		t.Fatalf("put: %+v", evs)
 	}
@@ -157,7 +168,7 @@ func TestThroughTheInboundHandler(t *testing.T) {
 		t.Fatalf("skill %+v", m)
 	}
 	// LivePerson retries the same PUT: answered, not started twice.
-	if st, _ := call(put); st != 200 || len(agent.take()) != 0 {
+	if st, _ := call(put); st != 200 || len(take()) != 0 {
 		t.Fatalf("retried put: %d", st)
 	}
 	// Another PUT for the live conversation: 409, as the OpenAPI file says.
@@ -169,25 +180,35 @@ func TestThroughTheInboundHandler(t *testing.T) {
 	if st, body := call(text); st != 200 || body != empty {
 		t.Fatalf("text: %d %s", st, body)
 	}
-	if evs := agent.take(); len(evs) != 1 || evs[0].EventType != ultimate.EventMessage || evs[0].Text != "I want to change my plan" {
+	if evs := take(); len(evs) != 1 || evs[0].EventType != ultimate.EventMessage || evs[0].Text != "I want to change my plan" {
 		t.Fatalf("text: %+v", evs)
 	}
-	if st, body := call(text); st != 200 || body != empty || len(agent.take()) != 0 {
+	if st, body := call(text); st != 200 || body != empty || len(take()) != 0 {
 		t.Fatalf("resent text: %d %s", st, body)
 	}
 	if st, _ := call(ep.Click(testConv, 2, "Buy (3/3)", clickID(2, "Buy"))); st != 200 {
 		t.Fatalf("click: %d", st)
 	}
-	if evs := agent.take(); len(evs) != 1 || evs[0].Text != "Buy" || evs[0].CardIndex == nil || *evs[0].CardIndex != 2 {
+	if evs := take(); len(evs) != 1 || evs[0].Text != "Buy" || evs[0].CardIndex == nil || *evs[0].CardIndex != 2 {
 		t.Fatalf("click: %+v", evs)
 	}
-	if st, body := call(ep.PostEvent(testConv, map[string]any{"type": "hosted-file"})); st != 200 || body != empty || len(agent.take()) != 0 {
+	if st, body := call(ep.PostEvent(testConv, map[string]any{"type": "TYPING", "data": map[string]any{}})); st != http.StatusBadRequest || !strings.Contains(body, "unknown_event_type") || len(take()) != 0 {
 		t.Fatalf("unknown type: %d %s", st, body)
+	}
+	if st, body := call(ep.HostedFile(testConv, 4, "/v1/AUTH_async-images/le1/receipt.jpg", "JPG", "")); st != 200 || body != empty {
+		t.Fatalf("hosted file: %d %s", st, body)
+	}
+	if evs := take(); len(evs) != 1 || evs[0].Text != "[image, private] /v1/AUTH_async-images/le1/receipt.jpg" {
+		t.Fatalf("hosted file: %+v", evs)
+	}
+	// An event for a conversation never created: 404, nothing delivered.
+	if st, body := call(ep.Text("never-created", 1, "hi")); st != http.StatusNotFound || !strings.Contains(body, "unknown_conversation") || len(take()) != 0 {
+		t.Fatalf("never created: %d %s", st, body)
 	}
 	if st, _ := call(ep.Closed(testConv, 3)); st != 200 {
 		t.Fatalf("closed: %d", st)
 	}
-	if evs := agent.take(); len(evs) != 1 || evs[0].EventType != ultimate.EventEndSession {
+	if evs := take(); len(evs) != 1 || evs[0].EventType != ultimate.EventEndSession {
 		t.Fatalf("closed: %+v", evs)
 	}
 

@@ -3,6 +3,8 @@ package liveperson
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +83,7 @@ func newAdapter() *Adapter {
 	// Local mode: the fake LivePerson APIs listen on loopback.
 	a := New(egress.New(egress.Options{Local: true, Now: func() time.Time { return testNow }}), func() time.Time { return testNow })
 	a.PollInterval = 10 * time.Millisecond
+	a.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return a
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -15,14 +16,20 @@ import (
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
-// Event types of the Custom Endpoint's POST events body.
+// Event types of the Custom Endpoint's POST events body: the reference
+// service's (TEXT, RICH_CONTENT, START, CLOSE_CONVERSATION) and those its
+// OpenAPI file adds (CONVERSATION state changes, hosted-file). Any other is
+// answered 400, as the reference service answers it.
 const (
 	EventText              = "TEXT"
 	EventRichContent       = "RICH_CONTENT"
 	EventStart             = "START"
 	EventCloseConversation = "CLOSE_CONVERSATION"
 	EventConversation      = "CONVERSATION" // a state change: STARTED, TRANSFERRED, CLOSED
+	EventHostedFile        = "hosted-file"  // a file the consumer shared
 )
+
+var eventTypes = []string{EventText, EventRichContent, EventStart, EventCloseConversation, EventConversation, EventHostedFile}
 
 // maxText bounds a consumer message passed to the AI agent, as for the
 // generic source.
@@ -143,8 +150,10 @@ type lpEvent struct {
 // validSequence is the shape of a sequence number kept in a dedupe key.
 func validSequence(s string) bool { return ascii.Token(s, 64, "._-") }
 
-// parseEvent handles POST events. Unknown types are answered with the empty
-// response and no event, as LivePerson may add types.
+// parseEvent handles POST events. The conversation must have been created
+// (PUT) first: an event for one the bridge has no record of is answered 404
+// (Batch.MustExist), on which LivePerson creates it and sends the event
+// again. An unknown type is a 400, as in the reference service.
 func parseEvent(body []byte, convID string, st *settings) (*source.Batch, error) {
 	b, err := object(body, "event")
 	if err != nil {
@@ -157,6 +166,9 @@ func parseEvent(body []byte, convID string, st *settings) (*source.Batch, error)
 	if in.Type == "" {
 		return nil, bad("invalid_event", "type: required (TEXT, RICH_CONTENT, START, ...)")
 	}
+	if !slices.Contains(eventTypes, in.Type) {
+		return nil, bad("unknown_event_type", "type %q is not an event type of the Custom Endpoint API (%s)", clip(in.Type), strings.Join(eventTypes, ", "))
+	}
 	var ctx struct {
 		LPEvent json.RawMessage `json:"lpEvent"`
 	}
@@ -164,8 +176,8 @@ func parseEvent(body []byte, convID string, st *settings) (*source.Batch, error)
 	if json.Unmarshal(in.Context, &ctx) == nil {
 		_ = json.Unmarshal(ctx.LPEvent, &lp) // optional: without it we dedupe on a hash
 	}
-	batch := &source.Batch{Reply: &source.Reply{Status: http.StatusOK, ContentType: "application/json", Body: emptyResponse}}
-	ev, ok, err := eventOf(in, lp, st)
+	batch := &source.Batch{MustExist: convID, Reply: &source.Reply{Status: http.StatusOK, ContentType: "application/json", Body: emptyResponse}}
+	ev, ok, err := eventOf(in, lp)
 	if err != nil || !ok {
 		return batch, err
 	}
@@ -175,7 +187,7 @@ func parseEvent(body []byte, convID string, st *settings) (*source.Batch, error)
 	return batch, nil
 }
 
-func eventOf(in eventBody, lp lpEvent, st *settings) (source.Event, bool, error) {
+func eventOf(in eventBody, lp lpEvent) (source.Event, bool, error) {
 	switch in.Type {
 	case EventText:
 		var d struct {
@@ -217,29 +229,81 @@ func eventOf(in eventBody, lp lpEvent, st *settings) (source.Event, bool, error)
 		}
 		return source.Event{Kind: source.Message, Text: c.text, CardIndex: c.card}, true, nil
 	case EventStart:
-		last := scalar(lp.LastConsumerMessage)
+		// The welcome event. The conversation's AI-agent session started
+		// with its PUT (which LivePerson always makes first: an event for
+		// a conversation not created is a 404), so START starts none:
+		// one welcome, whatever LivePerson does. A consumer message it
+		// carries goes to the AI agent.
+		last := strings.TrimSpace(scalar(lp.LastConsumerMessage))
 		if utf8.RuneCountInString(last) > maxText {
 			return source.Event{}, false, bad("text_too_long", "context.lpEvent.lastConsumerMessage: longer than %d characters", maxText)
 		}
-		if st.StartEvent == startEventMessageOnly {
-			return source.Event{Kind: source.Message, Text: last}, last != "", nil
-		}
-		return source.Event{Kind: source.Started, LastMessage: last}, true, nil
+		return source.Event{Kind: source.Message, Text: last}, last != "", nil
 	case EventConversation:
 		var d struct {
 			Name  string `json:"name"`
 			State string `json:"state"`
 		}
 		_ = json.Unmarshal(in.Data, &d)
-		if strings.EqualFold(d.Name, "CLOSED") || strings.EqualFold(d.State, "CLOSED") {
+		switch {
+		case strings.EqualFold(d.Name, "CLOSED") || strings.EqualFold(d.State, "CLOSED"):
 			return source.Event{Kind: source.Ended}, true, nil
+		case strings.EqualFold(d.Name, "TRANSFERRED"):
+			// LivePerson tells the bot of a conversation transferred to
+			// it: the bot has it (again), so the AI agent's old session
+			// ends and the next consumer message starts a fresh one, as
+			// when Sunshine passes control back.
+			return source.Event{Kind: source.HandedBack}, true, nil
 		}
-		return source.Event{}, false, nil
+		return source.Event{}, false, nil // STARTED: the PUT did it
 	case EventCloseConversation:
 		return source.Event{Kind: source.Ended}, true, nil
-	default:
-		return source.Event{}, false, nil
+	default: // EventHostedFile
+		return hostedFile(in.Data)
 	}
+}
+
+// imageTypes are the file types LivePerson's file sharing takes as images.
+var imageTypes = map[string]bool{"JPG": true, "JPEG": true, "PNG": true, "GIF": true}
+
+// hostedFile passes a consumer's file on like every adapter does
+// (source.Attachment). LivePerson gives a path in its storage, which opens
+// only with a download URL signed for an agent's connection: the AI agent
+// cannot open it, so it is marked private.
+func hostedFile(data json.RawMessage) (source.Event, bool, error) {
+	var d struct {
+		RelativePath *string `json:"relativePath"`
+		FileType     *string `json:"fileType"`
+		Caption      string  `json:"caption"`
+	}
+	if json.Unmarshal(data, &d) != nil || d.RelativePath == nil || strings.TrimSpace(*d.RelativePath) == "" || d.FileType == nil {
+		return source.Event{}, false, bad("invalid_event", "data.relativePath and data.fileType: required, strings")
+	}
+	path := strings.TrimSpace(*d.RelativePath)
+	if len(path) > maxFilePath || strings.ContainsAny(path, " \t\r\n") || !utf8.ValidString(path) {
+		return source.Event{}, false, bad("invalid_event", "data.relativePath: a storage path of at most %d characters without spaces", maxFilePath)
+	}
+	caption := strings.TrimSpace(d.Caption)
+	if utf8.RuneCountInString(caption) > maxText {
+		return source.Event{}, false, bad("text_too_long", "data.caption: longer than %d characters", maxText)
+	}
+	kind := source.AttachFile
+	if imageTypes[strings.ToUpper(strings.TrimSpace(*d.FileType))] {
+		kind = source.AttachImage
+	}
+	a := source.Attachment{Kind: kind, Ref: path, Caption: caption, Private: true}
+	return source.Event{Kind: source.Message, Text: a.Text()}, true, nil
+}
+
+// maxFilePath bounds a hosted file's storage path.
+const maxFilePath = 1024
+
+// clip keeps an echoed value short.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 // eventID is the dedupe key: LivePerson's sequence number of the event within

@@ -178,23 +178,39 @@ func TestParseEvents(t *testing.T) {
 			&source.Event{ID: testConv + "#14", Kind: source.Message, Conversation: testConv, Text: "Buy", CardIndex: card(1)}},
 		{"rich content click on a plain button", ep.Click(testConv, 15, "Talk to us", ""),
 			&source.Event{ID: testConv + "#15", Kind: source.Message, Conversation: testConv, Text: "Talk to us"}},
-		{"rich content map share", ep.PostEvent(testConv, map[string]any{"type": "RICH_CONTENT", "data": map[string]any{"content": map[string]any{
-			"type": "vertical", "elements": []any{map[string]any{"type": "map", "la": 49.4, "lo": 7.7}}}}}), nil},
+		// The service implementation guide's Figure 2.6.
+		{"rich content map share", ep.PostEvent(testConv, map[string]any{"type": "RICH_CONTENT", "source": "CONSUMER", "data": map[string]any{"content": map[string]any{
+			"type": "vertical", "elements": []any{map[string]any{"type": "map", "la": 49.4, "lo": 7.7}}}}, "context": map[string]any{"lpEvent": map[string]any{"sequence": 12}}}), nil},
+		// START never starts a second session (the PUT did): its consumer
+		// message is a message, and without one it does nothing.
 		{"start with last consumer message", ep.Start(testConv, 3, "I need a refund"),
-			&source.Event{ID: testConv + "#start#3", Kind: source.Started, Conversation: testConv, LastMessage: "I need a refund"}},
-		{"start", ep.Start(testConv, 0, ""),
-			&source.Event{ID: testConv + "#start#0", Kind: source.Started, Conversation: testConv}},
+			&source.Event{ID: testConv + "#start#3", Kind: source.Message, Conversation: testConv, Text: "I need a refund"}},
+		{"start", ep.Start(testConv, 0, ""), nil},
 		{"closed", ep.Closed(testConv, 20),
 			&source.Event{ID: testConv + "#conversation#20", Kind: source.Ended, Conversation: testConv}},
-		{"transferred", ep.PostEvent(testConv, map[string]any{"type": "CONVERSATION", "data": map[string]any{"name": "TRANSFERRED"}}), nil},
+		// Transferred to the bot: the AI agent's session starts afresh.
+		{"transferred", ep.Transferred(testConv, 21),
+			&source.Event{ID: testConv + "#conversation#21", Kind: source.HandedBack, Conversation: testConv}},
+		{"started", ep.PostEvent(testConv, lptest.StateEvent(testConv, 22, "STARTED")), nil},
 		{"survey close", ep.PostEvent(testConv, map[string]any{"type": "CLOSE_CONVERSATION", "data": map[string]any{}, "context": map[string]any{"lpEvent": map[string]any{"sequence": 30}}}),
 			&source.Event{ID: testConv + "#close_conversation#30", Kind: source.Ended, Conversation: testConv}},
-		{"hosted file", ep.PostEvent(testConv, map[string]any{"type": "hosted-file", "data": map[string]any{"relativePath": "/x.png", "fileType": "PNG"}}), nil},
-		{"unknown type", ep.PostEvent(testConv, map[string]any{"type": "SOMETHING_NEW"}), nil},
+		// A consumer's file, as the OpenAPI file's HostedFileChange has it:
+		// a storage path only an agent's signed URL opens.
+		{"hosted image with caption", ep.HostedFile(testConv, 31, "/v1/AUTH_async-images/le12345/5f2c/receipt.png", "PNG", "My receipt"),
+			&source.Event{ID: testConv + "#hosted-file#31", Kind: source.Message, Conversation: testConv, Text: "My receipt\n[image, private] /v1/AUTH_async-images/le12345/5f2c/receipt.png"}},
+		{"hosted file", ep.HostedFile(testConv, 32, "/v1/AUTH_async-images/le12345/5f2c/terms.pdf", "PDF", ""),
+			&source.Event{ID: testConv + "#hosted-file#32", Kind: source.Message, Conversation: testConv, Text: "[file, private] /v1/AUTH_async-images/le12345/5f2c/terms.pdf"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var body map[string]any
+			if err := json.Unmarshal(tc.req.Body, &body); err != nil || lptest.CheckEvent(body) != nil {
+				t.Fatalf("the test's event is outside the OpenAPI file: %v %v", err, lptest.CheckEvent(body))
+			}
 			b := mustParse(t, tc.req)
+			if b.MustExist != testConv {
+				t.Fatalf("MustExist %q: an event needs its conversation created first", b.MustExist)
+			}
 			if st, v := replyJSON(t, b); st != 200 || !reflect.DeepEqual(v, map[string]any{"response": []any{}, "analytics": map[string]any{"intents": []any{}}}) {
 				t.Fatalf("reply %d %v", st, v)
 			}
@@ -208,22 +224,6 @@ func TestParseEvents(t *testing.T) {
 				t.Fatalf("events %+v\nwant %+v", b.Events, *tc.want)
 			}
 		})
-	}
-}
-
-func TestParseStartAsMessageOnly(t *testing.T) {
-	s := baseSettings(t)
-	s.StartEvent = "message"
-	b, err := parse(t, s, userPass, endpoint(t).Start(testConv, 3, "refund please"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b.Events) != 1 || b.Events[0].Kind != source.Message || b.Events[0].Text != "refund please" {
-		t.Fatalf("%+v", b.Events)
-	}
-	b, err = parse(t, s, userPass, endpoint(t).Start(testConv, 4, ""))
-	if err != nil || len(b.Events) != 0 {
-		t.Fatalf("start without a message: %+v %v", b, err)
 	}
 }
 
@@ -242,6 +242,13 @@ func TestParseEventErrors(t *testing.T) {
 		"text not a string":  {`{"type":"TEXT","data":{"message":5}}`, "invalid_event"},
 		"text too long":      {`{"type":"TEXT","data":{"message":"` + long + `"}}`, "text_too_long"},
 		"start message long": {`{"type":"START","context":{"lpEvent":{"lastConsumerMessage":"` + long + `"}}}`, "text_too_long"},
+		// The reference service answers an event type it does not know 400.
+		"unknown type":           {`{"type":"SOMETHING_NEW","data":{}}`, "unknown_event_type"},
+		"type in another case":   {`{"type":"text","data":{"message":"hi"}}`, "unknown_event_type"},
+		"hosted file no path":    {`{"type":"hosted-file","data":{"fileType":"PNG"}}`, "invalid_event"},
+		"hosted file no type":    {`{"type":"hosted-file","data":{"relativePath":"/a.png"}}`, "invalid_event"},
+		"hosted file space path": {`{"type":"hosted-file","data":{"relativePath":"/a b.png","fileType":"PNG"}}`, "invalid_event"},
+		"hosted caption long":    {`{"type":"hosted-file","data":{"relativePath":"/a.png","fileType":"PNG","caption":"` + long + `"}}`, "text_too_long"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

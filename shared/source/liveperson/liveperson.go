@@ -17,10 +17,13 @@
 package liveperson
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/lru"
+	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -37,10 +40,16 @@ type Adapter struct {
 	// PollInterval is the wait between command-state checks after a
 	// transfer; default 400 ms.
 	PollInterval time.Duration
+	// Log and Metrics receive what the adapter notices on its own (a token
+	// with the deprecated scope); nil discards the metric and uses
+	// slog.Default for the log.
+	Log     *slog.Logger
+	Metrics *obs.Metrics
 
 	once     sync.Once
 	keys     *keyCache
 	sessions *sessions
+	notes    *lru.Cache[string, struct{}] // handovers whose private note went out
 }
 
 var (
@@ -63,6 +72,7 @@ func (a *Adapter) init() {
 	a.once.Do(func() {
 		a.keys = &keyCache{byURL: map[string]*jwksEntry{}}
 		a.sessions = &sessions{byAccount: map[string]*session{}}
+		a.notes = lru.New[string, struct{}](10000, 1<<20)
 	})
 }
 
@@ -73,3 +83,10 @@ func (a *Adapter) Name() string { return Name }
 // timeout (20 s, under API Gateway's 30 s) is the real bound; answering
 // within 15 s leaves room to release a claim when the AI agent is slow.
 func (a *Adapter) Budget() time.Duration { return 15 * time.Second }
+
+func (a *Adapter) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}

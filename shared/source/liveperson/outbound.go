@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -35,9 +36,12 @@ func (a *Adapter) Send(ctx context.Context, acct *source.Account, conv source.Co
 
 // Errors of an escalation that LivePerson did not carry out.
 var (
-	ErrNoSkill        = errors.New("no LivePerson skill for this escalation")
-	ErrCommandFailed  = errors.New("LivePerson reported the command failed")
-	ErrCommandPending = errors.New("LivePerson had not completed the command in time")
+	ErrNoSkill = errors.New("no LivePerson skill for this escalation")
+	// ErrCommandFailed is a source.ErrRefused.
+	ErrCommandFailed = fmt.Errorf("LivePerson reported the command failed: %w", source.ErrRefused)
+	// ErrCommandPending is a source.ErrPending: the AI agent is told the
+	// platform did not confirm in time.
+	ErrCommandPending = fmt.Errorf("LivePerson had not completed the command in time: %w", source.ErrPending)
 )
 
 // skillFor maps the AI agent's escalateTo through the account's skills,
@@ -55,10 +59,12 @@ func (s *settings) skillFor(escalateTo string) (string, error) {
 	return "", fmt.Errorf("%w: escalateTo %q is not in the account's skills and it has no defaultSkill", ErrNoSkill, escalateTo)
 }
 
-// Escalate implements source.Escalator: a transfer command to the skill,
-// reported as done only when LivePerson says the command completed within
-// transferWaitSeconds. With 0, or when the answer names no commandId to
-// follow, the accepted request counts as done.
+// Escalate implements source.Escalator: a private note to the agents with
+// the handover's context (messageAudience AGENTS_AND_MANAGERS: the consumer
+// never sees it), then a transfer command to the skill, reported as done
+// only when LivePerson confirms it within transferWaitSeconds (see await).
+// With 0, or when the answer names no commandId to follow, the accepted
+// request counts as done.
 func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv source.Conversation, req source.HandoverRequest) error {
 	c, err := a.api(acct)
 	if err != nil {
@@ -68,6 +74,7 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 	if err != nil {
 		return err
 	}
+	a.note(ctx, c, conv, req)
 	id, err := c.command(ctx, conv.ID, "transfer", map[string]string{"skill": skill})
 	if err != nil {
 		return err
@@ -78,7 +85,38 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 	return a.await(ctx, c, conv.ID, id, c.st.transferWait)
 }
 
-// await polls a command until it completes, fails, or wait runs out.
+// note sends the handover context as a private note, once per handover
+// (a retried transfer does not repeat it). The transfer matters more than
+// the note: a note LivePerson refuses (the account may not have private
+// messages enabled) is logged and the transfer goes on.
+func (a *Adapter) note(ctx context.Context, c *apiClient, conv source.Conversation, req source.HandoverRequest) {
+	key := conv.PCID() + "\x00" + req.ID
+	if req.ID != "" {
+		if _, sent := a.notes.Get(key); sent {
+			return
+		}
+	}
+	text := contextNote(req)
+	_, err := c.command(ctx, conv.ID, "messages", map[string]any{"messages": []privateText{{Text: text, MessageAudience: AudienceAgents}}})
+	if err != nil {
+		a.log().Warn("liveperson handover note not sent", slog.String("pcid", conv.PCID()), slog.String("error", err.Error()))
+		return
+	}
+	if req.ID != "" {
+		a.notes.Add(key, struct{}{}, len(key))
+	}
+}
+
+// await follows a transfer command until LivePerson says it completed or
+// failed, or wait runs out. LivePerson returns the commands of ongoing
+// conversations only (and only the bot's last 200): once a transfer took
+// effect the conversation is no longer the bot's, and its commands answer
+// 404. So a 404 on the command is checked against the conversation's
+// command list: a 404 there too means the conversation left the bot after
+// LivePerson accepted our transfer (handed over, or closed: either way no
+// longer the bot's), which is the transfer's success; a list that answers
+// without our command means the conversation is still the bot's and the
+// command fell out of the history or is not visible yet: keep following.
 func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait time.Duration) error {
 	interval := a.PollInterval
 	if interval <= 0 {
@@ -88,6 +126,13 @@ func (a *Adapter) await(ctx context.Context, c *apiClient, conv, id string, wait
 	last := "not found"
 	for {
 		state, failure, found, err := c.commandState(ctx, conv, id)
+		if err == nil && !found {
+			var ongoing bool
+			ongoing, state, failure, found, err = c.listedState(ctx, conv, id)
+			if err == nil && !ongoing {
+				return nil
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("transfer command %s: %w", id, err)
 		}

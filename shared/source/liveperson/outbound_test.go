@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
@@ -239,34 +242,163 @@ func TestSendRetriesThroughThePolicy(t *testing.T) {
 }
 
 func escalate(f *lpFixture, to string) error {
-	return f.a.Escalate(context.Background(), f.acct, f.conv, source.HandoverRequest{AgentID: lptest.DemoAgentID, EscalateTo: to})
+	return f.a.Escalate(context.Background(), f.acct, f.conv, source.HandoverRequest{AgentID: lptest.DemoAgentID, EscalateTo: to, ID: "h1"})
 }
 
 func TestEscalate(t *testing.T) {
-	f := newLP(t, nil)
-	f.api.TransferWaiting = 2
-	if err := escalate(f, "billing"); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name       string
+		escalateTo string
+		setup      func(*lptest.PublicAPI)
+		wantSkill  string
+		// wantReads are the command-state reads: the command's, then the
+		// conversation's list once the command answers 404.
+		wantReads []string
+	}{
+		{name: "mapped skill; the conversation leaves the bot once the transfer took effect", escalateTo: "billing", wantSkill: "Billing-Human",
+			setup:     func(api *lptest.PublicAPI) { api.TransferWaiting = 2 },
+			wantReads: []string{"one", "one", "one", "list"}},
+		{name: "default skill, transferred before the first read (404, list 404)", wantSkill: "human", wantReads: []string{"one", "list"}},
+		{name: "unmapped escalateTo: default skill", escalateTo: "unmapped", wantSkill: "human", wantReads: []string{"one", "list"}},
+		{name: "a transfer that leaves the conversation with the bot reads completed", wantSkill: "human",
+			setup:     func(api *lptest.PublicAPI) { api.TransferStays = true },
+			wantReads: []string{"one"}},
 	}
-	if err := escalate(f, ""); err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newLP(t, nil)
+			if tc.setup != nil {
+				tc.setup(f.api)
+			}
+			if err := escalate(f, tc.escalateTo); err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, c := range f.api.Calls() {
+				if c.Command != "login" {
+					kinds = append(kinds, c.Command)
+				}
+			}
+			want := append([]string{"messages", "transfer"}, slices.Repeat([]string{"command"}, len(tc.wantReads))...)
+			if !slices.Equal(kinds, want) {
+				t.Fatalf("calls %v, want %v (the note before the transfer)", kinds, want)
+			}
+			var b struct{ Skill string }
+			_ = json.Unmarshal(f.api.CallsOf("transfer")[0].Body, &b)
+			if b.Skill != tc.wantSkill {
+				t.Fatalf("skill %q, want %q", b.Skill, tc.wantSkill)
+			}
+			var reads []string
+			for _, c := range f.api.CallsOf("command") {
+				read := "one"
+				if strings.HasSuffix(c.Path, "/command") {
+					read = "list"
+				}
+				reads = append(reads, read)
+			}
+			if !slices.Equal(reads, tc.wantReads) {
+				t.Fatalf("reads %v, want %v", reads, tc.wantReads)
+			}
+			f.noViolations(t)
+		})
 	}
-	if err := escalate(f, "unmapped"); err != nil {
-		t.Fatal(err)
-	}
-	var skills []string
-	for _, c := range f.api.CallsOf("transfer") {
-		var b struct{ Skill string }
-		_ = json.Unmarshal(c.Body, &b)
-		skills = append(skills, b.Skill)
-	}
-	if strings.Join(skills, ",") != "Billing-Human,human,human" {
-		t.Fatalf("skills %v", skills)
-	}
-	if polls := len(f.api.CallsOf("command")); polls != 9 { // per transfer: waiting, waiting, completed
-		t.Fatalf("%d status reads", polls)
+}
+
+// A transfer command that fell out of the bot's 200-command history while
+// the conversation is still the bot's proves nothing: it is pending, and
+// pending is the platform not confirming in time.
+func TestEscalateCommandOutOfHistory(t *testing.T) {
+	f := newLP(t, func(s *Settings) { s.TransferWaitSeconds = ptr(1) })
+	f.api.TransferOutOfHistory = true
+	f.a.Now = time.Now // real clock: the wait is measured
+	err := escalate(f, "billing")
+	if !errors.Is(err, ErrCommandPending) || !errors.Is(err, source.ErrPending) || f.api.Transferred(testConv) {
+		t.Fatalf("out of history: %v", err)
 	}
 	f.noViolations(t)
+}
+
+// The handover's context goes to the agents as one private note per
+// handover: a retried transfer does not repeat it, a refused note does not
+// stop the transfer.
+func TestEscalateNote(t *testing.T) {
+	t.Run("once per handover", func(t *testing.T) {
+		f := newLP(t, nil)
+		f.api.Fail("transfer", http.StatusServiceUnavailable, 1)
+		if err := escalate(f, "billing"); !retry.IsRetryable(err) {
+			t.Fatalf("first attempt: %v", err)
+		}
+		if err := escalate(f, "billing"); err != nil {
+			t.Fatal(err)
+		}
+		if n, m := len(f.api.CallsOf("transfer")), len(f.api.Messages()); n != 2 || m != 1 {
+			t.Fatalf("%d transfers, %d notes; want 2 and 1", n, m)
+		}
+		var note struct{ Text, MessageAudience string }
+		if err := json.Unmarshal(f.api.Messages()[0][0], &note); err != nil || note.MessageAudience != AudienceAgents || !strings.HasPrefix(note.Text, "Handover from the AI agent") {
+			t.Fatalf("note %s: %v", f.api.Messages()[0][0], err)
+		}
+		f.noViolations(t)
+	})
+	t.Run("a refused note", func(t *testing.T) {
+		f := newLP(t, nil)
+		f.api.Fail("messages", http.StatusBadRequest, 1)
+		if err := escalate(f, "billing"); err != nil || len(f.api.CallsOf("transfer")) != 1 {
+			t.Fatalf("%v, %d transfers", err, len(f.api.CallsOf("transfer")))
+		}
+	})
+}
+
+func TestContextNote(t *testing.T) {
+	turns := func(n int, size int) []source.Turn {
+		var out []source.Turn
+		for i := range n {
+			from := source.TurnVisitor
+			if i%2 == 1 {
+				from = source.TurnBot
+			}
+			out = append(out, source.Turn{From: from, Text: fmt.Sprintf("turn %d %s", i, strings.Repeat("x", size))})
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		req     source.HandoverRequest
+		want    []string // in this order
+		notWant []string
+	}{
+		{name: "escalate with a target and parameters", req: source.HandoverRequest{EscalateTo: "billing", Context: source.HandoverContext{
+			Reason: source.ReasonEscalate, Params: map[string]string{"plan": "gold", "email": "***"}}},
+			want: []string{"Handover from the AI agent: the AI agent escalated (to billing).", "Session parameters:\n- email: ***\n- plan: gold"}},
+		{name: "the fallback with held messages", req: source.HandoverRequest{Context: source.HandoverContext{
+			Reason: source.ReasonAgentUnavailable, Held: []string{"hello?", "anyone?"}}},
+			want: []string{"the AI agent could not be reached.", "did not get: 2"}, notWant: []string{"hello?", "Transcript"}},
+		{name: "a transcript", req: source.HandoverRequest{Context: source.HandoverContext{Transcript: turns(2, 1)}},
+			want: []string{"Transcript (oldest first):\nvisitor: turn 0 x\nbot: turn 1 x"}},
+		{name: "a long transcript keeps its newest turns", req: source.HandoverRequest{Context: source.HandoverContext{Transcript: turns(40, 100)}},
+			want: []string{"Transcript (oldest first):", "turn 39 "}, notWant: []string{"turn 0 "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := contextNote(tc.req)
+			if n := utf8.RuneCountInString(got); n > maxNote {
+				t.Fatalf("note of %d characters", n)
+			}
+			at := 0
+			for _, w := range tc.want {
+				i := strings.Index(got[at:], w)
+				if i < 0 {
+					t.Fatalf("note %q lacks %q (after byte %d)", got, w, at)
+				}
+				at += i
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(got, w) {
+					t.Fatalf("note %q has %q", got, w)
+				}
+			}
+		})
+	}
 }
 
 func TestEscalateFailures(t *testing.T) {
@@ -360,4 +492,28 @@ func TestBuiltins(t *testing.T) {
 	if _, err := f.a.Builtin(ctx, f.acct, f.conv, source.ActionRequest{Builtin: "accountInfo"}); !errors.Is(err, source.ErrUnsupported) {
 		t.Fatalf("unknown builtin: %v", err)
 	}
+}
+
+// Whatever the context holds, the note is valid UTF-8 within maxNote
+// characters and starts with its header.
+func FuzzContextNote(f *testing.F) {
+	f.Add("billing", "email", "***", "where is my parcel", 3, 2)
+	f.Add("", "k", strings.Repeat("é", 3000), strings.Repeat("\n", 3000), 60, 0)
+	f.Fuzz(func(t *testing.T, escalateTo, key, value, text string, turns, held int) {
+		if turns < 0 || turns > 100 || held < 0 || held > 100 {
+			return
+		}
+		req := source.HandoverRequest{EscalateTo: escalateTo, Context: source.HandoverContext{Params: map[string]string{key: value}, Held: make([]string, held)}}
+		for range turns {
+			req.Context.Transcript = append(req.Context.Transcript, source.Turn{From: source.TurnVisitor, Text: text})
+		}
+		note := contextNote(req)
+		if n := utf8.RuneCountInString(note); n > maxNote || !strings.HasPrefix(note, "Handover from the AI agent") {
+			t.Fatalf("note of %d characters: %.80q", n, note)
+		}
+		valid := utf8.ValidString(escalateTo) && utf8.ValidString(key) && utf8.ValidString(value) && utf8.ValidString(text)
+		if valid && !utf8.ValidString(note) {
+			t.Fatalf("invalid UTF-8 from valid input: %q", note)
+		}
+	})
 }

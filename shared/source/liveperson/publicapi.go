@@ -228,8 +228,22 @@ const (
 	CommandCompleted = "completed"
 )
 
-// commandState reads one command's state; found is false on a 404 (not yet
-// visible, or dropped from the 200-command history).
+// commandAnswer is a command as the Public API shows it (its state, and
+// the error of a failed one).
+type commandAnswer struct {
+	ID     json.RawMessage `json:"id"`
+	State  string          `json:"state"`
+	Result struct {
+		Error struct {
+			Name string `json:"name"`
+		} `json:"error"`
+	} `json:"result"`
+}
+
+// commandState reads one command's state; found is false on a 404: the
+// conversation is no longer the bot's (closed, or transferred away), or the
+// command dropped from the bot's 200-command history (see
+// Adapter.await).
 func (c *apiClient) commandState(ctx context.Context, conv, id string) (state, failure string, found bool, err error) {
 	body, err := c.call(ctx, "command", http.MethodGet, c.convPath(conv, "command/"+url.PathEscape(id)), nil)
 	var he *egress.StatusError
@@ -239,16 +253,33 @@ func (c *apiClient) commandState(ctx context.Context, conv, id string) (state, f
 	if err != nil {
 		return "", "", false, err
 	}
-	var out struct {
-		State  string `json:"state"`
-		Result struct {
-			Error struct {
-				Name string `json:"name"`
-			} `json:"error"`
-		} `json:"result"`
-	}
+	var out commandAnswer
 	if json.Unmarshal(body, &out) != nil {
 		return "", "", false, &egress.StatusError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a command"}
 	}
 	return out.State, out.Result.Error.Name, true, nil
+}
+
+// listedState reads a command from the conversation's command list.
+// ongoing is false when LivePerson answers 404: the conversation is no
+// longer an ongoing conversation of the bot.
+func (c *apiClient) listedState(ctx context.Context, conv, id string) (ongoing bool, state, failure string, found bool, err error) {
+	body, err := c.call(ctx, "command", http.MethodGet, c.convPath(conv, "command"), nil)
+	var he *egress.StatusError
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return false, "", "", false, nil
+	}
+	if err != nil {
+		return false, "", "", false, err
+	}
+	var list []commandAnswer
+	if json.Unmarshal(body, &list) != nil {
+		return false, "", "", false, &egress.StatusError{Op: "liveperson command", Status: http.StatusOK, Reason: "the answer is not a list of commands"}
+	}
+	for _, cmd := range list {
+		if scalar(cmd.ID) == id {
+			return true, cmd.State, cmd.Result.Error.Name, true, nil
+		}
+	}
+	return true, "", "", false, nil
 }

@@ -120,6 +120,9 @@ func newRenderer(st *settings) renderer {
 }
 
 func (r renderer) render(m ultimate.Message) []any {
+	// The bridge's rule for links LivePerson cannot open: their labels
+	// become text (ultimate.Message.UnlinkDead).
+	m = m.UnlinkDead(linkURI)
 	var items []any
 	text := strings.TrimSpace(m.Text)
 	buttons := labelled(m.Buttons)
@@ -240,18 +243,19 @@ func (r renderer) card(c ultimate.Card, index, total int) vertical {
 	return v
 }
 
-// element is a card's button, or a text line for a link without a usable URL.
+// element is a card's button: a link (render left only those LivePerson
+// can open) or a publishText button.
 func (r renderer) element(b ultimate.Button, card, cards int) any {
 	if b.IsLink() {
-		u := strings.TrimSpace(b.Target())
-		if u == "" || len(u) > maxLinkURI || !validURL(u) {
-			return textElement{Type: "text", Text: truncate(linkLine(b), maxTextElement)}
-		}
 		return button{Type: "button", Title: truncate(b.Text, maxButtonTitle), Tooltip: truncate(b.Text, maxTooltip),
-			Click: onClick{Actions: []action{{Type: "link", Name: truncate(b.Text, maxPublishText), URI: u}}}}
+			Click: onClick{Actions: []action{{Type: "link", Name: truncate(b.Text, maxPublishText), URI: strings.TrimSpace(b.Target())}}}}
 	}
 	return r.button(b, card, cards)
 }
+
+// linkURI reports a URL a json-pollock link action takes: http(s), at most
+// maxLinkURI characters.
+func linkURI(u string) bool { return len(u) <= maxLinkURI && validURL(u) }
 
 // button is a publishText button; the published text and the ExternalId
 // let a click map back to this button and card (see click.go).
@@ -295,9 +299,4 @@ func textFallback(title, description string, bs []ultimate.Button) string {
 	return strings.Join(lines, "\n")
 }
 
-func linkLine(b ultimate.Button) string {
-	if u := b.Target(); u != "" {
-		return b.Text + ": " + u
-	}
-	return b.Text
-}
+func linkLine(b ultimate.Button) string { return b.Text + ": " + strings.TrimSpace(b.Target()) }

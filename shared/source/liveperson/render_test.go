@@ -134,10 +134,24 @@ func TestRenderButtonCard(t *testing.T) {
 	}
 }
 
+// The bridge's one rule for a link LivePerson cannot open (the vendor's
+// Button has no URL field; or a URL a link action refuses): its label is
+// text, never a button, and the URL it could not open is not shown.
 func TestRenderLinkWithoutURL(t *testing.T) {
 	items := renderJSON(t, messaging, ultimate.Message{Text: "See", Buttons: []ultimate.Button{{Text: "Docs", Type: "link"}, {Text: "Bad", Type: "link", Link: "javascript:alert(1)"}}})
-	els := jsonPath(sc(items[0]), "elements").([]any)
-	if jsonPath(els, 1, "type") != "text" || jsonPath(els, 1, "text") != "Docs" || jsonPath(els, 2, "text") != "Bad: javascript:alert(1)" {
+	if len(items) != 1 || sc(items[0]) != nil || items[0]["text"] != "See\nDocs\nBad" {
+		t.Fatalf("%v", items)
+	}
+	items = renderJSON(t, messaging, ultimate.Message{Text: "See", Buttons: []ultimate.Button{{Text: "Yes", Type: "button"}, {Text: "Docs", Type: "link"}}})
+	if len(items) != 1 || jsonPath(sc(items[0]), "message") != "See\nDocs" || len(jsonPath(sc(items[0]), "quickReplies", "replies").([]any)) != 1 {
+		t.Fatalf("%v", items)
+	}
+	items = renderJSON(t, messaging, ultimate.Message{Type: "carousel", CarouselCards: []ultimate.Card{
+		{Title: "A", Buttons: []ultimate.Button{{Text: "Buy", Type: "button"}, {Text: "Terms", Type: "link"}}},
+		{Title: "B", Buttons: []ultimate.Button{{Text: "Buy", Type: "button"}}},
+	}})
+	els := jsonPath(sc(items[0]), "elements", 0, "elements").([]any)
+	if len(els) != 3 || jsonPath(els, 1, "text") != "Terms" || jsonPath(els, 2, "type") != "button" {
 		t.Fatalf("%v", els)
 	}
 }

@@ -36,10 +36,12 @@ type Settings struct {
 	JWKSURL   string   `json:"jwksUrl,omitempty"`
 	// JWTIssuer is the expected iss; default "Sentinel".
 	JWTIssuer string `json:"jwtIssuer,omitempty"`
-	// AcceptDeprecatedScope also admits tokens with the older
+	// AcceptDeprecatedScope admits tokens with the older
 	// "ihub.tpb.customendpoint" scope that LivePerson's App Installation
-	// example still shows.
-	AcceptDeprecatedScope bool `json:"acceptDeprecatedScope,omitempty"`
+	// example still shows and its reference service still accepts (with a
+	// log line): default true, counted in the DeprecatedScope metric; false
+	// refuses them.
+	AcceptDeprecatedScope *bool `json:"acceptDeprecatedScope,omitempty"`
 	// JWTLeewaySeconds tolerates clock skew on exp/nbf; default 30, max 60.
 	JWTLeewaySeconds *int `json:"jwtLeewaySeconds,omitempty"`
 	// JWKSCacheSeconds is how long fetched keys are used; default 300.
@@ -71,11 +73,9 @@ type Settings struct {
 	// CloseOnEnd closes the LivePerson conversation when the AI agent's
 	// session ends.
 	CloseOnEnd bool `json:"closeOnEnd,omitempty"`
-	// StartEvent says what the welcome event (START) does: "session"
-	// (default) starts an AI-agent session with lastConsumerMessage;
-	// "message" only passes lastConsumerMessage on, for bots whose PUT
-	// conversation already started the session.
-	StartEvent string `json:"startEvent,omitempty"`
+	// StartEvent is no longer a setting (START never starts a second
+	// session); it is read only to refuse it with that reason.
+	StartEvent *string `json:"startEvent,omitempty"`
 }
 
 // Zones maps a LivePerson zone (from the account's botConnectorsDomain,
@@ -88,22 +88,20 @@ var Zones = map[string]string{
 
 // Scopes of the Sentinel App-JWT that LivePerson sends.
 const (
-	ScopeCustomEndpoint   = "thirdpartybots.customendpoint.bot"
-	ScopeDeprecated       = "ihub.tpb.customendpoint"
-	DefaultIssuer         = "Sentinel"
-	DefaultEnvironment    = "draft"
-	maxEnvironments       = 10
-	maxKeyIDs             = 10
-	maxKeyIDLen           = 128
-	maxSkills             = 100
-	defaultCommandTTL     = 30
-	defaultLeeway         = 30
-	defaultJWKSCache      = 300
-	defaultTransferWait   = 5
-	channelMessaging      = "messaging"
-	channelChat           = "chat"
-	startEventSession     = "session"
-	startEventMessageOnly = "message"
+	ScopeCustomEndpoint = "thirdpartybots.customendpoint.bot"
+	ScopeDeprecated     = "ihub.tpb.customendpoint"
+	DefaultIssuer       = "Sentinel"
+	DefaultEnvironment  = "draft"
+	maxEnvironments     = 10
+	maxKeyIDs           = 10
+	maxKeyIDLen         = 128
+	maxSkills           = 100
+	defaultCommandTTL   = 30
+	defaultLeeway       = 30
+	defaultJWKSCache    = 300
+	defaultTransferWait = 5
+	channelMessaging    = "messaging"
+	channelChat         = "chat"
 )
 
 // The formats of the IDs in settings and paths (shared/ascii says why not
@@ -122,6 +120,8 @@ type settings struct {
 	baseURL      string
 	transferWait time.Duration
 	clickSuffix  bool
+	// acceptDeprecated is AcceptDeprecatedScope with its default.
+	acceptDeprecated bool
 }
 
 func (s *settings) hasEnv(env string) bool {
@@ -205,6 +205,7 @@ func (s *settings) keySettings(urls *egress.Client) error {
 	if s.JWTIssuer == "" {
 		s.JWTIssuer = DefaultIssuer
 	}
+	s.acceptDeprecated = s.AcceptDeprecatedScope == nil || *s.AcceptDeprecatedScope
 	s.leeway = defaultLeeway * time.Second
 	if s.JWTLeewaySeconds != nil {
 		if *s.JWTLeewaySeconds < 0 || *s.JWTLeewaySeconds > 60 {
@@ -255,12 +256,8 @@ func (s *settings) apiSettings(urls *egress.Client) error {
 		return errors.New("commandTtlSeconds: must be between 10 and 120")
 	}
 	s.clickSuffix = s.CarouselClickSuffix == nil || *s.CarouselClickSuffix
-	switch s.StartEvent {
-	case "":
-		s.StartEvent = startEventSession
-	case startEventSession, startEventMessageOnly:
-	default:
-		return errors.New("startEvent: must be session or message")
+	if s.StartEvent != nil {
+		return errors.New("startEvent: no longer a setting; remove it: the AI-agent session starts with PUT conversation and START never starts a second one (one welcome per conversation)")
 	}
 	return nil
 }

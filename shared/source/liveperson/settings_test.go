@@ -35,7 +35,6 @@ func TestParseSettings(t *testing.T) {
 			m["jwtLeewaySeconds"] = 60
 			m["channel"] = "chat"
 			m["commandTtlSeconds"] = 120
-			m["startEvent"] = "message"
 			m["carouselClickSuffix"] = false
 			m["closeOnEnd"] = true
 		}, ""},
@@ -62,7 +61,8 @@ func TestParseSettings(t *testing.T) {
 		{"transfer wait", func(m map[string]any) { m["transferWaitSeconds"] = 30 }, "transferWaitSeconds"},
 		{"empty skill", func(m map[string]any) { m["skills"] = map[string]any{"billing": " "} }, "skills"},
 		{"environment", func(m map[string]any) { m["environments"] = []any{"pro duction"} }, "environments[0]"},
-		{"start event", func(m map[string]any) { m["startEvent"] = "both" }, "startEvent"},
+		{"start event is gone", func(m map[string]any) { m["startEvent"] = "message" }, "startEvent: no longer a setting"},
+		{"deprecated scope refused", func(m map[string]any) { m["acceptDeprecatedScope"] = false }, ""},
 		{"wrong type", func(m map[string]any) { m["closeOnEnd"] = "yes" }, "closeOnEnd: must be a boolean"},
 		{"closeOnEnds", func(m map[string]any) { m["closeOnEnds"] = true }, "closeOnEnds: unknown field; did you mean `closeOnEnd`?"},
 		{"typo in a key field", func(m map[string]any) { m["jwtPublicKeyPEM"] = m["jwtPublicKeyPem"] }, "jwtPublicKeyPEM: unknown field; did you mean `jwtPublicKeyPem`?"},
@@ -132,7 +132,7 @@ func TestSettingsDefaults(t *testing.T) {
 	}
 	if s.baseURL != "https://bot-platform-api.apac.fs.liveperson.com" || s.JWTIssuer != "Sentinel" || s.Channel != "messaging" ||
 		s.CommandTTLSeconds != 30 || s.transferWait.Seconds() != 5 || s.leeway.Seconds() != 30 || !s.clickSuffix ||
-		s.StartEvent != "session" || s.Version != "1.0.0" || strings.Join(s.envs, ",") != "draft,alpha" {
+		!s.acceptDeprecated || s.Version != "1.0.0" || strings.Join(s.envs, ",") != "draft,alpha" {
 		t.Fatalf("defaults: %+v", s)
 	}
 }

@@ -4,7 +4,8 @@
 // closing), which records each call and fails the ones a test names. Its
 // inbound contract is its own and minimal: a bearer token equal to the
 // account's credentials, and a JSON body {"events":[{"id","conversation",
-// "text"}]}.
+// "text"}]}; an event may name its "kind" (a source.EventKind, default
+// message), "user" fields, "agent" (a desk agent's name) and "mustBeNew".
 package sourcetest
 
 import (
@@ -30,6 +31,8 @@ type Call struct {
 	Message ultimate.Message // send
 	Target  string           // escalate: escalateTo; builtin: which; teamOnline: the team
 	Text    string           // widgetMessage
+	// Handover is the request of escalate and widgetEscalate.
+	Handover source.HandoverRequest
 }
 
 // Platform is safe for concurrent use.
@@ -111,9 +114,13 @@ func (p *Platform) Authenticate(req *apigw.Request, acct *source.Account, _ time
 func (p *Platform) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
 	var body struct {
 		Events []struct {
-			ID           string `json:"id"`
-			Conversation string `json:"conversation"`
-			Text         string `json:"text"`
+			ID           string            `json:"id"`
+			Kind         source.EventKind  `json:"kind"`
+			Conversation string            `json:"conversation"`
+			Text         string            `json:"text"`
+			User         map[string]string `json:"user"`
+			Agent        string            `json:"agent"`
+			MustBeNew    bool              `json:"mustBeNew"`
 		} `json:"events"`
 	}
 	if err := json.Unmarshal(req.Body, &body); err != nil {
@@ -121,7 +128,14 @@ func (p *Platform) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, 
 	}
 	b := &source.Batch{}
 	for _, e := range body.Events {
-		b.Events = append(b.Events, source.Event{ID: e.ID, Kind: source.Message, Conversation: e.Conversation, Text: e.Text})
+		kind := e.Kind
+		if kind == "" {
+			kind = source.Message
+		}
+		b.Events = append(b.Events, source.Event{
+			ID: e.ID, Kind: kind, Conversation: e.Conversation, Text: e.Text, User: e.User,
+			Agent: source.DeskAgent{Name: e.Agent}, MustBeNew: e.MustBeNew,
+		})
 	}
 	return b, nil
 }
@@ -139,12 +153,12 @@ func (p *Platform) Send(_ context.Context, _ *source.Account, conv source.Conver
 
 // Escalate implements source.Escalator.
 func (p *Platform) Escalate(_ context.Context, _ *source.Account, conv source.Conversation, req source.HandoverRequest) error {
-	return p.record(Call{Op: "escalate", PCID: conv.PCID(), Target: req.EscalateTo})
+	return p.record(Call{Op: "escalate", PCID: conv.PCID(), Target: req.EscalateTo, Handover: req})
 }
 
 // TeamOnline implements source.TeamChecker.
-func (p *Platform) TeamOnline(_ context.Context, acct *source.Account, teamID string) (bool, error) {
-	err := p.record(Call{Op: "teamOnline", PCID: acct.Source.Source + ":" + acct.Account, Target: teamID})
+func (p *Platform) TeamOnline(_ context.Context, acct *source.Account, q source.TeamQuery) (bool, error) {
+	err := p.record(Call{Op: "teamOnline", PCID: acct.Source.Source + ":" + acct.Account, Target: q.TeamID})
 	return p.Online, err
 }
 
@@ -157,8 +171,8 @@ func (p *Platform) Builtin(_ context.Context, _ *source.Account, conv source.Con
 }
 
 // WidgetEscalate implements source.Desk.
-func (p *Platform) WidgetEscalate(_ context.Context, _ *source.Account, conv source.Conversation, escalateTo string) error {
-	return p.record(Call{Op: "widgetEscalate", PCID: conv.PCID(), Target: escalateTo})
+func (p *Platform) WidgetEscalate(_ context.Context, _ *source.Account, conv source.Conversation, req source.HandoverRequest) error {
+	return p.record(Call{Op: "widgetEscalate", PCID: conv.PCID(), Target: req.EscalateTo, Handover: req})
 }
 
 // WidgetMessage implements source.Desk.

@@ -2,6 +2,7 @@ package sunshine
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/source/sunshine/sunshinetest"
+	"github.com/crmbridge/crmbridge/shared/ultimate"
 )
 
 // inboundStub runs what the source-inbound handler runs for a request
@@ -85,7 +87,7 @@ func TestFakeWebhooksParse(t *testing.T) {
 	}
 
 	evs, _ = deliver(testSecret, f.UserReply(testConv, testUser, "Yes", `{"t":"Yes"}`), f.Postback(testConv, testUser, `{"t":"Select","c":4}`), f.UserImage(testConv, testUser, "https://m.example.com/a.png"))
-	if len(evs) != 3 || evs[0].Text != "Yes" || evs[1].Text != "Select" || evs[1].CardIndex == nil || *evs[1].CardIndex != 4 || evs[2].Text != "[image] https://m.example.com/a.png" {
+	if len(evs) != 3 || evs[0].Text != "Yes" || evs[1].Text != "Select" || evs[1].CardIndex == nil || *evs[1].CardIndex != 4 || evs[2].Text != "[image, private] https://m.example.com/a.png" {
 		t.Fatalf("events %+v", evs)
 	}
 
@@ -111,5 +113,133 @@ func TestFakeWebhooksParse(t *testing.T) {
 	}
 	if _, status = deliver("", f.UserText(testConv, testUser, "x")); status != http.StatusUnauthorized {
 		t.Fatalf("no secret answered %d", status)
+	}
+}
+
+// A click on a button the bridge sent, as the fake reports it from the
+// message the bridge posted: a postback's payload, or (the spec makes it
+// optional) only the action's metadata, maps back to the AI agent's text
+// and card; a reply button comes back as a text message with its payload.
+func TestClicksRoundTrip(t *testing.T) {
+	f := fakeAPI(t)
+	f.AddConversation(testConv, testUser)
+	a := testAdapter()
+	acct := account(t, f.URL(), map[string]any{"replyStyle": "postback"})
+	card := []ultimate.Card{
+		{Title: "Tacos", Buttons: []ultimate.Button{btn("Select tacos")}},
+		{Title: "Ramen", Buttons: []ultimate.Button{btn("Select ramen")}},
+	}
+	for _, m := range []ultimate.Message{
+		{Type: "text", Text: "Refund?", Buttons: []ultimate.Button{btn("Yes, refund")}},
+		{Type: "carousel", CarouselCards: card},
+	} {
+		if err := a.Send(context.Background(), acct, testConversation(), m, &source.Progress{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replyAcct := account(t, f.URL(), nil)
+	if err := a.Send(context.Background(), replyAcct, testConversation(), ultimate.Message{Type: "text", Text: "OK?", Buttons: []ultimate.Button{btn("Fine")}}, &source.Progress{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		button         string
+		withoutPayload bool
+		text           string
+		card           *int
+	}{
+		{"Select ramen", false, "Select ramen", intp(1)},
+		{"Select ramen", true, "Select ramen", intp(1)},
+		{"Yes, refund", true, "Yes, refund", nil},
+		{"Fine", false, "Fine", nil},
+	}
+	for _, tc := range tests {
+		ev, err := f.Click(testConv, testUser, tc.button, tc.withoutPayload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pb, ok := ev.Payload["postback"].(map[string]any); ok {
+			if _, has := pb["payload"]; has == tc.withoutPayload {
+				t.Fatalf("%s: postback %v", tc.button, pb)
+			}
+		}
+		body, _ := json.Marshal(f.Envelope(ev))
+		b, err := a.Parse(request(body, nil), acct)
+		if err != nil || len(b.Events) != 1 {
+			t.Fatalf("%s: %+v, %v", tc.button, b, err)
+		}
+		got := b.Events[0]
+		if got.Text != tc.text || (got.CardIndex == nil) != (tc.card == nil) || (tc.card != nil && *got.CardIndex != *tc.card) {
+			t.Fatalf("%s (without payload %v): %+v", tc.button, tc.withoutPayload, got)
+		}
+	}
+}
+
+// With private attachments a visitor's mediaUrl does not open without the
+// app's credentials, and the AI agent is told so; with public ones it opens.
+func TestPrivateAttachments(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		f := sunshinetest.New(sunshinetest.Options{AppID: testApp, KeyID: testKeyID, KeySecret: testKeySecret, IntegrationID: testIntegration, PrivateAttachments: private})
+		if _, err := f.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		u := f.AttachmentURL("receipt.png")
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if opens := resp.StatusCode == http.StatusOK; opens == private {
+			t.Fatalf("private %v: GET without credentials answered %d", private, resp.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.SetBasicAuth(testKeyID, testKeySecret)
+		if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET with credentials: %v %v", resp, err)
+		}
+		_ = resp.Body.Close()
+
+		mode := map[bool]string{true: "private", false: "public"}[private]
+		body, _ := json.Marshal(f.Envelope(f.UserImage(testConv, testUser, u)))
+		b, err := testAdapter().Parse(request(body, nil), account(t, "", map[string]any{"attachments": mode}))
+		if err != nil || len(b.Events) != 1 {
+			t.Fatalf("%+v %v", b, err)
+		}
+		want := "[image] " + u
+		if private {
+			want = "[image, private] " + u
+		}
+		if b.Events[0].Text != want {
+			t.Fatalf("%s: text %q", mode, b.Events[0].Text)
+		}
+	}
+}
+
+// The fake refuses to build user content the spec's schemas forbid, so no
+// test can feed the adapter what SunCo never sends.
+func TestFakeUserContentFollowsTheSpec(t *testing.T) {
+	f := sunshinetest.New(sunshinetest.Options{AppID: testApp, IntegrationID: testIntegration})
+	bad := []map[string]any{
+		{"type": "text"},
+		{"type": "image"},
+		{"type": "formResponse"},
+		{"type": "formResponse", "fields": []any{}},
+		{"type": "formResponse", "fields": []any{map[string]any{"type": "text", "name": "n", "label": "L"}}},
+		{"type": "formResponse", "fields": []any{map[string]any{"type": "phone", "name": "n", "label": "L", "text": "1"}}},
+		{"type": "formResponse", "fields": []any{map[string]any{"type": "email", "label": "L", "email": "a@b.c"}}},
+	}
+	for _, c := range bad {
+		if _, err := f.UserContent(testConv, testUser, c); err == nil {
+			t.Errorf("accepted %v", c)
+		}
+	}
+	for _, c := range []map[string]any{
+		{"type": "text", "htmlText": "<b>hi</b>"},
+		{"type": "text", "markdownText": "**hi**"},
+		{"type": "formResponse", "fields": []any{map[string]any{"type": "email", "name": "e", "label": "E", "email": "a@b.c"}}},
+	} {
+		if _, err := f.UserContent(testConv, testUser, c); err != nil {
+			t.Errorf("refused %v: %v", c, err)
+		}
 	}
 }

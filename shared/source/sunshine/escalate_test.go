@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/source"
@@ -38,12 +40,12 @@ func TestEscalate(t *testing.T) {
 		wantTarget string
 		wantActive string
 		wantTags   string // "" means no tags key
-		// wantEscalateTo is the unmapped escalateTo expected in metadata.
+		// wantEscalateTo is the escalateTo expected in metadata.
 		wantEscalateTo string
 	}{
 		{name: "default target", wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
 		{name: "account target", settings: map[string]any{"handoverTarget": "next"}, wantTarget: "next", wantActive: sunshinetest.AgentSwitchboardName},
-		{name: "mapped escalateTo wins", settings: map[string]any{"handoverTarget": "next", "escalationTargets": map[string]any{"billing": "zd-agentWorkspace"}}, escalateTo: " billing ", wantTarget: "zd-agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName},
+		{name: "mapped escalateTo wins", settings: map[string]any{"handoverTarget": "next", "escalationTargets": map[string]any{"billing": "zd-agentWorkspace"}}, escalateTo: " billing ", wantTarget: "zd-agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantEscalateTo: "billing"},
 		{name: "unmapped escalateTo goes to the default and travels in metadata", escalateTo: "support", wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantEscalateTo: "support"},
 		{name: "tags", metadata: map[string]any{"tags": "refund vip", "lang": "en"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund vip"},
 		{name: "tags with comma separator", settings: map[string]any{"tagSeparator": ","}, metadata: map[string]any{"tags": "refund vip"}, wantTarget: "zd:agentWorkspace", wantActive: sunshinetest.AgentSwitchboardName, wantTags: "refund,vip"},
@@ -162,4 +164,110 @@ func TestEscalateTagsFitMetadataLimit(t *testing.T) {
 	if b, _ := json.Marshal(md); len(b) > maxMetadata {
 		t.Fatalf("metadata %d bytes", len(b))
 	}
+}
+
+// The handover's context travels in the passControl metadata, flat and
+// within 4 KB (the fake refuses anything else, as SunCo does), by
+// priority: what Zendesk reads first, the transcript last and newest
+// turns first.
+func TestEscalateContextMetadata(t *testing.T) {
+	turns := func(n, size int) []source.Turn {
+		var out []source.Turn
+		for i := range n {
+			out = append(out, source.Turn{From: source.TurnVisitor, Text: fmt.Sprintf("t%02d %s", i, strings.Repeat("y", size))})
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		hc      source.HandoverContext
+		want    map[string]any
+		check   func(t *testing.T, md map[string]any)
+		notKeys []string
+	}{
+		{name: "reason, parameters, held", hc: source.HandoverContext{
+			Reason: source.ReasonAgentUnavailable, Params: map[string]string{"plan": "gold", "email": "***"}, Held: []string{"a", "b"}},
+			want:    map[string]any{MetaReason: "agent_unavailable", MetaParam + "plan": "gold", MetaParam + "email": "***", MetaHeld: float64(2)},
+			notKeys: []string{MetaTranscript}},
+		{name: "a short transcript", hc: source.HandoverContext{Reason: source.ReasonEscalate, Transcript: turns(2, 1)},
+			want: map[string]any{MetaReason: "escalate", MetaTranscript: "visitor: t00 y\nvisitor: t01 y"}},
+		{name: "a long transcript keeps the newest turns", hc: source.HandoverContext{Reason: source.ReasonEscalate, Transcript: turns(60, 100)},
+			check: func(t *testing.T, md map[string]any) {
+				tr, _ := md[MetaTranscript].(string)
+				if !strings.HasSuffix(tr, "t59 "+strings.Repeat("y", 100)) || strings.Contains(tr, "t00 ") || md[MetaFirstMessageID] == nil {
+					t.Fatalf("transcript %q", tr)
+				}
+			}},
+		{name: "one huge turn is cut to fit", hc: source.HandoverContext{Transcript: turns(1, 9000)},
+			check: func(t *testing.T, md map[string]any) {
+				tr, _ := md[MetaTranscript].(string)
+				if !strings.HasPrefix(tr, "visitor: t00 y") || !strings.HasSuffix(tr, "…") {
+					t.Fatalf("transcript %q", tr)
+				}
+			}},
+		{name: "long parameter values are cut", hc: source.HandoverContext{Params: map[string]string{"note": strings.Repeat("z", 1000)}},
+			check: func(t *testing.T, md map[string]any) {
+				if v, _ := md[MetaParam+"note"].(string); utf8.RuneCountInString(v) != maxMetaValue {
+					t.Fatalf("value of %d characters", utf8.RuneCountInString(v))
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fakeAPI(t)
+			f.AddConversation(testConv, testUser)
+			f.UserText(testConv, testUser, "hi")
+			if err := testAdapter().Escalate(context.Background(), account(t, f.URL(), nil), testConversation(), source.HandoverRequest{Context: tc.hc}); err != nil {
+				t.Fatalf("Escalate: %v", err)
+			}
+			md := passControlBodies(t, f)[0]["metadata"].(map[string]any)
+			for k, v := range tc.want {
+				if md[k] != v {
+					t.Errorf("%s = %#v, want %#v", k, md[k], v)
+				}
+			}
+			for _, k := range tc.notKeys {
+				if _, ok := md[k]; ok {
+					t.Errorf("%s present", k)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, md)
+			}
+			if b, _ := json.Marshal(md); len(b) > maxMetadata {
+				t.Fatalf("metadata %d bytes", len(b))
+			}
+			c, _ := f.Conversation(testConv)
+			if len(c.PassMetadata) != len(md) {
+				t.Fatalf("SunCo kept %d keys of %d", len(c.PassMetadata), len(md))
+			}
+		})
+	}
+}
+
+// Whatever the context holds, the metadata is flat (strings and numbers)
+// and within SunCo's 4 KB.
+func FuzzHandoverMetadata(f *testing.F) {
+	f.Add("tier2", "a b c", "email", "***", "where is my parcel", 3, 40)
+	f.Add("", "", "k", strings.Repeat("é", 3000), strings.Repeat("\"\\\n", 500), 60, 1)
+	f.Fuzz(func(t *testing.T, escalateTo, tags, key, value, text string, turns, held int) {
+		if turns < 0 || turns > 100 || held < 0 || held > 100 {
+			return
+		}
+		hc := source.HandoverContext{Reason: source.ReasonEscalate, Params: map[string]string{key: value, "x" + key: value + value}, Held: make([]string, held)}
+		for range turns {
+			hc.Transcript = append(hc.Transcript, source.Turn{From: source.TurnBot, Text: text})
+		}
+		md := handoverMetadata("m1", escalateTo, strings.Fields(tags), " ", hc)
+		if b, _ := json.Marshal(md); len(b) > maxMetadata {
+			t.Fatalf("metadata of %d bytes", len(b))
+		}
+		for k, v := range md {
+			switch v.(type) {
+			case string, int:
+			default:
+				t.Fatalf("%s is a %T", k, v)
+			}
+		}
+	})
 }

@@ -24,7 +24,11 @@ var skipCreation = map[string]bool{"linkRequest": true, "notification": true}
 // Parse implements source.Inbound. Each event SunCo delivered becomes at
 // most one neutral event with the SunCo event ID; events the bridge does not
 // act on (business messages, standby events, unused triggers) are dropped so
-// the delivery is still answered 200.
+// the delivery is still answered 200. Each event stands on its own: one that
+// is malformed is logged with its IDs and skipped (Batch.Skipped), and the
+// others are delivered, because SunCo never retries an answer of 400 and
+// would lose them all. Only an envelope that is not one (no events array,
+// another app) is refused.
 func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch, error) {
 	s, err := source.SettingsOf[*Settings](acct)
 	if err != nil {
@@ -43,9 +47,12 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 	}
 	batch := &source.Batch{}
 	for i, raw := range raws {
-		ev, ok, err := a.parseEvent(fmt.Sprintf("events[%d]", i), raw, s, acct.Account)
+		p := parser{a: a, s: s, appID: acct.Account, field: fmt.Sprintf("events[%d]", i)}
+		ev, ok, err := p.event(raw)
 		if err != nil {
-			return nil, err
+			p.skipped(err)
+			batch.Skipped++
+			continue
 		}
 		if ok {
 			batch.Events = append(batch.Events, ev)
@@ -54,8 +61,34 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 	return batch, nil
 }
 
-func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, appID string) (source.Event, bool, error) {
+// parser reads one event of a delivery, remembering the IDs it has checked
+// so a skipped event is logged by them (never by its content).
+type parser struct {
+	a     *Adapter
+	s     *Settings
+	appID string
+	field string
+
+	eventID, trigger, conv string
+}
+
+func (p *parser) skipped(err error) {
+	p.a.log().Warn("sunshine event skipped", p.attrs(slog.String("problem", apigw.AsError(err).Message))...)
+}
+
+func (p *parser) attrs(more ...any) []any {
+	out := []any{slog.String("source", Name), slog.String("account", p.appID), slog.String("event", p.field)}
+	for _, kv := range [][2]string{{"eventId", p.eventID}, {"type", p.trigger}, {"conversation", p.conv}} {
+		if kv[1] != "" {
+			out = append(out, slog.String(kv[0], kv[1]))
+		}
+	}
+	return append(out, more...)
+}
+
+func (p *parser) event(raw json.RawMessage) (source.Event, bool, error) {
 	var e event
+	field := p.field
 	if len(raw) == 0 || raw[0] != '{' {
 		return source.Event{}, false, bad(field, "must be an object")
 	}
@@ -64,69 +97,92 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 	}
 	switch e.Type {
 	case TriggerMessage, TriggerPostback, TriggerCreate, TriggerPassControl, TriggerReleaseControl, TriggerPassControlFail:
+		p.trigger = e.Type
 	default:
 		return source.Event{}, false, nil // a trigger we do not use
 	}
-	if err := ids.Event(field+".id", e.ID); err != nil {
-		return source.Event{}, false, err
+	// The spec makes the event ID optional. Without one the event cannot be
+	// deduplicated, so a retried delivery may repeat it: said in the log.
+	if e.ID != "" {
+		if err := ids.Event(field+".id", e.ID); err != nil {
+			return source.Event{}, false, err
+		}
+		p.eventID = e.ID
 	}
-	var p eventPayload
+	var pl eventPayload
 	if len(e.Payload) == 0 || e.Payload[0] != '{' {
 		return source.Event{}, false, bad(field+".payload", "required, an object")
 	}
-	if err := json.Unmarshal(e.Payload, &p); err != nil && !isTypeError(err) {
+	if err := json.Unmarshal(e.Payload, &pl); err != nil && !isTypeError(err) {
 		return source.Event{}, false, bad(field+".payload", "must be an object: "+apigw.JSONProblem(err))
 	}
-	if p.Conversation == nil {
+	if pl.Conversation == nil {
 		return source.Event{}, false, bad(field+".payload.conversation", "required")
 	}
 	// SunCo IDs are opaque ASCII tokens; as a conversation they also obey
 	// the conversation rules.
-	if err := ids.Event(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+	if err := ids.Event(field+".payload.conversation.id", pl.Conversation.ID); err != nil {
 		return source.Event{}, false, err
 	}
-	if err := ids.Conversation(field+".payload.conversation.id", p.Conversation.ID); err != nil {
+	if err := ids.Conversation(field+".payload.conversation.id", pl.Conversation.ID); err != nil {
 		return source.Event{}, false, err
 	}
-	ev := source.Event{ID: e.ID, Conversation: p.Conversation.ID}
-	active := p.Conversation.ActiveSwitchboardIntegration
+	p.conv = pl.Conversation.ID
+	ev, ok, err := p.act(e, &pl)
+	if ok && e.ID == "" {
+		p.a.log().Warn("sunshine event without id: processed without dedupe", p.attrs()...)
+	}
+	return ev, ok, err
+}
+
+func (p *parser) act(e event, pl *eventPayload) (source.Event, bool, error) {
+	s, field := p.s, p.field
+	ev := source.Event{ID: e.ID, Conversation: pl.Conversation.ID}
+	active := pl.Conversation.ActiveSwitchboardIntegration
 
 	switch e.Type {
 	case TriggerMessage:
-		if p.Message == nil {
+		if pl.Message == nil {
 			return ev, false, bad(field+".payload.message", "required")
 		}
-		m := p.Message
+		m := pl.Message
 		// Business messages are our own replies and the human agents'.
 		if m.Author.Type != "user" || m.Deleted || !s.inControl(active) {
 			return ev, false, nil
 		}
 		ev.Kind = source.Message
-		ev.Text, ev.CardIndex = messageText(m.Content)
-		return ev, strings.TrimSpace(ev.Text) != "", nil
-
-	case TriggerPostback:
-		if p.Postback == nil || p.Postback.Payload == "" {
-			return ev, false, bad(field+".payload.postback.payload", "required")
-		}
-		if !s.inControl(active) {
+		ev.Text, ev.CardIndex, ev.User = messageText(m.Content, s)
+		if strings.TrimSpace(ev.Text) == "" {
+			// Content the AI agent cannot take as text (a list, a
+			// template, an image without its mediaUrl): said, not dropped
+			// silently.
+			p.a.log().Info("sunshine message with nothing to pass on", p.attrs(slog.String("contentType", contentType(m.Content.Type)))...)
 			return ev, false, nil
-		}
-		ev.Kind = source.Message
-		if t, c, ok := decodePayload(p.Postback.Payload); ok {
-			ev.Text, ev.CardIndex = t, c
-		} else {
-			ev.Text = p.Postback.Payload
 		}
 		return ev, true, nil
 
+	case TriggerPostback:
+		if !s.inControl(active) {
+			return ev, false, nil
+		}
+		// payload is optional in the spec: without one, the text and card
+		// come from the metadata the bridge puts on its postback actions.
+		text, card := postbackClick(pl.Postback)
+		if text == "" {
+			p.a.log().Info("sunshine postback without payload or button text: nothing to pass on", p.attrs()...)
+			return ev, false, nil
+		}
+		ev.Kind = source.Message
+		ev.Text, ev.CardIndex = text, card
+		return ev, true, nil
+
 	case TriggerCreate:
-		if skipCreation[p.CreationReason] || !s.inControl(active) {
+		if skipCreation[pl.CreationReason] || !s.inControl(active) {
 			return ev, false, nil
 		}
 		ev.Kind = source.Started
-		ev.User = userFields(p.User)
-		ev.Params = sessionContext(p.User, p.Source)
+		ev.User = userFields(pl.User)
+		ev.Params = sessionContext(pl.User, pl.Source)
 		return ev, true, nil
 
 	case TriggerPassControl:
@@ -147,13 +203,28 @@ func (a *Adapter) parseEvent(field string, raw json.RawMessage, s *Settings, app
 
 	default: // TriggerPassControlFail
 		code := ""
-		if p.Error != nil {
-			code = p.Error.Code
+		if pl.Error != nil {
+			code = pl.Error.Code
 		}
-		a.log().Warn("sunshine passControl failed", slog.String("source", Name), slog.String("account", appID),
-			slog.String("conversation", p.Conversation.ID), slog.String("eventId", e.ID), slog.String("errorCode", egress.SafeCode(code)))
+		p.a.log().Warn("sunshine passControl failed", p.attrs(slog.String("errorCode", egress.SafeCode(code)))...)
 		return ev, false, nil
 	}
+}
+
+// postbackClick is the clicked button's text and card: from the payload when
+// the bridge wrote it, from the action metadata the bridge adds (for a
+// postback that arrives without payload), else the payload as plain text.
+func postbackClick(pb *postbackIn) (string, *int) {
+	if pb == nil {
+		return "", nil
+	}
+	if t, c, ok := decodePayload(pb.Payload); ok {
+		return t, c
+	}
+	if t, c, ok := decodeMetadata(pb.Metadata); ok && strings.TrimSpace(pb.Payload) == "" {
+		return t, c
+	}
+	return strings.TrimSpace(pb.Payload), nil
 }
 
 // inControl reports whether the bridge should answer in a conversation whose
@@ -165,33 +236,29 @@ func (s *Settings) inControl(active *switchboardIntegrRef) bool {
 	return active.IntegrationID == s.IntegrationID
 }
 
-// messageText turns a visitor message into the AI agent's text. A reply
-// button's answer carries our payload; media become a tagged URL the AI
-// agent can show or pass on; content types it cannot use give "".
-func messageText(c contentIn) (string, *int) {
+// messageText turns a visitor message into the AI agent's text (and, for a
+// form, the answers as user fields). A reply button's answer carries our
+// payload; media become a tagged reference (source.Attachment); rich text
+// without a plain rendering is rendered plain; content types the AI agent
+// cannot use give "".
+func messageText(c contentIn, s *Settings) (string, *int, map[string]string) {
 	switch c.Type {
 	case "text":
 		if c.Payload != "" {
 			if t, card, ok := decodePayload(c.Payload); ok {
-				return t, card
+				return t, card, nil
 			}
-			if c.Text == "" {
-				return c.Payload, nil
+			if plainText(c) == "" {
+				return c.Payload, nil, nil
 			}
 		}
-		return c.Text, nil
+		return plainText(c), nil, nil
 	case "image", "file":
-		if c.MediaURL == "" {
-			return "", nil
-		}
-		media := "[" + c.Type + "] " + c.MediaURL
-		if strings.TrimSpace(c.Text) != "" {
-			return c.Text + "\n" + media, nil
-		}
-		return media, nil
+		a := source.Attachment{Kind: c.Type, Ref: c.MediaURL, Caption: plainText(c), Private: s.Attachments == AttachmentsPrivate}
+		return a.Text(), nil, nil
 	case "location":
 		if c.Coordinates == nil {
-			return "", nil
+			return "", nil, nil
 		}
 		var parts []string
 		if c.Location != nil {
@@ -202,11 +269,110 @@ func messageText(c contentIn) (string, *int) {
 			}
 		}
 		parts = append(parts, "("+strconv.FormatFloat(c.Coordinates.Lat, 'f', -1, 64)+","+strconv.FormatFloat(c.Coordinates.Long, 'f', -1, 64)+")")
-		return "[location] " + strings.Join(parts, ", "), nil
+		return "[location] " + strings.Join(parts, ", "), nil, nil
 	case "formResponse":
-		return c.TextFallback, nil
+		text, answers := formAnswers(c.Fields)
+		if text == "" {
+			text = c.TextFallback
+		}
+		return text, nil, answers
 	default:
-		return "", nil
+		return "", nil, nil
+	}
+}
+
+// contentType is a content type fit for a log line: the spec's types are
+// short lowercase words.
+func contentType(t string) string {
+	if len(t) == 0 || len(t) > 32 {
+		return "other"
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i] | 0x20; c < 'a' || c > 'z' {
+			return "other"
+		}
+	}
+	return t
+}
+
+// plainText is a message's text: text itself, else the plain rendering of
+// htmlText or markdownText (the spec lets either stand in for text).
+func plainText(c contentIn) string {
+	switch {
+	case strings.TrimSpace(c.Text) != "":
+		return c.Text
+	case c.HTMLText != "":
+		return plainHTML(c.HTMLText)
+	default:
+		return plainMarkdown(c.MarkdownText)
+	}
+}
+
+// Bounds of a form response as the spec gives them (formResponseMessage).
+const (
+	maxFormFields = 20
+	maxFieldName  = 128
+)
+
+// formAnswers reads a formResponse's fields: the text is one "label: value"
+// line per answered field (the shape of SunCo's textFallback, which is
+// read-only and may be absent), the answers are keyed by the field's name,
+// for the account's metadata rules. A select answer is its options' labels
+// in the text and their names in the answers.
+func formAnswers(fields []formField) (string, map[string]string) {
+	var lines []string
+	answers := map[string]string{}
+	for i, f := range fields {
+		if i == maxFormFields {
+			break
+		}
+		shown, value := f.answer()
+		if shown == "" {
+			continue
+		}
+		label := strings.TrimSpace(f.Label)
+		if label == "" {
+			label = strings.TrimSpace(f.Name)
+		}
+		if label == "" {
+			lines = append(lines, shown)
+		} else {
+			lines = append(lines, label+": "+shown)
+		}
+		if name := strings.TrimSpace(f.Name); name != "" && len(name) <= maxFieldName && ids.Event("name", name) == nil {
+			answers[name] = value
+		}
+	}
+	if len(answers) == 0 {
+		answers = nil
+	}
+	return strings.Join(lines, "\n"), answers
+}
+
+// answer is the field's response as shown and as a session parameter.
+func (f formField) answer() (shown, value string) {
+	switch f.Type {
+	case "email":
+		v := strings.TrimSpace(f.Email)
+		return v, v
+	case "select":
+		var labels, names []string
+		for _, o := range f.Select {
+			l, n := strings.TrimSpace(o.Label), strings.TrimSpace(o.Name)
+			if l == "" {
+				l = n
+			}
+			if n == "" {
+				n = l
+			}
+			if l != "" {
+				labels, names = append(labels, l), append(names, n)
+			}
+		}
+		return strings.Join(labels, ", "), strings.Join(names, ",")
+	default: // text, and types the spec may add that answer in text
+		v := strings.TrimSpace(f.Text)
+		return v, v
 	}
 }
 

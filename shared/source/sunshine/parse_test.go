@@ -16,6 +16,11 @@ const evPrefix = "65a1f0c0ffee4b1d9e2a80"
 
 func intp(n int) *int { return &n }
 
+func withUser(ev source.Event, user map[string]string) source.Event {
+	ev.User = user
+	return ev
+}
+
 func TestParseFixtures(t *testing.T) {
 	msg := func(id, text string, card *int) source.Event {
 		return source.Event{ID: evPrefix + id, Kind: source.Message, Conversation: testConv, Text: text, CardIndex: card}
@@ -33,10 +38,29 @@ func TestParseFixtures(t *testing.T) {
 		{"message_standby.json", nil, nil},
 		{"message_no_switchboard.json", nil, nil},
 		{"message_no_switchboard.json", map[string]any{"actWithoutSwitchboard": true}, []source.Event{msg("07", "Hello?", nil)}},
-		{"message_image.json", nil, []source.Event{msg("08", "[image] https://media.example.com/receipt.jpg", nil)}},
-		{"message_file.json", nil, []source.Event{msg("09", "Here is the invoice\n[file] https://media.example.com/invoice.pdf", nil)}},
+		// Attachments are private by default: the AI agent is told the URL
+		// needs the app's credentials.
+		{"message_image.json", nil, []source.Event{msg("08", "[image, private] https://media.example.com/receipt.jpg", nil)}},
+		{"message_image.json", map[string]any{"attachments": "public"}, []source.Event{msg("08", "[image] https://media.example.com/receipt.jpg", nil)}},
+		{"message_file.json", nil, []source.Event{msg("09", "Here is the invoice\n[file, private] https://media.example.com/invoice.pdf", nil)}},
+		{"message_file.json", map[string]any{"attachments": "public"}, []source.Event{msg("09", "Here is the invoice\n[file] https://media.example.com/invoice.pdf", nil)}},
+		{"message_image_html_caption.json", nil, []source.Event{msg("33", "My receipt\n[image, private] https://media.example.com/receipt.jpg", nil)}},
 		{"message_location.json", nil, []source.Event{msg("10", "[location] Head office, 1 Main St, Montreal, (45.5017,-73.5673)", nil)}},
-		{"message_form_response.json", nil, []source.Event{msg("11", "Email: ann.lee@example.com", nil)}},
+		{"message_form_response.json", nil, []source.Event{withUser(msg("11", "Email: ann.lee@example.com", nil), map[string]string{"email": "ann.lee@example.com"})}},
+		// The answers are in fields; textFallback is read-only and may be
+		// absent.
+		{"message_form_no_fallback.json", nil, []source.Event{withUser(msg("30", "Your name?: Ann Lee\nYour email?: ann.lee@example.com\nYour meal?: Tacos, Ramen", nil),
+			map[string]string{"full_name": "Ann Lee", "email_address": "ann.lee@example.com", "meal_selection": "tacos,ramen"})}},
+		// Rich text only: its plain rendering.
+		{"message_html.json", nil, []source.Event{msg("31", "Hello!\n\nI need a refund & a receipt.\nOrder 42 (https://shop.example.com/o/42)", nil)}},
+		{"message_markdown.json", nil, []source.Event{msg("32", "Hello!\nRefund for order 42 (https://shop.example.com/o/42), please", nil)}},
+		// postbackWebhook.payload is optional: the metadata of the bridge's
+		// action still names the button and card; with neither, nothing.
+		{"postback_no_payload.json", nil, []source.Event{msg("34", "Select", intp(1))}},
+		{"postback_empty.json", nil, nil},
+		{"postback_spec_example.json", nil, []source.Event{msg("36", "Greet", nil)}},
+		// The event id is optional: processed, without dedupe.
+		{"message_no_id.json", nil, []source.Event{{Kind: source.Message, Conversation: testConv, Text: "I want a refund"}}},
 		{"message_deleted.json", nil, nil},
 		{"postback_card.json", nil, []source.Event{msg("13", "Select", intp(1))}},
 		{"postback_unknown.json", nil, []source.Event{msg("14", "TACOS", nil)}},
@@ -105,11 +129,11 @@ func TestParsePassControlFailureIsLogged(t *testing.T) {
 	}
 }
 
+// Only a body that is not a webhook envelope is refused.
 func TestParseRejects(t *testing.T) {
 	wrap := func(events string) string {
 		return `{"app":{"id":"` + testApp + `"},"webhook":{"id":"w","version":"v2"},"events":` + events + `}`
 	}
-	conv := `"conversation":{"id":"` + testConv + `","type":"personal"}`
 	tests := []struct {
 		name, body, code string
 		fragments        []string
@@ -119,16 +143,6 @@ func TestParseRejects(t *testing.T) {
 		{"no events", `{"app":{"id":"` + testApp + `"}}`, "invalid_event", []string{"events: required"}},
 		{"null events", wrap(`null`), "invalid_event", []string{"events: required"}},
 		{"events object", wrap(`{}`), "invalid_event", []string{"events: required"}},
-		{"event not object", wrap(`["x"]`), "invalid_event", []string{"events[0]: must be an object"}},
-		{"missing id", wrap(`[{"type":"conversation:message","payload":{` + conv + `}}]`), "invalid_id", []string{"events[0].id: required"}},
-		{"missing payload", wrap(`[{"id":"e1","type":"conversation:message"}]`), "invalid_event", []string{"events[0].payload: required"}},
-		{"missing conversation", wrap(`[{"id":"e1","type":"conversation:create","payload":{}}]`), "invalid_event", []string{"events[0].payload.conversation: required"}},
-		{"missing conversation id", wrap(`[{"id":"e1","type":"switchboard:passControl","payload":{"conversation":{}}}]`), "invalid_id", []string{"events[0].payload.conversation.id: required"}},
-		{"conversation id with space", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"a b"}}}]`), "invalid_id", []string{"conversation.id: must be printable"}},
-		{"long conversation id", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"` + strings.Repeat("a", 201) + `"}}}]`), "invalid_id", []string{"longer than 200 bytes"}},
-		{"missing message", wrap(`[{"id":"e1","type":"conversation:message","payload":{` + conv + `}}]`), "invalid_event", []string{"events[0].payload.message: required"}},
-		{"missing postback payload", wrap(`[{"id":"e1","type":"conversation:postback","payload":{` + conv + `,"postback":{}}}]`), "invalid_event", []string{"events[0].payload.postback.payload: required"}},
-		{"second event bad", wrap(`[{"id":"e0","type":"conversation:read","payload":{}},{"id":"e1","type":"conversation:create"}]`), "invalid_event", []string{"events[1].payload"}},
 		{"other app", strings.Replace(wrap(`[]`), testApp, "65a1f0c0ffee4b1d9e2a7cff", 1), "app_mismatch", []string{"65a1f0c0ffee4b1d9e2a7cff"}},
 	}
 	for _, tc := range tests {
@@ -136,6 +150,83 @@ func TestParseRejects(t *testing.T) {
 			_, err := testAdapter().Parse(request([]byte(tc.body), nil), account(t, "", nil))
 			wantAPIError(t, err, http.StatusBadRequest, tc.code, tc.fragments...)
 		})
+	}
+}
+
+// A malformed event is logged by its IDs and skipped; the delivery is
+// answered as usual (SunCo never retries a 400, which would lose the good
+// events with it).
+func TestParseSkipsMalformedEvents(t *testing.T) {
+	wrap := func(events string) string {
+		return `{"app":{"id":"` + testApp + `"},"webhook":{"id":"w","version":"v2"},"events":` + events + `}`
+	}
+	conv := `"conversation":{"id":"` + testConv + `","type":"personal"}`
+	tests := []struct {
+		name, body string
+		logged     []string // fragments of the skip's log line
+	}{
+		{"event not object", wrap(`["x"]`), []string{`"event":"events[0]"`, "events[0]: must be an object"}},
+		{"bad id", wrap(`[{"id":"a b","type":"conversation:message","payload":{` + conv + `}}]`), []string{"events[0].id: must be printable"}},
+		{"missing payload", wrap(`[{"id":"e1","type":"conversation:message"}]`), []string{`"eventId":"e1"`, `"type":"conversation:message"`, "events[0].payload: required"}},
+		{"missing conversation", wrap(`[{"id":"e1","type":"conversation:create","payload":{}}]`), []string{"events[0].payload.conversation: required"}},
+		{"missing conversation id", wrap(`[{"id":"e1","type":"switchboard:passControl","payload":{"conversation":{}}}]`), []string{"events[0].payload.conversation.id: required"}},
+		{"conversation id with space", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"a b"}}}]`), []string{"conversation.id: must be printable"}},
+		{"long conversation id", wrap(`[{"id":"e1","type":"conversation:create","payload":{"conversation":{"id":"` + strings.Repeat("a", 201) + `"}}}]`), []string{"longer than 200 bytes"}},
+		{"missing message", wrap(`[{"id":"e1","type":"conversation:message","payload":{` + conv + `}}]`), []string{`"conversation":"` + testConv + `"`, "events[0].payload.message: required"}},
+		{"second event bad", wrap(`[{"id":"e0","type":"conversation:read","payload":{}},{"id":"e1","type":"conversation:create"}]`), []string{`"event":"events[1]"`, "events[1].payload"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := testAdapter()
+			a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+			b, err := a.Parse(request([]byte(tc.body), nil), account(t, "", nil))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if len(b.Events) != 0 || b.Skipped != 1 {
+				t.Fatalf("events %+v, skipped %d", b.Events, b.Skipped)
+			}
+			for _, f := range append(tc.logged, `"msg":"sunshine event skipped"`, `"level":"WARN"`) {
+				if !strings.Contains(logs.String(), f) {
+					t.Errorf("log %s lacks %s", logs.String(), f)
+				}
+			}
+		})
+	}
+}
+
+// Issue 10: one bad event in a delivery does not cost the good ones.
+func TestParseDeliveryWithOneBadEvent(t *testing.T) {
+	var logs bytes.Buffer
+	a := testAdapter()
+	a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	b, err := a.Parse(request(fixture(t, "multi_one_bad.json"), nil), account(t, "", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Skipped != 1 || len(b.Events) != 2 || b.Events[0].ID != evPrefix+"01" || b.Events[1].ID != evPrefix+"02" {
+		t.Fatalf("skipped %d, events %+v", b.Skipped, b.Events)
+	}
+	if !strings.Contains(logs.String(), `"eventId":"`+evPrefix+`37"`) || strings.Contains(logs.String(), "refund") {
+		t.Fatalf("log %s", logs.String())
+	}
+}
+
+// An event without id is processed, and the log says it cannot be
+// deduplicated.
+func TestParseEventWithoutIDIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	a := testAdapter()
+	a.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	b, err := a.Parse(request(fixture(t, "message_no_id.json"), nil), account(t, "", nil))
+	if err != nil || len(b.Events) != 1 || b.Events[0].ID != "" {
+		t.Fatalf("got %+v, %v", b, err)
+	}
+	for _, want := range []string{"without dedupe", `"conversation":"` + testConv + `"`, `"type":"conversation:message"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log %s lacks %s", logs.String(), want)
+		}
 	}
 }
 

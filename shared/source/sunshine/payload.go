@@ -63,6 +63,35 @@ func decodePayload(s string) (text string, card *int, ok bool) {
 	return text, card, true
 }
 
+// encodeMetadata is the metadata of a postback action we send: the same
+// text and card as its payload, as flat metadata, which SunCo echoes in the
+// click's postback.metadata. It keeps a click usable when its payload does
+// not come back (postbackWebhook.payload is optional).
+func encodeMetadata(text string, card *int) map[string]any {
+	m := map[string]any{"t": text}
+	if card != nil {
+		m["c"] = *card
+	}
+	return m
+}
+
+// decodeMetadata reads what encodeMetadata wrote: t, a non-empty string,
+// and optionally c, a card index; other keys are ignored (the metadata is
+// the action's, which only the bridge writes, but SunCo may add its own).
+func decodeMetadata(m map[string]json.RawMessage) (text string, card *int, ok bool) {
+	if json.Unmarshal(m["t"], &text) != nil || text == "" || utf8.RuneCountInString(text) > maxButtonText {
+		return "", nil, false
+	}
+	if rawC, hasC := m["c"]; hasC {
+		var n int
+		if json.Unmarshal(rawC, &n) != nil || n < 0 || n > maxCardIndex {
+			return "", nil, false
+		}
+		card = &n
+	}
+	return text, card, true
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

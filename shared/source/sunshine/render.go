@@ -43,10 +43,11 @@ type contentOut struct {
 }
 
 type actionOut struct {
-	Type    string `json:"type"`
-	Text    string `json:"text"`
-	Payload string `json:"payload,omitempty"`
-	URI     string `json:"uri,omitempty"`
+	Type     string         `json:"type"`
+	Text     string         `json:"text"`
+	Payload  string         `json:"payload,omitempty"`
+	URI      string         `json:"uri,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 type itemOut struct {
@@ -60,6 +61,7 @@ type itemOut struct {
 // in order. The result depends only on msg and the reply style, so a retry
 // renders the same parts and source.Progress can skip those already sent.
 func render(msg ultimate.Message, style string) []contentOut {
+	msg = msg.UnlinkDead(validURI)
 	if len(msg.CarouselCards) == 0 {
 		return renderText(msg.Text, msg.Buttons, nil, style)
 	}
@@ -157,14 +159,15 @@ func renderText(text string, buttons []ultimate.Button, card *int, style string)
 	return out
 }
 
-// buttonActions maps the AI agent's buttons. A link without a usable URL is
-// offered as a click button with its text, the closest thing the visitor
-// can act on; buttons without text or URL are dropped.
+// buttonActions maps the AI agent's buttons; buttons without text are
+// dropped. Links come here only with a URL SunCo can open (render applies
+// ultimate.Message.UnlinkDead first).
 func buttonActions(buttons []ultimate.Button, card *int, click string) []actionOut {
 	var out []actionOut
 	for _, b := range buttons {
 		text := strings.TrimSpace(b.Text)
-		if b.IsLink() && validURI(b.Target()) {
+		if b.IsLink() {
+			// UnlinkDead left only links SunCo can open.
 			if text == "" {
 				text = b.Target()
 			}
@@ -174,14 +177,18 @@ func buttonActions(buttons []ultimate.Button, card *int, click string) []actionO
 		if text == "" {
 			continue
 		}
-		out = append(out, actionOut{Type: click, Text: text, Payload: encodePayload(b.Text, card)})
+		a := actionOut{Type: click, Text: text, Payload: encodePayload(b.Text, card)}
+		if click == ReplyStylePostback {
+			a.Metadata = encodeMetadata(b.Text, card)
+		}
+		out = append(out, a)
 	}
 	return out
 }
 
 func hasLink(buttons []ultimate.Button) bool {
 	for _, b := range buttons {
-		if b.IsLink() && validURI(b.Target()) {
+		if b.IsLink() {
 			return true
 		}
 	}

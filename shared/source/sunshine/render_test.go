@@ -57,19 +57,23 @@ func TestRenderText(t *testing.T) {
 		{"reply buttons", ultimate.Message{Type: "text", Text: "Refund?", Buttons: []ultimate.Button{btn("Yes"), btn("No")}}, ReplyStyleReply,
 			`[{"type":"text","text":"Refund?","actions":[{"type":"reply","text":"Yes","payload":"{\"t\":\"Yes\"}"},{"type":"reply","text":"No","payload":"{\"t\":\"No\"}"}]}]`},
 		{"postback buttons", ultimate.Message{Type: "text", Text: "Refund?", Buttons: []ultimate.Button{btn("Yes")}}, ReplyStylePostback,
-			`[{"type":"text","text":"Refund?","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}"}]}]`},
+			`[{"type":"text","text":"Refund?","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}","metadata":{"t":"Yes"}}]}]`},
 		{"buttons without text", ultimate.Message{Type: "text", Buttons: []ultimate.Button{btn("Yes")}}, ReplyStyleReply,
 			`[{"type":"text","actions":[{"type":"reply","text":"Yes","payload":"{\"t\":\"Yes\"}"}]}]`},
 		{"long label kept", ultimate.Message{Type: "text", Text: "Q", Buttons: []ultimate.Button{btn("A label well over twenty characters")}}, ReplyStyleReply,
 			`[{"type":"text","text":"Q","actions":[{"type":"reply","text":"A label well over twenty characters","payload":"{\"t\":\"A label well over twenty characters\"}"}]}]`},
 		{"link with click buttons uses postbacks", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{btn("Yes"), link("Open", "https://x.example/a")}}, ReplyStyleReply,
-			`[{"type":"text","text":"See","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}"},{"type":"link","text":"Open","uri":"https://x.example/a"}]}]`},
+			`[{"type":"text","text":"See","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}","metadata":{"t":"Yes"}},{"type":"link","text":"Open","uri":"https://x.example/a"}]}]`},
 		{"link in legacy field", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{{Text: "Open", Type: "link", Link: "https://x.example/b"}}}, ReplyStyleReply,
 			`[{"type":"text","text":"See","actions":[{"type":"link","text":"Open","uri":"https://x.example/b"}]}]`},
-		{"link without URL becomes a button", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{{Text: "Open", Type: "link"}}}, ReplyStyleReply,
-			`[{"type":"text","text":"See","actions":[{"type":"reply","text":"Open","payload":"{\"t\":\"Open\"}"}]}]`},
-		{"relative link becomes a button", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{link("Open", "/help")}}, ReplyStyleReply,
-			`[{"type":"text","text":"See","actions":[{"type":"reply","text":"Open","payload":"{\"t\":\"Open\"}"}]}]`},
+		// The bridge's one rule (ultimate.Message.UnlinkDead): a link SunCo
+		// cannot open is its label as text, never a button that sends it.
+		{"link without URL becomes text", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{{Text: "Open", Type: "link"}}}, ReplyStyleReply,
+			`[{"type":"text","text":"See\nOpen"}]`},
+		{"relative link becomes text", ultimate.Message{Type: "text", Text: "See", Buttons: []ultimate.Button{link("Open", "/help"), btn("Yes")}}, ReplyStyleReply,
+			`[{"type":"text","text":"See\nOpen","actions":[{"type":"reply","text":"Yes","payload":"{\"t\":\"Yes\"}"}]}]`},
+		{"only a dead link, no text", ultimate.Message{Type: "text", Buttons: []ultimate.Button{{Text: "Help centre", Type: "link"}}}, ReplyStyleReply,
+			`[{"type":"text","text":"Help centre"}]`},
 		{"blank buttons dropped", ultimate.Message{Type: "text", Text: "Hi", Buttons: []ultimate.Button{btn(" ")}}, ReplyStyleReply,
 			`[{"type":"text","text":"Hi"}]`},
 		{"too many buttons", ultimate.Message{Type: "text", Text: "Pick one", Buttons: eleven}, ReplyStyleReply,
@@ -144,10 +148,10 @@ func TestRenderCarousel(t *testing.T) {
 		{"two cards", ultimate.Message{Type: "carousel", CarouselCards: two}, func(t *testing.T, parts []contentOut) {
 			sameJSON(t, parts, `[{"type":"carousel","items":[
 				{"title":"Tacos","description":"Tacos details","mediaUrl":"https://img.example.com/tacos.jpg","actions":[
-					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":0}"},
+					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":0}","metadata":{"t":"Select","c":0}},
 					{"type":"link","text":"More info","uri":"https://example.org/tacos"}]},
 				{"title":"Ramen","description":"Ramen details","mediaUrl":"https://img.example.com/ramen.jpg","actions":[
-					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":1}"}]}]}]`)
+					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":1}","metadata":{"t":"Select","c":1}}]}]}]`)
 		}},
 		{"intro text first", ultimate.Message{Type: "carousel", Text: "Our menu", CarouselCards: two[1:]}, func(t *testing.T, parts []contentOut) {
 			if len(parts) != 2 || parts[0].Type != "text" || parts[0].Text != "Our menu" || parts[1].Type != "carousel" {
@@ -175,7 +179,7 @@ func TestRenderCarousel(t *testing.T) {
 		}},
 		{"card without buttons falls back to texts", ultimate.Message{Type: "carousel", CarouselCards: []ultimate.Card{card("A", btn("Go")), card("B")}}, func(t *testing.T, parts []contentOut) {
 			sameJSON(t, parts, `[
-				{"type":"text","text":"A\nA details\nhttps://img.example.com/a.jpg","actions":[{"type":"postback","text":"Go","payload":"{\"t\":\"Go\",\"c\":0}"}]},
+				{"type":"text","text":"A\nA details\nhttps://img.example.com/a.jpg","actions":[{"type":"postback","text":"Go","payload":"{\"t\":\"Go\",\"c\":0}","metadata":{"t":"Go","c":0}}]},
 				{"type":"text","text":"B\nB details\nhttps://img.example.com/b.jpg"}]`)
 		}},
 		{"four buttons fall back to texts", ultimate.Message{Type: "carousel", CarouselCards: []ultimate.Card{card("A", btn("1"), btn("2"), btn("3"), btn("4"))}}, func(t *testing.T, parts []contentOut) {
@@ -187,7 +191,7 @@ func TestRenderCarousel(t *testing.T) {
 			if len(parts) != 2 || parts[0].Type != "carousel" || len(parts[0].Items) != 10 {
 				t.Fatalf("got %+v", parts)
 			}
-			sameJSON(t, parts[1], `{"type":"text","text":"C10\nC10 details\nhttps://img.example.com/c10.jpg","actions":[{"type":"postback","text":"Pick","payload":"{\"t\":\"Pick\",\"c\":10}"}]}`)
+			sameJSON(t, parts[1], `{"type":"text","text":"C10\nC10 details\nhttps://img.example.com/c10.jpg","actions":[{"type":"postback","text":"Pick","payload":"{\"t\":\"Pick\",\"c\":10}","metadata":{"t":"Pick","c":10}}]}`)
 			if p := parts[0].Items[9].Actions[0].Payload; p != `{"t":"Pick","c":9}` {
 				t.Errorf("tenth card payload %s", p)
 			}

@@ -29,15 +29,15 @@ func TestSendOnFakeAPI(t *testing.T) {
 		{"reply buttons", nil, ultimate.Message{Type: "text", Text: "Refund?", Buttons: []ultimate.Button{btn("Yes"), btn("No")}},
 			`[{"type":"text","text":"Refund?","actions":[{"type":"reply","text":"Yes","payload":"{\"t\":\"Yes\"}"},{"type":"reply","text":"No","payload":"{\"t\":\"No\"}"}]}]`},
 		{"postback style", map[string]any{"replyStyle": "postback"}, ultimate.Message{Type: "text", Text: "Refund?", Buttons: []ultimate.Button{btn("Yes")}},
-			`[{"type":"text","text":"Refund?","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}"}]}]`},
+			`[{"type":"text","text":"Refund?","actions":[{"type":"postback","text":"Yes","payload":"{\"t\":\"Yes\"}","metadata":{"t":"Yes"}}]}]`},
 		{"link", nil, ultimate.Message{Type: "text", Text: "Docs", Buttons: []ultimate.Button{link("Open", "https://docs.example.com")}},
 			`[{"type":"text","text":"Docs","actions":[{"type":"link","text":"Open","uri":"https://docs.example.com"}]}]`},
 		{"carousel", nil, ultimate.Message{Type: "carousel", CarouselCards: menu},
 			`[{"type":"carousel","items":[
 				{"title":"Tacos","description":"Tacos details","mediaUrl":"https://img.example.com/tacos.jpg","actions":[
-					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":0}"},{"type":"link","text":"More info","uri":"https://example.org/tacos"}]},
+					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":0}","metadata":{"t":"Select","c":0}},{"type":"link","text":"More info","uri":"https://example.org/tacos"}]},
 				{"title":"Ramen","description":"Ramen details","mediaUrl":"https://img.example.com/ramen.jpg","actions":[
-					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":1}"}]}]}]`},
+					{"type":"postback","text":"Select","payload":"{\"t\":\"Select\",\"c\":1}","metadata":{"t":"Select","c":1}}]}]}]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

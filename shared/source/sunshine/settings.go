@@ -53,7 +53,19 @@ type Settings struct {
 	// Zendesk appends its AI disclaimer.
 	AIDisclaimer bool    `json:"aiDisclaimer"`
 	TagSeparator *string `json:"tagSeparator"`
+	// Attachments says whether the app's attachments open without
+	// credentials: "private" (default) or "public". With private
+	// attachments a visitor's mediaUrl needs an authorization header, which
+	// the AI agent does not have, so it is passed on marked private (see
+	// source.Attachment); the webhook does not say which kind an app uses.
+	Attachments string `json:"attachments"`
 }
+
+// Attachment modes.
+const (
+	AttachmentsPrivate = "private"
+	AttachmentsPublic  = "public"
+)
 
 // The formats of the settings (shared/ascii says why not regexps).
 func validID(s string) bool        { return ascii.Token(s, 64, "_-") }
@@ -110,6 +122,13 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) 
 	case ReplyStyleReply, ReplyStylePostback:
 	default:
 		return nil, fmt.Errorf("replyStyle: must be %q or %q", ReplyStyleReply, ReplyStylePostback)
+	}
+	switch s.Attachments {
+	case "":
+		s.Attachments = AttachmentsPrivate
+	case AttachmentsPrivate, AttachmentsPublic:
+	default:
+		return nil, fmt.Errorf("attachments: must be %q (visitors' files need the app's credentials to open) or %q", AttachmentsPrivate, AttachmentsPublic)
 	}
 	if s.TagSeparator == nil {
 		sep := DefaultTagSeparator

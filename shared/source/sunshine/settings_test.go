@@ -15,7 +15,7 @@ func TestParseSettings(t *testing.T) {
 	}{
 		{"minimal", `{"integrationId":"65a1f0c0ffee4b1d9e2a7c10"}`, ""},
 		{"full", `{"baseUrl":"https://acme.zendesk.com/sc","integrationId":"i1","actWithoutSwitchboard":true,"handoverTarget":"next",
-			"displayName":"Acme bot","avatarUrl":"https://acme.example/bot.png","typingIndicator":true,"replyStyle":"postback","aiDisclaimer":true,"tagSeparator":","}`, ""},
+			"displayName":"Acme bot","avatarUrl":"https://acme.example/bot.png","typingIndicator":true,"replyStyle":"postback","aiDisclaimer":true,"tagSeparator":",","attachments":"public"}`, ""},
 		{"eu host", `{"baseUrl":"https://api.eu-1.smooch.io/","integrationId":"i1"}`, ""},
 		{"local http outside the local stack", `{"baseUrl":"http://127.0.0.1:8089","integrationId":"i1"}`, "baseUrl: host 127.0.0.1: loopback addresses are refused"},
 		{"metadata", `{"baseUrl":"https://169.254.169.254","integrationId":"i1"}`, "baseUrl: host 169.254.169.254: cloud metadata"},
@@ -29,6 +29,7 @@ func TestParseSettings(t *testing.T) {
 		{"http avatar", `{"integrationId":"i1","avatarUrl":"http://x.example/a.png"}`, "avatarUrl: must be https://"},
 		{"long name", `{"integrationId":"i1","displayName":"` + strings.Repeat("n", 129) + `"}`, "displayName: at most 128"},
 		{"bad separator", `{"integrationId":"i1","tagSeparator":"-"}`, "tagSeparator:"},
+		{"bad attachments", `{"integrationId":"i1","attachments":"secret"}`, `attachments: must be "private"`},
 		{"empty separator", `{"integrationId":"i1","tagSeparator":""}`, "tagSeparator:"},
 		{"typo", `{"integrationId":"i1","handoverTaget":"next"}`, "handoverTaget: unknown field; did you mean `handoverTarget`?"},
 		{"typo in a case", `{"integrationID":"i1"}`, "integrationID: unknown field; did you mean `integrationId`?"},
@@ -57,7 +58,7 @@ func TestSettingsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.BaseURL != "https://api.eu-1.smooch.io" || s.HandoverTarget != DefaultHandoverTarget || s.ReplyStyle != ReplyStyleReply || s.separator() != " " {
+	if s.BaseURL != "https://api.eu-1.smooch.io" || s.HandoverTarget != DefaultHandoverTarget || s.ReplyStyle != ReplyStyleReply || s.separator() != " " || s.Attachments != AttachmentsPrivate {
 		t.Fatalf("defaults not applied: %+v sep=%q", s, s.separator())
 	}
 	s, err = parseSettings(json.RawMessage(`{"integrationId":"i1"}`), nil)

@@ -68,11 +68,14 @@ type authorIn struct {
 }
 
 type contentIn struct {
-	Type         string `json:"type"`
-	Text         string `json:"text"`
-	Payload      string `json:"payload"`
-	MediaURL     string `json:"mediaUrl"`
-	TextFallback string `json:"textFallback"`
+	Type         string      `json:"type"`
+	Text         string      `json:"text"`
+	HTMLText     string      `json:"htmlText"`
+	MarkdownText string      `json:"markdownText"`
+	Payload      string      `json:"payload"`
+	MediaURL     string      `json:"mediaUrl"`
+	Fields       []formField `json:"fields"`
+	TextFallback string      `json:"textFallback"`
 	Coordinates  *struct {
 		Lat  float64 `json:"lat"`
 		Long float64 `json:"long"`
@@ -83,8 +86,25 @@ type contentIn struct {
 	} `json:"location"`
 }
 
+// formField is a formResponse field (the spec's field schema): the
+// response is in text, email or select, by type.
+type formField struct {
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	Text   string `json:"text"`
+	Email  string `json:"email"`
+	Select []struct {
+		Name  string `json:"name"`
+		Label string `json:"label"`
+	} `json:"select"`
+}
+
+// postbackIn is the spec's postbackWebhook: payload and metadata are both
+// optional.
 type postbackIn struct {
-	Payload string `json:"payload"`
+	Payload  string                     `json:"payload"`
+	Metadata map[string]json.RawMessage `json:"metadata"`
 }
 
 type msgSource struct {

@@ -70,8 +70,9 @@ func failure(d Delivery) string {
 
 // parseActionResults reads {"results":[{key, value, sanitize?}]}. Results
 // are optional, so an empty body or {} is no results. Values must be
-// strings, as documented (the template's "any" is not the contract), and
-// sanitize a boolean (the template's string is a known bug).
+// strings, as the swagger documents (the DTO's "any" is not the contract),
+// key and value not empty (the DTO's IsNotEmpty), and sanitize a boolean
+// (the DTO's string is a known bug).
 func parseActionResults(d Delivery) ([]ultimate.MetaItem, error) {
 	if !d.OK() {
 		return nil, errors.New("not a 2xx answer")
@@ -91,7 +92,16 @@ func parseActionResults(d Delivery) ([]ultimate.MetaItem, error) {
 	}
 	// decodeMeta applies exactly the rules results need: a key, a string
 	// value, an optional boolean sanitize, nothing else.
-	return decodeMeta("results", o["results"])
+	results, err := decodeMeta("results", o["results"])
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range results {
+		if r.Value == "" {
+			return nil, badf("results[%d].value must not be empty", i)
+		}
+	}
+	return results, nil
 }
 
 // parseTeamStatus reads {"isOnline": bool} from a 2xx answer, strictly.

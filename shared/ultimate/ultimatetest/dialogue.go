@@ -93,8 +93,12 @@ func (t *turn) buttons(string) {
 	t.say(textMessage("Pick one:", ultimate.Button{Text: "Yes", Type: "button"}, ultimate.Button{Text: "No", Type: "button"}))
 }
 
+// link sends two link buttons: one with the url field seen in practice,
+// and one exactly as the published Button schema {text, type} has it, with
+// no URL at all, which the bridge must show as text.
 func (t *turn) link(string) {
-	t.say(textMessage("Read the docs:", ultimate.Button{Text: "Open docs", Type: "link", URL: "https://example.com/docs"}))
+	t.say(textMessage("Read the docs:", ultimate.Button{Text: "Open docs", Type: "link", URL: "https://example.com/docs"},
+		ultimate.Button{Text: "Help centre", Type: "link"}))
 }
 
 func (t *turn) carousel(string) { t.say(message{Type: "carousel", Cards: demoCards()}) }

@@ -73,7 +73,7 @@ func TestReplies(t *testing.T) {
 		{name: "echo keeps spaces", text: " hi ", want: `{"type":"text","text":"You said:  hi ","buttons":[],"carouselCards":[]}`},
 		{name: "keyword inside text is echoed", text: "show buttons", want: `{"type":"text","text":"You said: show buttons","buttons":[],"carouselCards":[]}`},
 		{name: "buttons", text: "  BUTTONS ", want: `{"type":"text","text":"Pick one:","buttons":[{"text":"Yes","type":"button"},{"text":"No","type":"button"}],"carouselCards":[]}`},
-		{name: "link", text: "link", want: `{"type":"text","text":"Read the docs:","buttons":[{"text":"Open docs","type":"link","url":"https://example.com/docs"}],"carouselCards":[]}`},
+		{name: "link", text: "link", want: `{"type":"text","text":"Read the docs:","buttons":[{"text":"Open docs","type":"link","url":"https://example.com/docs"},{"text":"Help centre","type":"link"}],"carouselCards":[]}`},
 		{name: "carousel", text: "Carousel", want: `{"type":"carousel","text":"","buttons":[],"carouselCards":` + cards + `}`},
 		{name: "yes", text: "Yes", want: `{"type":"text","text":"You chose: Yes","buttons":[],"carouselCards":[]}`},
 		{name: "no", text: "no", want: `{"type":"text","text":"You chose: no","buttons":[],"carouselCards":[]}`},
@@ -205,7 +205,7 @@ func TestAction(t *testing.T) {
 		status     int
 		answer     string
 		want       string
-		wantData   string // the action's data array; "" means no action is sent
+		wantData   string // the action's data array; "none" an action without data; "" no action sent
 		wantParams map[string]Param
 	}{
 		{name: "results", text: "action lookupOrder orderId=123", status: 200,
@@ -215,15 +215,19 @@ func TestAction(t *testing.T) {
 			wantParams: map[string]Param{
 				"status": {Value: "shipped"}, "email": {Value: "ann@example.com", Sanitize: true},
 			}},
-		{name: "no parameters, empty answer", text: "ACTION ping", status: 200, answer: ``, want: "Action ping returned nothing.", wantData: `[]`},
+		// data is optional in the template's swagger: an action without
+		// inputs comes without it.
+		{name: "no parameters, empty answer", text: "ACTION ping", status: 200, answer: ``, want: "Action ping returned nothing.", wantData: `none`},
 		{name: "several parameters, empty results", text: "action refund orderId=9 amount=5.50 note=", status: 200, answer: `{"results":[]}`,
 			want: "Action refund returned nothing.", wantData: `[{"key":"orderId","value":["9"]},{"key":"amount","value":["5.50"]},{"key":"note","value":[""]}]`},
 		{name: "error status", text: "action lookupOrder orderId=1", status: 404, answer: `{"error":"no such order"}`,
 			want: "Action lookupOrder failed (404).", wantData: `[{"key":"orderId","value":["1"]}]`},
 		{name: "non-string value", text: "action count", status: 200, answer: `{"results":[{"key":"n","value":5}]}`,
-			want: "Action count failed (invalid answer).", wantData: `[]`},
+			want: "Action count failed (invalid answer).", wantData: `none`},
+		{name: "empty value", text: "action count", status: 200, answer: `{"results":[{"key":"n","value":""}]}`,
+			want: "Action count failed (invalid answer).", wantData: `none`},
 		{name: "string sanitize", text: "action count", status: 200, answer: `{"results":[{"key":"n","value":"5","sanitize":"true"}]}`,
-			want: "Action count failed (invalid answer).", wantData: `[]`},
+			want: "Action count failed (invalid answer).", wantData: `none`},
 		{name: "no name", text: "action", want: ActionUsageText},
 		{name: "bad pair", text: "action lookupOrder 123", want: ActionUsageText},
 	}
@@ -248,7 +252,11 @@ func TestAction(t *testing.T) {
 			sess, _ := e.fake.Session(pcid)
 			if tt.wantData != "" {
 				act := e.recv.calls()[1]
-				wantDoc := decodeJSON(t, `{"botId":"`+botID+`","conversationId":"`+sess.ConversationID+`","platformConversationId":"`+pcid+`","name":"`+firstWord(tt.text[len("action "):])+`","data":`+tt.wantData+`}`)
+				data := `,"data":` + tt.wantData
+				if tt.wantData == "none" {
+					data = ""
+				}
+				wantDoc := decodeJSON(t, `{"botId":"`+botID+`","channel":"chat","conversationId":"`+sess.ConversationID+`","platformConversationId":"`+pcid+`","name":"`+firstWord(tt.text[len("action "):])+`"`+data+`}`)
 				if !reflect.DeepEqual(act.Doc, wantDoc) {
 					t.Errorf("action body\n got %v\nwant %v", act.Doc, wantDoc)
 				}

@@ -89,7 +89,7 @@ func (t *turn) action(req ultimate.ActionRequest) Delivery {
 	if target == "" {
 		target = t.agent.WebhookURL
 	}
-	body, err := json.Marshal(req)
+	body, err := json.Marshal(actionBody(req))
 	d := Delivery{AgentID: t.agent.ID, PlatformConversationID: t.pcid(), Kind: ultimate.KindAction, Event: req.Name, URL: target, Body: body}
 	if err != nil {
 		d.Err = err
@@ -120,4 +120,18 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// actionBody is an action webhook as the template's swagger has it:
+// botId, channel and name are required, data (the inputs) is optional and
+// is left out when there are none.
+func actionBody(req ultimate.ActionRequest) map[string]any {
+	b := map[string]any{
+		"botId": req.BotID, "channel": "chat", "name": req.Name,
+		"conversationId": req.ConversationID, "platformConversationId": req.PlatformConversationID,
+	}
+	if len(req.Data) > 0 {
+		b["data"] = req.Data
+	}
+	return b
 }

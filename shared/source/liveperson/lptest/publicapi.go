@@ -17,8 +17,12 @@ import (
 // PublicAPI is a fake Third-Party Bots Public API for one account. Like
 // LivePerson it keeps one session per user (a new login ends the previous
 // bearer), checks the bearer, the paths, the ttl query and the bodies
-// (structured content against json-pollock's limits), records every call,
-// injects failures and serves command states.
+// (structured content against json-pollock's limits; private notes as the
+// Public API page shows them), records every call, injects failures and
+// serves command states the way the Public API page describes them: only
+// for ongoing conversations of the bot (a closed conversation, or one a
+// transfer took away, answers 404 to its commands and their states) and
+// only for the bot's last 200 commands.
 type PublicAPI struct {
 	Account string
 	// Username and Password are the USER_PASS bot user; APIKey, when set,
@@ -27,9 +31,19 @@ type PublicAPI struct {
 	APIKey             *APIKey
 	// TransferState is what a transfer command ends in: completed (default),
 	// failed or waiting (never completes). TransferWaiting is how many
-	// status reads answer waiting first.
+	// status reads answer waiting first. A completed transfer takes the
+	// conversation away from the bot (its commands then answer 404), unless
+	// TransferStays (a transfer to a skill the bot itself serves).
 	TransferState   string
 	TransferWaiting int
+	TransferStays   bool
+	// TransferOutOfHistory keeps transfer commands out of the bot's
+	// history, as when 200 newer commands pushed them out: their states
+	// answer 404 while the conversation is still the bot's.
+	TransferOutOfHistory bool
+	// HistoryLimit is how many commands the bot's history keeps; default
+	// 200, as LivePerson.
+	HistoryLimit int
 
 	mu         sync.Mutex
 	bearer     string
@@ -38,8 +52,10 @@ type PublicAPI struct {
 	failures   []failure
 	violations []string
 	commands   map[string]*command
+	history    []string // command IDs, oldest first
 	nextID     int
 	closed     map[string]bool
+	left       map[string]bool // conversations a transfer took from the bot
 }
 
 // APIKey is the API_KEY login of a bot user.
@@ -50,6 +66,7 @@ type APIKey struct {
 // Call is one request the fake received.
 type Call struct {
 	Method       string
+	Path         string
 	Command      string // login, messages, transfer, close, sdes, ttr, command
 	Conversation string
 	Query        url.Values
@@ -66,6 +83,7 @@ type failure struct {
 
 type command struct {
 	kind  string
+	conv  string
 	polls int
 }
 
@@ -150,7 +168,7 @@ func (f *PublicAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	call := Call{Method: r.Method, Query: r.URL.Query(), Body: body}
+	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body}
 	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		call.Bearer = b
 	}
@@ -205,10 +223,13 @@ func (f *PublicAPI) serve(r *http.Request, call *Call) (int, any) {
 		return st, errBody("injected failure")
 	}
 	if call.Command == "command" {
-		if r.Method != http.MethodGet || len(seg) != 5 {
-			return f.violation("command status is GET .../conversation/{id}/command/{commandId}")
+		switch {
+		case r.Method == http.MethodGet && len(seg) == 5:
+			return f.commandState(call.Conversation, seg[4])
+		case r.Method == http.MethodGet && len(seg) == 4:
+			return f.commandList(call.Conversation)
 		}
-		return f.commandState(seg[4])
+		return f.violation("command status is GET .../conversation/{id}/command[/{commandId}]")
 	}
 	if r.Method != http.MethodPost || len(seg) != 4 {
 		return f.violation("%s %s: commands are POST .../conversation/{id}/{command}", r.Method, r.URL.Path)
@@ -221,7 +242,7 @@ func (f *PublicAPI) serve(r *http.Request, call *Call) (int, any) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return f.violation("Content-Type %q: must be application/json", ct)
 	}
-	if f.closed[call.Conversation] {
+	if !f.ongoing(call.Conversation) {
 		return http.StatusNotFound, errBody("conversation not found")
 	}
 	var problem string
@@ -246,7 +267,7 @@ func (f *PublicAPI) serve(r *http.Request, call *Call) (int, any) {
 	if problem != "" {
 		return f.violation("%s: %s", call.Command, problem)
 	}
-	return http.StatusOK, map[string]any{"commandId": f.newCommand(call.Command)}
+	return http.StatusOK, map[string]any{"commandId": f.newCommand(call.Command, call.Conversation)}
 }
 
 func (f *PublicAPI) injected(cmd string) (int, bool) {
@@ -303,31 +324,94 @@ func (f *PublicAPI) login(r *http.Request, body []byte) (int, any) {
 
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-func (f *PublicAPI) newCommand(kind string) string {
+// Transferred reports whether a transfer took conv away from the bot.
+func (f *PublicAPI) Transferred(conv string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.left[conv]
+}
+
+// ongoing: the conversation is still an ongoing conversation of the bot.
+func (f *PublicAPI) ongoing(conv string) bool { return !f.closed[conv] && !f.left[conv] }
+
+func (f *PublicAPI) newCommand(kind, conv string) string {
 	if f.commands == nil {
 		f.commands = map[string]*command{}
 	}
 	f.nextID++
 	id := strconv.Itoa(f.nextID)
-	f.commands[id] = &command{kind: kind}
+	f.commands[id] = &command{kind: kind, conv: conv}
+	if kind == "transfer" && f.TransferOutOfHistory {
+		delete(f.commands, id)
+		return id
+	}
+	f.history = append(f.history, id)
+	limit := f.HistoryLimit
+	if limit <= 0 {
+		limit = 200
+	}
+	for len(f.history) > limit {
+		delete(f.commands, f.history[0])
+		f.history = f.history[1:]
+	}
 	return id
 }
 
-func (f *PublicAPI) commandState(id string) (int, any) {
-	c := f.commands[id]
-	if c == nil {
-		return http.StatusNotFound, errBody("command not found")
-	}
+// advance is one read of a command's state. A transfer that completes
+// takes its conversation from the bot, so the read that sees it complete
+// already answers 404 (gone), as LivePerson's would.
+func (f *PublicAPI) advance(id string, c *command) (state string, result any, gone bool) {
 	c.polls++
-	state, result := "completed", map[string]any{"executionTime": 12}
+	state, result = "completed", map[string]any{"executionTime": 12}
 	if c.kind == "transfer" {
 		switch {
 		case c.polls <= f.TransferWaiting || f.TransferState == "waiting":
-			state, result = "waiting", nil
+			return "waiting", nil, false
 		case f.TransferState == "failed":
-			state = "failed"
-			result = map[string]any{"error": map[string]any{"name": "com.liveperson.bot-connectors-worker.error.public-api.execution-failed"}}
+			return "failed", map[string]any{"error": map[string]any{"name": "com.liveperson.bot-connectors-worker.error.public-api.execution-failed"}}, false
+		case !f.TransferStays:
+			if f.left == nil {
+				f.left = map[string]bool{}
+			}
+			f.left[c.conv] = true
+			return "", nil, true
 		}
 	}
-	return http.StatusOK, map[string]any{"id": id, "data": map[string]any{"type": c.kind}, "result": result, "state": state}
+	return state, result, false
+}
+
+func commandJSON(id string, c *command, state string, result any) map[string]any {
+	return map[string]any{"id": id, "data": map[string]any{"type": c.kind, "conversationId": c.conv}, "result": result, "state": state}
+}
+
+func (f *PublicAPI) commandState(conv, id string) (int, any) {
+	c := f.commands[id]
+	if c == nil || c.conv != conv || !f.ongoing(conv) {
+		return http.StatusNotFound, errBody("command not found")
+	}
+	state, result, gone := f.advance(id, c)
+	if gone {
+		return http.StatusNotFound, errBody("conversation not found")
+	}
+	return http.StatusOK, commandJSON(id, c, state, result)
+}
+
+func (f *PublicAPI) commandList(conv string) (int, any) {
+	if !f.ongoing(conv) {
+		return http.StatusNotFound, errBody("conversation not found")
+	}
+	list := []any{}
+	for i := len(f.history) - 1; i >= 0; i-- { // newest first, as in the page's example
+		id := f.history[i]
+		c := f.commands[id]
+		if c.conv != conv {
+			continue
+		}
+		state, result, gone := f.advance(id, c)
+		if gone {
+			return http.StatusNotFound, errBody("conversation not found")
+		}
+		list = append(list, commandJSON(id, c, state, result))
+	}
+	return http.StatusOK, list
 }

@@ -147,8 +147,7 @@ func (e Endpoint) Start(convID string, seq int, lastConsumerMessage string) Requ
 
 // Closed posts a CONVERSATION state change to CLOSED.
 func (e Endpoint) Closed(convID string, seq int) Request {
-	return e.PostEvent(convID, map[string]any{"type": "CONVERSATION", "source": "CONVERSATION",
-		"data": map[string]any{"name": "CLOSED"}, "context": map[string]any{"lpEvent": lpEvent(convID, seq, nil)}})
+	return e.PostEvent(convID, StateEvent(convID, seq, "CLOSED"))
 }
 
 // Metadata is an item of lpEvent.metadata or click metadata.

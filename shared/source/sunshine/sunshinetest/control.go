@@ -15,6 +15,7 @@ import (
 //
 //	POST /_fake/conversations/{id}/visitor   {"text":"...", "payload":"...", "userId":"..."}
 //	POST /_fake/conversations/{id}/postback  {"payload":"...", "userId":"..."}
+//	POST /_fake/conversations/{id}/click     {"text":"<button label>", "userId":"..."}
 //	POST /_fake/conversations/{id}/handBack  {"reason":"ticketClosed"}
 //	GET  /_fake/conversations/{id}           the conversation, its control and messages
 //
@@ -102,6 +103,12 @@ func (s *Server) controlEvents(conv, action string, in controlBody) ([]Event, er
 			return nil, fmt.Errorf("postback needs payload")
 		}
 		out = append(out, s.Postback(conv, in.UserID, in.Payload))
+	case "click":
+		ev, err := s.Click(conv, in.UserID, in.Text, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
 	case "handBack":
 		if !exists {
 			return nil, fmt.Errorf("no such conversation")
@@ -116,7 +123,7 @@ func (s *Server) controlEvents(conv, action string, in controlBody) ([]Event, er
 		}
 		out = append(out, ev)
 	default:
-		return nil, fmt.Errorf("unknown action %q (visitor, postback, handBack)", action)
+		return nil, fmt.Errorf("unknown action %q (visitor, postback, click, handBack)", action)
 	}
 	return out, nil
 }

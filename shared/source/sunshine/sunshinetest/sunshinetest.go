@@ -43,6 +43,10 @@ type Options struct {
 	// /sources/sunshine/{appId} URL and the webhook's shared secret.
 	WebhookTarget string
 	WebhookSecret string
+	// PrivateAttachments makes the app's attachments private: the media
+	// URLs of AttachmentURL then need the app's credentials (an
+	// authorization header, as the spec's mediaUrl notes say).
+	PrivateAttachments bool
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 }
@@ -230,6 +234,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.control(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, attachmentsPrefix) {
+		s.attachment(w, r)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	op, status, answer := s.serve(r, body)
 	s.mu.Lock()
@@ -381,4 +389,33 @@ func (s *Server) route(method, path string) (string, handlerFunc, map[string]str
 		return "ListParticipants", s.listParticipants, params
 	}
 	return "", nil, params
+}
+
+// attachmentsPrefix is where the fake keeps visitors' files (the shape of
+// the spec's uploadAttachment example, below the API's base URL).
+const attachmentsPrefix = "/sc/attachments/v2/"
+
+// AttachmentURL is the media URL of a file a visitor sent, on the started
+// fake; with PrivateAttachments it needs the app's credentials.
+func (s *Server) AttachmentURL(name string) string {
+	return s.URL() + attachmentsPrefix + NewID() + "/" + name
+}
+
+// attachment serves a visitor's file: anyone may fetch it, unless the
+// app's attachments are private.
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if s.opts.PrivateAttachments {
+		if err := s.authorize(r, ""); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(err.status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": err.code, "title": err.title}}})
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write([]byte("fake attachment"))
 }

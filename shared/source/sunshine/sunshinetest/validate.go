@@ -217,3 +217,90 @@ func absURL(s string) bool {
 	u, err := url.Parse(s)
 	return s != "" && err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "")
 }
+
+// CheckUserContent checks content a visitor's message carries against the
+// spec's message schemas: text needs text, htmlText or markdownText (it
+// gets no actions from a user); image and file need a mediaUrl; location
+// needs coordinates; a formResponse needs 1 to 20 fields, each with type
+// (email, select or text), name and label, and its answer where the
+// field's type says, within the field schema's lengths.
+func CheckUserContent(c map[string]any) error {
+	switch c["type"] {
+	case "text":
+		for _, k := range []string{"text", "htmlText", "markdownText"} {
+			if v, ok := c[k].(string); ok && v != "" {
+				if utf8.RuneCountInString(v) > maxText {
+					return badRequest("content.%s must be at most %d characters", k, maxText)
+				}
+				return nil
+			}
+		}
+		return badRequest("content.text is required unless htmlText or markdownText is provided")
+	case "image", "file":
+		if !absURL(str(c["mediaUrl"])) {
+			return badRequest("content.mediaUrl is required")
+		}
+	case "location":
+		if _, ok := c["coordinates"].(map[string]any); !ok {
+			return badRequest("content.coordinates is required")
+		}
+	case "formResponse":
+		fields, ok := c["fields"].([]any)
+		if !ok || len(fields) < 1 || len(fields) > 20 {
+			return badRequest("content.fields must hold 1 to 20 fields")
+		}
+		for i, raw := range fields {
+			if err := checkFormField(i, raw); err != nil {
+				return err
+			}
+		}
+		if tf, ok := c["textFallback"]; ok {
+			if _, isString := tf.(string); !isString {
+				return badRequest("content.textFallback must be a string")
+			}
+		}
+	default:
+		if str(c["type"]) == "" {
+			return badRequest("content.type is required")
+		}
+	}
+	return nil
+}
+
+func checkFormField(i int, raw any) error {
+	f, ok := raw.(map[string]any)
+	if !ok {
+		return badRequest("content.fields[%d] must be an object", i)
+	}
+	between := func(k string, lo, hi int) error {
+		n := utf8.RuneCountInString(str(f[k]))
+		if _, isString := f[k].(string); !isString || n < lo || n > hi {
+			return badRequest("content.fields[%d].%s must be %d to %d characters", i, k, lo, hi)
+		}
+		return nil
+	}
+	for _, k := range []string{"name", "label"} {
+		if err := between(k, 1, 128); err != nil {
+			return err
+		}
+	}
+	switch f["type"] {
+	case "text":
+		return between("text", 1, 256)
+	case "email":
+		return between("email", 1, 128)
+	case "select":
+		opts, ok := f["select"].([]any)
+		if !ok || len(opts) == 0 {
+			return badRequest("content.fields[%d].select must hold the chosen options", i)
+		}
+		for j, o := range opts {
+			if _, ok := o.(map[string]any); !ok {
+				return badRequest("content.fields[%d].select[%d] must be an object", i, j)
+			}
+		}
+		return nil
+	default:
+		return badRequest("content.fields[%d].type must be email, select or text", i)
+	}
+}

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Event is one webhook event: the spec's eventSubSchema with its payload.
 type Event struct {
-	ID        string         `json:"id"`
+	// ID is optional in the spec; WithoutID makes an event without one.
+	ID        string         `json:"id,omitempty"`
 	Type      string         `json:"type"`
 	CreatedAt string         `json:"createdAt"`
 	Payload   map[string]any `json:"payload"`
@@ -105,6 +107,58 @@ func (s *Server) UserImage(conv, userID, mediaURL string) Event {
 	return s.userMessage(conv, userID, map[string]any{"type": "image", "mediaUrl": mediaURL, "mediaType": "image/jpeg"})
 }
 
+// UserContent is the visitor sending any message content, checked against
+// the spec's schemas for what a user can send (see CheckUserContent), so a
+// test cannot deliver what SunCo never would.
+func (s *Server) UserContent(conv, userID string, content map[string]any) (Event, error) {
+	if err := CheckUserContent(content); err != nil {
+		return Event{}, err
+	}
+	return s.userMessage(conv, userID, content), nil
+}
+
+// UserForm is the visitor submitting a form: a formResponse with fields
+// (each {type, name, label} and the answer in text, email or select) and the
+// textFallback SunCo computes ("label: value" lines). withFallback false
+// leaves that read-only field out, as the spec allows.
+func (s *Server) UserForm(conv, userID string, fields []map[string]any, withFallback bool) (Event, error) {
+	list := make([]any, len(fields))
+	var lines []string
+	for i, f := range fields {
+		list[i] = f
+		lines = append(lines, fmt.Sprintf("%v: %v", f["label"], fieldAnswer(f)))
+	}
+	content := map[string]any{"type": "formResponse", "fields": list}
+	if withFallback {
+		content["textFallback"] = strings.Join(lines, "\n")
+	}
+	return s.UserContent(conv, userID, content)
+}
+
+func fieldAnswer(f map[string]any) string {
+	switch f["type"] {
+	case "email":
+		return str(f["email"])
+	case "select":
+		var labels []string
+		opts, _ := f["select"].([]any)
+		for _, o := range opts {
+			if m, ok := o.(map[string]any); ok {
+				labels = append(labels, str(m["label"]))
+			}
+		}
+		return strings.Join(labels, ", ")
+	default:
+		return str(f["text"])
+	}
+}
+
+// WithoutID returns ev without its ID, which the spec makes optional.
+func WithoutID(ev Event) Event {
+	ev.ID = ""
+	return ev
+}
+
 func (s *Server) userMessage(conv, userID string, content map[string]any) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -129,15 +183,83 @@ func (s *Server) BusinessText(conv, text string) Event {
 	return s.event("conversation:message", map[string]any{"conversation": conversationJSON(c), "message": wire})
 }
 
-// Postback is the visitor clicking a postback button.
+// Postback is the visitor clicking a postback button with this payload;
+// "" leaves the payload out (postbackWebhook.payload is optional).
 func (s *Server) Postback(conv, userID, payload string) Event {
+	pb := map[string]any{}
+	if payload != "" {
+		pb["payload"] = payload
+	}
+	return s.postback(conv, userID, pb)
+}
+
+func (s *Server) postback(conv, userID string, pb map[string]any) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.ensureConversation(conv, userID)
 	return s.event("conversation:postback", map[string]any{
-		"conversation": conversationJSON(c), "postback": map[string]any{"payload": payload},
+		"conversation": conversationJSON(c), "postback": pb,
 		"user": s.userRef(userID), "source": s.webSource(),
 	})
+}
+
+// Click is the visitor tapping the button labelled text on the latest
+// business message that has one, as SunCo reports it: a reply button is a
+// user text message with the button's text and payload; a postback button
+// (on a message or a carousel item) is conversation:postback with the
+// action's payload and metadata. withoutPayload drops the postback's
+// payload, the variant the spec allows.
+func (s *Server) Click(conv, userID, text string, withoutPayload bool) (Event, error) {
+	s.mu.Lock()
+	c, ok := s.convs[conv]
+	var found map[string]any
+	if ok {
+		for i := len(c.Messages) - 1; i >= 0 && found == nil; i-- {
+			if c.Messages[i].Author["type"] == "business" {
+				found = findAction(c.Messages[i].Content, text)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		return Event{}, fmt.Errorf("sunshinetest: no button %q in conversation %s", text, conv)
+	}
+	switch found["type"] {
+	case "reply":
+		return s.userMessage(conv, userID, map[string]any{"type": "text", "text": str(found["text"]), "payload": str(found["payload"])}), nil
+	case "postback":
+		pb := map[string]any{}
+		if !withoutPayload {
+			pb["payload"] = found["payload"]
+		}
+		if md, ok := found["metadata"]; ok {
+			pb["metadata"] = md
+		}
+		return s.postback(conv, userID, pb), nil
+	default:
+		return Event{}, fmt.Errorf("sunshinetest: button %q is a %v action, which sends nothing back", text, found["type"])
+	}
+}
+
+// findAction finds the action labelled text in a message's content.
+func findAction(content map[string]any, text string) map[string]any {
+	lists := []any{content["actions"]}
+	if items, ok := content["items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				lists = append(lists, m["actions"])
+			}
+		}
+	}
+	for _, l := range lists {
+		actions, _ := l.([]any)
+		for _, a := range actions {
+			if m, ok := a.(map[string]any); ok && str(m["text"]) == text {
+				return m
+			}
+		}
+	}
+	return nil
 }
 
 // PassControl moves control (e.g. the Agent Workspace handing the

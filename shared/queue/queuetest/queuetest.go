@@ -1,0 +1,167 @@
+// Package queuetest is an in-memory SQS FIFO queue for the handlers' unit
+// tests: it takes SendMessage and ChangeMessageVisibility like the real
+// queue, deduplicates on MessageDeduplicationId, and hands its messages to
+// a consumer as the events.SQSEvent Lambda delivers, settling the batch the
+// way an event source mapping with ReportBatchItemFailures does (what is
+// not reported failed is deleted). Time does not pass in it: a failed
+// message is back at once on the next Deliver, with its receive count
+// raised. The FIFO semantics that need a clock (visibility timeouts,
+// redrive) are tested against fauxqs in shared/localstack.
+package queuetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// Queue is safe for concurrent use.
+type Queue struct {
+	// Fail, when set, is asked before every SendMessage; a non-nil error is
+	// returned instead of storing the message.
+	Fail func() error
+
+	mu       sync.Mutex
+	seq      int
+	msgs     []*message
+	dedupe   map[string]bool
+	sends    int
+	visCalls int
+}
+
+type message struct {
+	id, body, group, dedupe string
+	receives                int
+	sent                    int64
+}
+
+// New returns an empty queue.
+func New() *Queue { return &Queue{dedupe: map[string]bool{}} }
+
+// SendMessage stores a message unless its deduplication ID was seen.
+func (q *Queue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if q.Fail != nil {
+		if err := q.Fail(); err != nil {
+			return nil, err
+		}
+	}
+	if aws.ToString(in.MessageGroupId) == "" || aws.ToString(in.MessageDeduplicationId) == "" {
+		return nil, errors.New("queuetest: a FIFO message needs MessageGroupId and MessageDeduplicationId")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sends++
+	q.seq++
+	id := "msg-" + strconv.Itoa(q.seq)
+	d := aws.ToString(in.MessageDeduplicationId)
+	if q.dedupe[d] {
+		return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
+	}
+	q.dedupe[d] = true
+	q.msgs = append(q.msgs, &message{id: id, body: aws.ToString(in.MessageBody), group: aws.ToString(in.MessageGroupId), dedupe: d, sent: int64(q.seq)})
+	return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
+}
+
+// ChangeMessageVisibility is accepted and counted; the queue has no clock.
+func (q *Queue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.visCalls++
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+// Len is the number of messages waiting.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
+}
+
+// Sends counts SendMessage calls, deduplicated ones included.
+func (q *Queue) Sends() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.sends
+}
+
+// Bodies returns the waiting messages' bodies in order.
+func (q *Queue) Bodies() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]string, len(q.msgs))
+	for i, m := range q.msgs {
+		out[i] = m.body
+	}
+	return out
+}
+
+// Consumer is what a function does with an SQS event.
+type Consumer func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// Deliver hands every waiting message to c in one batch per ten, as a FIFO
+// queue does (a group's messages in order), and deletes what c did not
+// report failed. It returns how many failed.
+func (q *Queue) Deliver(ctx context.Context, c Consumer) (failed int, err error) {
+	q.mu.Lock()
+	batch := q.msgs
+	if len(batch) > 10 {
+		batch = batch[:10]
+	}
+	ev := events.SQSEvent{}
+	for _, m := range batch {
+		m.receives++
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: m.id, ReceiptHandle: "rh-" + m.id + "-" + strconv.Itoa(m.receives), Body: m.body, EventSource: "aws:sqs",
+			Attributes: map[string]string{
+				"MessageGroupId": m.group, "MessageDeduplicationId": m.dedupe,
+				"ApproximateReceiveCount": strconv.Itoa(m.receives), "SentTimestamp": strconv.FormatInt(m.sent, 10),
+			},
+		})
+	}
+	q.mu.Unlock()
+	if len(ev.Records) == 0 {
+		return 0, nil
+	}
+	resp, err := c(ctx, ev)
+	if err != nil {
+		return len(ev.Records), fmt.Errorf("queuetest: the consumer failed: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		keep[f.ItemIdentifier] = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delivered := map[string]bool{}
+	for _, m := range batch {
+		if !keep[m.id] {
+			delivered[m.id] = true
+		}
+	}
+	rest := q.msgs[:0]
+	for _, m := range q.msgs {
+		if !delivered[m.id] {
+			rest = append(rest, m)
+		}
+	}
+	q.msgs = rest
+	return len(keep), nil
+}
+
+// Drain delivers until the queue is empty or a delivery leaves failures;
+// it returns how many messages are left.
+func (q *Queue) Drain(ctx context.Context, c Consumer) (left int, err error) {
+	for q.Len() > 0 {
+		failed, err := q.Deliver(ctx, c)
+		if err != nil || failed > 0 {
+			return q.Len(), err
+		}
+	}
+	return 0, nil
+}

@@ -54,3 +54,30 @@ func in(c byte, set string) bool {
 	}
 	return false
 }
+
+// Digits reports whether s is min to max ASCII digits: ^[0-9]{min,max}$.
+func Digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !Digit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// LowerHex reports whether s is exactly n lowercase hex digits:
+// ^[0-9a-f]{n}$.
+func LowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !Digit(c) && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

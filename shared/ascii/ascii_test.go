@@ -79,6 +79,19 @@ func FuzzShapes(f *testing.F) {
 	})
 }
 
+func TestDigitsAndHex(t *testing.T) {
+	digits := regexp.MustCompile(`^[0-9]{3,8}$`)
+	hex := regexp.MustCompile(`^[0-9a-f]{4}$`)
+	for _, s := range []string{"", "12", "123", "12345678", "123456789", "12a", "0000", "abcd", "ABCD", "abcg", "abc", "abcde", "12 4", "\xff123"} {
+		if got, want := Digits(s, 3, 8), digits.MatchString(s); got != want {
+			t.Errorf("Digits(%q, 3, 8) = %v, want %v", s, got, want)
+		}
+		if got, want := LowerHex(s, 4), hex.MatchString(s); got != want {
+			t.Errorf("LowerHex(%q, 4) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 func BenchmarkToken(b *testing.B) {
 	s := "5f1c0ffee0ddba11ad0be011-abc_def"
 	b.ReportAllocs()

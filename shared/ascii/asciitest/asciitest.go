@@ -18,6 +18,10 @@ type Check struct {
 	// Max is the longest input the pattern accepts (the edge cases go
 	// beyond it).
 	Max int
+	// Seeds are more inputs for the table and the fuzzer: matches of a
+	// format with a fixed prefix, say, which the generic edge cases never
+	// are.
+	Seeds []string
 }
 
 // Inputs are the edge cases of a format: the empty string, every single
@@ -47,7 +51,7 @@ func Table(t *testing.T, checks []Check) {
 	t.Helper()
 	for _, c := range checks {
 		re := regexp.MustCompile(c.Regex)
-		for _, s := range Inputs(c.Max) {
+		for _, s := range append(Inputs(c.Max), c.Seeds...) {
 			if got, want := c.Fn(s), re.MatchString(s); got != want {
 				t.Errorf("%s(%q) = %v, %s says %v", c.Name, s, got, c.Regex, want)
 			}
@@ -60,7 +64,7 @@ func Fuzz(f *testing.F, checks []Check) {
 	res := make([]*regexp.Regexp, len(checks))
 	for i, c := range checks {
 		res[i] = regexp.MustCompile(c.Regex)
-		for _, s := range Inputs(c.Max)[257:] { // the runs; the single bytes are the fuzzer's to find
+		for _, s := range append(Inputs(c.Max)[257:], c.Seeds...) { // the runs; the single bytes are the fuzzer's to find
 			f.Add(s)
 		}
 	}

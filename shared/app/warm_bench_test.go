@@ -156,6 +156,13 @@ func BenchmarkWarm(b *testing.B) {
 					b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 				}
 			}
+			b.StopTimer()
+			// What the timed requests queued is not delivered: the deliver
+			// case times its own records, and delivering these (writes
+			// through the fake) would only lengthen the run.
+			if q := w.queues[bc.function]; q != nil {
+				q.Take(1)
+			}
 		})
 	}
 }

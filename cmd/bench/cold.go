@@ -35,9 +35,15 @@ var firstEvents = map[string]string{
 
 // functionEnv is template.yaml's environment of a function.
 func functionEnv(fn string) []string {
-	env := []string{"TENANTS_TABLE=crmbridge-tenants", "STATE_TABLE=crmbridge-state", "LOG_LEVEL=INFO", "STAGE=prod", "DEAD_LETTER_TTL_DAYS=14"}
-	if fn == route.WebhookMessage {
-		env = append(env, "ESCALATION_FUNCTION=crmbridge-webhook-escalation", "ACTION_FUNCTION=crmbridge-webhook-action")
+	const queues = "https://sqs.us-east-1.amazonaws.com/123456789012/crmbridge-"
+	env := []string{"TENANTS_TABLE=crmbridge-tenants", "STATE_TABLE=crmbridge-state", "LOG_LEVEL=INFO", "STAGE=prod", "DEAD_LETTER_TTL_DAYS=14", "METRICS_NAMESPACE=crmbridge/crmbridge"}
+	switch fn {
+	case route.SourceInbound:
+		env = append(env, "INBOUND_QUEUE_URL="+queues+"inbound.fifo", "OUTBOUND_QUEUE_URL="+queues+"outbound.fifo")
+	case route.WebhookMessage:
+		env = append(env, "ESCALATION_FUNCTION=crmbridge-webhook-escalation:live", "ACTION_FUNCTION=crmbridge-webhook-action:live", "OUTBOUND_QUEUE_URL="+queues+"outbound.fifo")
+	case route.WebhookEscalation:
+		env = append(env, "OUTBOUND_QUEUE_URL="+queues+"outbound.fifo")
 	}
 	return env
 }

@@ -92,7 +92,7 @@ func stackSteps(ctx context.Context, o options, r *report) error {
 			return fmt.Errorf("load: %w", err)
 		}
 		var s strings.Builder
-		fmt.Fprintf(&s, "%d visitor messages over %d conversations (known: started first), %d senders at once, each conversation's next message sent when the last was answered, signed, through the local HTTP API (DynamoDB on %s) to the fake AI agent, whose echo of each comes back through webhook-message to the demo desk; today's synchronous path (the durable queues are round 2). Sustained rate: messages ÷ (first send → last echo at the desk).\n\n", res.messages, res.conversations, res.concurrency, o.loadDynamo)
+		fmt.Fprintf(&s, "%d visitor messages over %d conversations (known: started first), %d senders at once, each conversation's next message sent when the last was answered, signed, through the local HTTP API (DynamoDB on %s) through source-inbound's queue (fauxqs) to the fake AI agent, whose echo of each comes back through webhook-message and its queue to the demo desk. Sustained rate: messages ÷ (first send → last echo at the desk).\n\n", res.messages, res.conversations, res.concurrency, o.loadDynamo)
 		s.WriteString("| messages/s | lost | duplicated | out of order | answer p50 ms | answer p99 ms | echo at the desk p50 ms | p99 ms | took |\n|---|---|---|---|---|---|---|---|---|\n")
 		fmt.Fprintf(&s, "| %.0f | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %s |\n", res.rate(), res.check.lost, res.check.duplicated, res.check.outOfOrder, ms(res.ackP50), ms(res.ackP99), ms(res.e2eP50), ms(res.e2eP99), res.elapsed.Round(time.Millisecond))
 		r.section("Load run", s.String())

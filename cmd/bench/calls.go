@@ -23,7 +23,8 @@ type perMessage struct {
 	n         int
 	calls     awscount.Counts
 	ddb, sm   float64
-	sqs       float64
+	sqs       float64 // requests that carry messages (empty receives are idle polling)
+	idlePolls float64 // empty receives during the measurement, for the record
 	rru, wru  float64
 	described string
 	// took is the median wall time of the function's invocation (the
@@ -43,7 +44,7 @@ func average(kind string, n int, c awscount.Counts, took []time.Duration) perMes
 	}
 	return perMessage{
 		kind: kind, n: n, calls: c, ddb: float64(c.Service("DynamoDB")) / f, sm: float64(c.Service("Secrets Manager")) / f,
-		sqs: float64(c.Service("SQS")) / f, rru: c.RRU / f, wru: c.WRU / f, described: strings.Join(sortStrings(ops), ", "),
+		sqs: float64(c.Service("SQS")-c.Calls[awscount.EmptyReceive]) / f, idlePolls: float64(c.Calls[awscount.EmptyReceive]) / f, rru: c.RRU / f, wru: c.WRU / f, described: strings.Join(sortStrings(ops), ", "),
 		took: percentile(took, 0.5),
 	}
 }

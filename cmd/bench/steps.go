@@ -70,9 +70,9 @@ func stackSteps(ctx context.Context, o options, r *report) error {
 		}
 		var s strings.Builder
 		fmt.Fprintf(&s, "Counted with shared/awscount around every AWS client of the local stack (the four handlers in-process, DynamoDB on %s, which sizes its consumed capacity, Secrets Manager on moto_server), warm, averaged over %d messages of each kind sent one at a time. A visitor message's figures have the AI agent's answer (one bot message, counted on its own first) subtracted. Units follow DynamoDB's pricing: 1 WRU per KB written, a failed condition charged the item's size, transactions ×2.\n\n", o.loadDynamo, kinds[0].n)
-		s.WriteString("| kind | DynamoDB calls | WRU | RRU | Secrets Manager | SQS | median invocation ms | calls |\n|---|---|---|---|---|---|---|---|\n")
+		s.WriteString("| kind | DynamoDB calls | WRU | RRU | Secrets Manager | SQS (+ idle polls) | median invocation ms | calls |\n|---|---|---|---|---|---|---|---|\n")
 		for _, k := range kinds {
-			fmt.Fprintf(&s, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %s |\n", k.kind, k.ddb, k.wru, k.rru, k.sm, k.sqs, ms(k.took), k.described)
+			fmt.Fprintf(&s, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f (+ %.2f) | %.1f | %s |\n", k.kind, k.ddb, k.wru, k.rru, k.sm, k.sqs, k.idlePolls, ms(k.took), k.described)
 		}
 		r.section("AWS calls and capacity units per message", s.String())
 		r.goal("write units per visitor message (known conversation)", fmt.Sprintf("%.2f WRU, %.2f Secrets Manager calls", kinds[1].wru, kinds[1].sm), "≤ 2 WRU, 0 Secrets Manager", kinds[1].wru <= visitorWRUGoal && kinds[1].sm == 0)
@@ -80,7 +80,7 @@ func stackSteps(ctx context.Context, o options, r *report) error {
 	}
 	if o.step("cost") {
 		r.section("Cost per 1 M messages", costTable(kinds[:2]))
-		t := total(costPerMillion(kinds[1], 1))
+		t := total(costPerMillion(kinds[1], invocationsPerMessage))
 		r.goal("cost per 1 M visitor messages", fmt.Sprintf("$%.2f", t), fmt.Sprintf("≤ $%.2f", costGoal), t <= costGoal)
 	}
 	if o.step("load") {

@@ -30,8 +30,14 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 )
+
+// EmptyReceive is how an SQS ReceiveMessage that returned no message is
+// counted: the event source mapping's idle polling, billed per queue and
+// month whatever the traffic, not per message.
+const EmptyReceive = "SQS.ReceiveMessage(empty)"
 
 // Counter accumulates counts; safe for concurrent use.
 type Counter struct {
@@ -109,6 +115,9 @@ func (s Counts) String() string {
 func (c *Counter) count(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 	out, md, err := next.HandleInitialize(ctx, in)
 	op := awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx)
+	if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && err == nil && len(r.Messages) == 0 {
+		op = EmptyReceive // a poller's idle long poll: no message's cost
+	}
 	rru, wru := units(in.Parameters, out.Result, err)
 	c.mu.Lock()
 	c.now.Calls[op]++

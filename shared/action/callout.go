@@ -43,8 +43,8 @@ func hasControl(s string) bool {
 // call-out needs one.
 func (v vars) expand(s string, escape func(string) string) (string, error) {
 	var err error
-	out := placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := placeholderRE.FindStringSubmatch(m)[1]
+	out := placeholderRE().ReplaceAllStringFunc(s, func(m string) string {
+		name := placeholderRE().FindStringSubmatch(m)[1]
 		val := v[name]
 		if err == nil && hasControl(val) {
 			err = valueError(name, "control characters such as CR or LF are not allowed")
@@ -65,7 +65,7 @@ func (v vars) expand(s string, escape func(string) string) (string, error) {
 // /api/orders/../details.
 func (v vars) expandURL(u string) (string, error) {
 	longest, longestLen := "", -1 // the placeholder with the longest value
-	for _, m := range placeholderRE.FindAllStringSubmatch(u, -1) {
+	for _, m := range placeholderRE().FindAllStringSubmatch(u, -1) {
 		if n := len(v[m[1]]); n > longestLen {
 			longest, longestLen = m[1], n
 		}
@@ -84,7 +84,7 @@ func (v vars) expandURL(u string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if names := placeholderRE.FindAllStringSubmatch(seg, -1); len(names) > 0 && i >= 3 {
+		if names := placeholderRE().FindAllStringSubmatch(seg, -1); len(names) > 0 && i >= 3 {
 			dec, _ := url.PathUnescape(out)
 			if dec == "" || dec == "." || dec == ".." {
 				return "", valueError(names[0][1], fmt.Sprintf("the value %q would make an empty, . or .. segment of the URL path", dec))

@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
 	"github.com/crmbridge/crmbridge/shared/tenant"
@@ -33,12 +35,20 @@ type ResultMap struct {
 	Sanitize bool   `json:"sanitize,omitempty"`
 }
 
+// The patterns are compiled on first use, so that no function pays for
+// them at start-up; the result keys' format is a loop (shared/ascii says
+// why).
 var (
-	placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
-	pathRE        = regexp.MustCompile(`^([A-Za-z0-9_$-]+(\[[0-9]+\])*)(\.[A-Za-z0-9_$-]+(\[[0-9]+\])*)*$`)
-	headerNameRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	keyRE         = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	placeholderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`) })
+	pathRE        = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9_$-]+(\[[0-9]+\])*)(\.[A-Za-z0-9_$-]+(\[[0-9]+\])*)*$`)
+	})
+	headerNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$") })
 )
+
+// validKey is a result key or a placeholder's name after data. or secret.:
+// 1-64 letters, digits and _ . -.
+func validKey(s string) bool { return ascii.Token(s, 64, "_.-") }
 
 var methods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true}
 
@@ -69,7 +79,7 @@ func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 	if strings.Contains(s.URL, "://") && strings.Contains(hostPart(s.URL), "{{") {
 		return nil, fmt.Errorf("http.url: placeholders are not allowed in the scheme or host")
 	}
-	if err := urls.CheckURL(placeholderRE.ReplaceAllString(s.URL, "x")); err != nil {
+	if err := urls.CheckURL(placeholderRE().ReplaceAllString(s.URL, "x")); err != nil {
 		return nil, fmt.Errorf("http.url: %w", err)
 	}
 	if err := checkTemplate("http.url", s.URL, false, s.Secret != ""); err != nil {
@@ -87,7 +97,7 @@ func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if !headerNameRE.MatchString(k) {
+		if !headerNameRE().MatchString(k) {
 			return nil, fmt.Errorf("http.headers.%s: not a valid header name", k)
 		}
 		if hasControl(s.Headers[k]) {
@@ -120,7 +130,7 @@ func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 	}
 	seen := map[string]bool{}
 	for i, r := range s.Results {
-		if !keyRE.MatchString(r.Key) {
+		if !validKey(r.Key) {
 			return nil, fmt.Errorf("http.results[%d].key: required, letters, digits, _ . - (max 64)", i)
 		}
 		if seen[r.Key] {
@@ -132,7 +142,7 @@ func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 		if r.Path == "" {
 			return nil, fmt.Errorf("http.results[%d].path: required, a path to one value like order.items[0].name", i)
 		}
-		if len(r.Path) > 256 || !pathRE.MatchString(r.Path) {
+		if len(r.Path) > 256 || !pathRE().MatchString(r.Path) {
 			return nil, fmt.Errorf("http.results[%d].path: %q is not a path like order.items[0].name (max 256)", i, clipString(r.Path))
 		}
 	}
@@ -145,7 +155,7 @@ func ParseHTTP(raw json.RawMessage, urls *egress.Client) (*HTTPSpec, error) {
 // inside one segment turns back into "/": with a template path holding a
 // space, {{data.id}} = "../../admin" would climb out of the path.
 func checkPathEncoding(u string) error {
-	probe := placeholderRE.ReplaceAllString(u, "x")
+	probe := placeholderRE().ReplaceAllString(u, "x")
 	p, err := url.Parse(probe)
 	if err != nil {
 		return fmt.Errorf("http.url: not a valid URL")
@@ -205,12 +215,12 @@ func checkTemplate(field, s string, allowSecret, haveSecret bool) error {
 	if strings.Count(s, "{{") != strings.Count(s, "}}") {
 		return fmt.Errorf("%s: unbalanced {{ }}", field)
 	}
-	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+	for _, m := range placeholderRE().FindAllStringSubmatch(s, -1) {
 		name := m[1]
 		switch {
 		case fixedNames[name]:
-		case strings.HasPrefix(name, "data.") && keyRE.MatchString(strings.TrimPrefix(name, "data.")):
-		case strings.HasPrefix(name, "secret.") && keyRE.MatchString(strings.TrimPrefix(name, "secret.")):
+		case strings.HasPrefix(name, "data.") && validKey(strings.TrimPrefix(name, "data.")):
+		case strings.HasPrefix(name, "secret.") && validKey(strings.TrimPrefix(name, "secret.")):
 			if !allowSecret {
 				return fmt.Errorf("%s: {{%s}}: secrets may not appear in the URL (URLs end up in logs)", field, name)
 			}

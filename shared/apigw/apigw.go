@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -101,14 +102,21 @@ func FromEvent(ev events.APIGatewayV2HTTPRequest, lim Limits) (*Request, error) 
 	if size > lim.Header {
 		return req, Errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "headers are larger than %d bytes", lim.Header)
 	}
+	// One backing array for the values: an allocation per request, not
+	// one per header (the warm path decodes every request).
+	vals := make([]string, 0, len(ev.Headers))
 	for k, v := range ev.Headers {
-		req.Header.Set(k, v)
+		vals = append(vals, v)
+		req.Header[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	q, err := url.ParseQuery(ev.RawQueryString)
-	if err != nil {
-		return req, Errorf(http.StatusBadRequest, "bad_query", "query string is malformed")
+	req.Query = url.Values{}
+	if ev.RawQueryString != "" {
+		q, err := url.ParseQuery(ev.RawQueryString)
+		if err != nil {
+			return req, Errorf(http.StatusBadRequest, "bad_query", "query string is malformed")
+		}
+		req.Query = q
 	}
-	req.Query = q
 
 	// Reject by the declared or encoded size before decoding anything.
 	encLimit := limit

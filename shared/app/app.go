@@ -19,7 +19,6 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -436,8 +435,12 @@ func dispatch(function string, h apigw.LambdaHandler, c *queue.Consumer) Entry {
 // Main is the body of every function's main: read the environment, build
 // the dependencies once, start the Lambda loop with the function's entry.
 // A configuration error is logged once and ends the process, so the init
-// failure shows in Lambda.
-func Main(function string) {
+// failure shows in Lambda. webhook-message passes WithForwarder.
+func Main(function string, opts ...MainOption) {
+	var parts mainParts
+	for _, o := range opts {
+		o(&parts)
+	}
 	ctx := context.Background()
 	log := obs.NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"), slog.String("service", function))
 	fail := func(msg string, err error) {
@@ -455,19 +458,22 @@ func Main(function string) {
 	if err != nil {
 		fail("AWS setup failed", err)
 	}
-	opts := Options{Service: function}
+	buildOpts := Options{Service: function}
 	if cfg.InboundQueueURL != "" || cfg.OutboundQueueURL != "" {
-		opts.SQS = sqs.NewFromConfig(awsCfg)
+		buildOpts.SQS = sqs.NewFromConfig(awsCfg)
 	}
-	d := Build(cfg, dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg), opts)
+	d := Build(cfg, dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg), buildOpts)
 	var fwd message.Forwarder
 	if function == route.WebhookMessage {
 		if cfg.EscalationFunction == "" || cfg.ActionFunction == "" {
 			fail("handler setup failed", errors.New("ESCALATION_FUNCTION and ACTION_FUNCTION are required for the single webhook URL"))
 		}
-		fwd = &LambdaForwarder{API: lambda.NewFromConfig(awsCfg), Functions: map[string]string{
+		if parts.newForwarder == nil {
+			fail("handler setup failed", errors.New("webhook-message's main must pass app.WithForwarder for the single webhook URL"))
+		}
+		fwd = parts.newForwarder(awsCfg, map[string]string{
 			route.WebhookEscalation: cfg.EscalationFunction, route.WebhookAction: cfg.ActionFunction,
-		}}
+		})
 	}
 	entry, ok := d.Entries(fwd)[function]
 	if !ok {

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/crmbridge/crmbridge/shared/ascii"
 )
 
 // StatusError is a non-2xx answer (or a 2xx whose content the caller could
@@ -55,12 +56,11 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // ErrTooLarge is an answer over the request's size limit.
 var ErrTooLarge = errors.New("answer too large")
 
-var codeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,63}$`)
-
 // SafeCode returns code if it looks like a vendor error code (a short
-// identifier), else "".
+// identifier: a letter, then at most 63 letters, digits and _ . : -), else
+// "".
 func SafeCode(code string) string {
-	if codeRE.MatchString(code) {
+	if code != "" && ascii.Letter(code[0]) && (len(code) == 1 || ascii.Token(code[1:], 63, "_.:-")) {
 		return code
 	}
 	return ""

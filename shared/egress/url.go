@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/crmbridge/crmbridge/shared/ascii"
 )
 
 // URLError says why an item URL is refused. Validators prefix the field:
@@ -21,10 +22,23 @@ func (e *URLError) Error() string { return e.Problem }
 // Is makes errors.Is(err, ErrRefused) true for internal destinations.
 func (e *URLError) Is(target error) bool { return e.refused && target == ErrRefused }
 
+// dnsLabel is one label of a host name: 1-63 of a-z, 0-9, _ and -, not
+// starting or ending with - (was ^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$;
+// shared/ascii says why not a regexp).
+func dnsLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; !(c >= 'a' && c <= 'z' || ascii.Digit(c) || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxURL is the longest URL the bridge calls or accepts in an item.
 const MaxURL = 2048
-
-var labelRE = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
 
 // CheckURL is the one check of every URL an item names (callback URLs, API
 // base URLs, action URLs, key set URLs): absolute http(s) without user
@@ -91,7 +105,7 @@ func checkURL(raw string, local bool, allow map[netip.AddrPort]bool) (*url.URL, 
 		name := strings.TrimSuffix(host, ".")
 		labels := strings.Split(name, ".")
 		for _, l := range labels {
-			if !labelRE.MatchString(l) {
+			if !dnsLabel(l) {
 				return bad("host %q is not a DNS name or an IP address", host)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -166,4 +167,29 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.b))
+}
+
+// ToolDir is where `make deps` installed an emulator: the directory named
+// by the environment variable envVar, or rel below the module root (the
+// nearest directory at or above the working directory with a go.mod: the
+// repository root for tests, which run in their package's directory, and
+// for `make run`).
+func ToolDir(envVar, rel string) (string, error) {
+	if dir := os.Getenv(envVar); dir != "" {
+		return dir, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, rel), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory to find %s in; set %s", rel, envVar)
+		}
+		dir = parent
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -75,13 +74,9 @@ func Start(ctx context.Context) (*Server, error) {
 
 // appPath finds the installed fauxqs and checks it is the pinned release.
 func appPath() (string, error) {
-	dir := os.Getenv("FAUXQS_DIR")
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			return "", err
-		}
-		dir = filepath.Join(root, InstallDir)
+	dir, err := emulator.ToolDir("FAUXQS_DIR", InstallDir)
+	if err != nil {
+		return "", err
 	}
 	pkg := filepath.Join(dir, "node_modules", "fauxqs")
 	b, err := os.ReadFile(filepath.Join(pkg, "package.json"))
@@ -96,26 +91,6 @@ func appPath() (string, error) {
 		return "", fmt.Errorf("fauxqs %s is installed in %s, the tests need %s (run `make deps`)", meta.Version, dir, Version)
 	}
 	return filepath.Join(pkg, "dist", "app.js"), nil
-}
-
-// moduleRoot is the nearest directory at or above the working directory
-// with a go.mod: the repository root for tests (which run in their
-// package's directory) and for `make run`.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("fauxqs: no go.mod above the working directory; set FAUXQS_DIR")
-		}
-		dir = parent
-	}
 }
 
 // Stop ends fauxqs and its process group; safe on nil and twice.

@@ -45,7 +45,7 @@ func StartEmulated(ctx context.Context, st *Stack, buildDir string) (e *Emulated
 	base := map[string]string{
 		"TENANTS_TABLE": st.Opts.TenantsTable, "STATE_TABLE": st.Opts.StateTable,
 		"ULTIMATE_BASE_URL": st.Deps.Config.UltimateBaseURL, "LOG_LEVEL": "DEBUG", "STAGE": "local", "EGRESS_LOCAL": "1",
-		"CONFIG_TTL_SECONDS": "1", "AWS_ENDPOINT_URL": st.Endpoint, "AWS_ENDPOINT_URL_LAMBDA": lambdaURL,
+		"CONFIG_TTL_SECONDS": "1", "AWS_ENDPOINT_URL": st.Endpoint, "AWS_ENDPOINT_URL_DYNAMODB": st.DynamoDBEndpoint, "AWS_ENDPOINT_URL_LAMBDA": lambdaURL,
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "20", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",

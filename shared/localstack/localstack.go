@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/dynamodblocal"
 	"github.com/crmbridge/crmbridge/shared/fauxqs"
 	"github.com/crmbridge/crmbridge/shared/motoserver"
 	"github.com/crmbridge/crmbridge/shared/queue"
@@ -64,6 +66,13 @@ type Options struct {
 	// Endpoint is an AWS endpoint to use instead of starting moto_server
 	// (must be loopback: the local stack never touches a real account).
 	Endpoint string
+	// DynamoDB chooses the DynamoDB emulator: "" (moto_server, at Endpoint
+	// if set) or DynamoDBLocal, Amazon's DynamoDB Local, which carries a
+	// load moto cannot (BENCHMARKS.md). Secrets Manager stays on moto_server.
+	DynamoDB string
+	// AWSConfig, if set, adjusts the SDK configuration of every AWS client
+	// the stack builds (the benchmark counts calls with it).
+	AWSConfig func(*aws.Config)
 	// AgentBaseURL points at a real AI agent instead of the fake one.
 	AgentBaseURL string
 	LogLevel     string
@@ -83,6 +92,9 @@ type Options struct {
 	// them short).
 	Delivery *app.Delivery
 }
+
+// DynamoDBLocal is the Options.DynamoDB value for Amazon's DynamoDB Local.
+const DynamoDBLocal = "dynamodb-local"
 
 // Stack is a running local crmbridge.
 type Stack struct {
@@ -108,6 +120,10 @@ type Stack struct {
 	SM        *secretsmanager.Client
 	Opts      Options
 	Endpoint  string // the AWS endpoint (moto_server) the stack uses
+	// DynamoDBLocal runs with Options.DynamoDB DynamoDBLocal; then
+	// DynamoDBEndpoint is its URL, else Endpoint.
+	DynamoDBLocal    *dynamodblocal.Server
+	DynamoDBEndpoint string
 	// Fauxqs is the queue emulator (nil when Options.SQSEndpoint named
 	// one), SQSEndpoint its URL, SQS a client of it, Queues the stack's.
 	Fauxqs      *fauxqs.Server
@@ -180,7 +196,28 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	st.DB, st.SM = dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg)
+	dbCfg, dbOpts := awsCfg, []func(*dynamodb.Options){}
+	st.DynamoDBEndpoint = endpoint
+	switch opts.DynamoDB {
+	case "":
+	case DynamoDBLocal:
+		if st.DynamoDBLocal, err = dynamodblocal.Start(ctx); err == nil {
+			dbCfg, err = st.DynamoDBLocal.Config(ctx)
+		}
+		if err != nil {
+			apiLn.Close()
+			return nil, err
+		}
+		st.DynamoDBEndpoint, dbOpts = st.DynamoDBLocal.URL, append(dbOpts, dynamodblocal.ClientOptions)
+	default:
+		apiLn.Close()
+		return nil, fmt.Errorf("unknown DynamoDB emulator %q (moto_server is the default; or %s)", opts.DynamoDB, DynamoDBLocal)
+	}
+	if opts.AWSConfig != nil {
+		opts.AWSConfig(&awsCfg)
+		opts.AWSConfig(&dbCfg)
+	}
+	st.DB, st.SM = dynamodb.NewFromConfig(dbCfg, dbOpts...), secretsmanager.NewFromConfig(awsCfg)
 	st.Serial = NewSerialDB(st.DB)
 	opts.Progress("creating the tables at " + endpoint)
 	if err := CreateTables(ctx, st.DB, opts.TenantsTable, opts.StateTable); err != nil {
@@ -245,7 +282,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		DeadLetterTTL: 14 * 24 * time.Hour, ConfigTTL: 2 * time.Second, SecretsTTL: 5 * time.Minute,
 		InboundQueueURL: st.Queues.Inbound, OutboundQueueURL: st.Queues.Outbound,
 	}
-	st.Deps = app.Build(cfg, st.Serial, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry, SQS: st.QueueClient(), Delivery: opts.Delivery})
+	// moto needs SerialDB's lock (see there); DynamoDB Local isolates
+	// transactions itself, and the lock would cap a load run.
+	var db app.DynamoDB = st.Serial
+	if st.DynamoDBLocal != nil {
+		db = st.DB
+	}
+	st.Deps = app.Build(cfg, db, st.SM, app.Options{Out: opts.Out, Service: "local", Retry: opts.Retry, SQS: st.QueueClient(), Delivery: opts.Delivery})
 	st.handlers = st.Deps.Handlers(nil)
 	observe := st.Deps.Delivery.Observe
 	st.Deps.Delivery.Observe = func(function string, r queue.Record, o queue.Outcome) {
@@ -280,6 +323,9 @@ func (st *Stack) startQueues(ctx context.Context) error {
 	cfg, err := (&fauxqs.Server{URL: st.SQSEndpoint}).Config(ctx)
 	if err != nil {
 		return err
+	}
+	if st.Opts.AWSConfig != nil {
+		st.Opts.AWSConfig(&cfg) // the queues' calls are counted too (cmd/bench)
 	}
 	st.SQS = sqs.NewFromConfig(cfg)
 	st.Queues, err = st.NewQueues(ctx, "crmbridge", 6*st.Opts.FunctionTimeout)
@@ -456,6 +502,7 @@ func (st *Stack) Close() {
 		_ = st.Twilio.Close()
 	}
 	st.Moto.Stop()
+	st.DynamoDBLocal.Stop()
 	st.Fauxqs.Stop()
 }
 

@@ -4,10 +4,10 @@
 package obs
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
-	"sort"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +64,9 @@ func lambdaKeys(groups []string, a slog.Attr) slog.Attr {
 // alone (what the template's alarms watch, whatever the other dimensions).
 type Metrics struct {
 	mu        sync.Mutex
+	buf       []byte   // the record being written (under mu)
+	keys      []string // its dimension names (under mu)
+	top       []string // its top-level keys (under mu)
 	w         io.Writer
 	namespace string
 	service   string
@@ -113,46 +116,56 @@ func (m *Metrics) Millis(name string, d time.Duration, dims map[string]string) {
 	m.emit(name, float64(d.Microseconds())/1000, "Milliseconds", dims)
 }
 
-// reserved are the record's own keys; a dimension of that name is dropped.
+// reserved are the record's own keys; a dimension of that name is dropped,
+// and a metric of that name is not recorded (it would overwrite that key).
 var reserved = map[string]bool{"Service": true, "_aws": true, "level": true, "timestamp": true}
 
+// maxKeptBuffer bounds the encoding buffer a Metrics keeps between
+// records: a record with outsized dimension values is encoded, and its
+// buffer left to the collector.
+const maxKeptBuffer = 16 << 10
+
 func (m *Metrics) emit(name string, value float64, unit string, dims map[string]string) {
-	if m == nil || m.w == nil {
+	if m == nil || m.w == nil || reserved[name] || math.IsNaN(value) || math.IsInf(value, 0) {
+		return // JSON has no NaN or infinity: the record could not be read
+	}
+	// Every request emits a few records, so they are encoded into one
+	// reused buffer (see emf.go): the maps encoding/json needed were about
+	// 35 allocations a record, the most of any part of a warm request.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.record(name, value, unit, dims)
+	var b []byte
+	b, m.top = encodeRecord(m.buf[:0], m.top[:0], &r)
+	if b == nil {
 		return
 	}
-	now := m.now()
-	keys := make([]string, 0, len(dims)+1)
-	rec := map[string]any{name: value, "Service": m.service, "level": m.level, "timestamp": now.UTC().Format(time.RFC3339Nano)}
-	keys = append(keys, "Service")
-	for k, v := range dims {
+	b = append(b, '\n')
+	if cap(b) <= maxKeptBuffer {
+		m.buf = b
+	} else {
+		m.buf = nil
+	}
+	_, _ = m.w.Write(b)
+}
+
+// record is the record of one metric, its dimension names in m.keys
+// (under m.mu).
+func (m *Metrics) record(name string, value float64, unit string, dims map[string]string) record {
+	keys := append(m.keys[:0], "Service")
+	for k := range dims {
 		// A dimension named like the metric or one of the record's own keys
 		// would overwrite that key and make the record invalid EMF (or list
 		// Service twice).
 		if k == name || reserved[k] {
 			continue
 		}
-		rec[k] = v
 		keys = append(keys, k)
 	}
-	sort.Strings(keys[1:])
-	sets := [][]string{keys}
-	if len(keys) > 1 {
-		sets = append(sets, keys[:1])
+	slices.Sort(keys[1:])
+	m.keys = keys
+	return record{
+		namespace: m.namespace, service: m.service, level: m.level,
+		name: name, unit: unit, value: value, keys: keys, dims: dims, now: m.now(),
 	}
-	rec["_aws"] = map[string]any{
-		"Timestamp": now.UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  m.namespace,
-			"Dimensions": sets,
-			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
-		}},
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return
-	}
-	b = append(b, '\n')
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, _ = m.w.Write(b)
 }

@@ -3,7 +3,9 @@ package obs
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -260,12 +262,27 @@ func TestMetricsNoOp(t *testing.T) {
 	zero.Millis("x", time.Second, nil)
 }
 
-func TestMetricsUnencodableValueIsDropped(t *testing.T) {
-	var buf bytes.Buffer
-	m := NewMetrics(&buf, "ns", "svc")
-	m.Count("NaN", nan(), nil)
-	if buf.Len() != 0 {
-		t.Fatalf("wrote %q for a NaN value", buf.String())
+func TestMetricsUnencodableRecordIsDropped(t *testing.T) {
+	tests := []struct {
+		name  string
+		value float64
+	}{
+		{"NaN", nan()},
+		{"Inf", math.Inf(1)},
+		{"NegInf", math.Inf(-1)},
+		// A metric named like one of the record's own keys would overwrite it.
+		{"Service", 1},
+		{"_aws", 1},
+		{"level", 1},
+		{"timestamp", 1},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		m := NewMetrics(&buf, "ns", "svc")
+		m.Count(tt.name, tt.value, map[string]string{"Kind": "a"})
+		if buf.Len() != 0 {
+			t.Errorf("%s = %v: wrote %q", tt.name, tt.value, buf.String())
+		}
 	}
 }
 
@@ -362,4 +379,117 @@ func TestMetricLevel(t *testing.T) {
 			t.Errorf("MetricLevel(%q) = %s, want %s", tt.filters, got, tt.want)
 		}
 	}
+}
+
+// The record is encoded by hand (appendRecord) into a reused buffer; it is
+// held byte for byte to encoding/json's encoding of the same record as
+// maps (marshalRecord, the encoder Metrics used first), and every line
+// Metrics writes is that encoding and a newline.
+func TestAppendRecordIsEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", `quo"te`, `back\slash`, "new\nline", "\b\f\r\t", "\x00\x1f\x7f", "é ü 日本", "\xff\xfe", "a\u2028b\u2029", "<&>", "\U0001F600", "\xed\xa0\x80"}
+	values := []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-7, 123456789, 1e20, 1e21, -1e21, 1.5e300, math.SmallestNonzeroFloat64, math.MaxFloat64}
+	times := []time.Time{time.Date(2025, 3, 4, 5, 6, 7, 8_000_000, time.UTC), time.Unix(0, 0), time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("x", 3600)), {}}
+	for i, s := range strs {
+		checkRecord(t, s, "Dim"+s, s, values[i%len(values)], times[i%len(times)])
+		checkRecord(t, s, "Z", s, values[i%len(values)], times[i%len(times)])
+	}
+	for i, v := range values {
+		checkRecord(t, "v", "Kind", "a", v, times[i%len(times)])
+	}
+	for _, at := range times {
+		checkRecord(t, "", "", "", 1, at)
+	}
+}
+
+func FuzzAppendRecord(f *testing.F) {
+	f.Add("Errors", "Source", "generic", "ns", 1.5, int64(1741064767008000000))
+	f.Add("quo\"te", "new\nline", "\xff<&>", "é\u2028", 1e-7, int64(0))
+	f.Add("", "", "", "", 1e21, int64(-1))
+	f.Fuzz(func(t *testing.T, name, dimKey, dimValue, s string, value float64, nanos int64) {
+		if math.IsNaN(value) || math.IsInf(value, 0) {
+			return // not recorded (TestMetricsUnencodableRecordIsDropped)
+		}
+		checkRecord(t, name, dimKey, dimValue+s, value, time.Unix(0, nanos))
+	})
+}
+
+// checkRecord writes one metric with a few dimensions and namespace,
+// service and unit made of the given strings, and compares the line with
+// encoding/json's.
+func checkRecord(t *testing.T, name, dimKey, dimValue string, value float64, at time.Time) {
+	t.Helper()
+	if reserved[name] {
+		return // not recorded (TestMetricsUnencodableRecordIsDropped)
+	}
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "ns"+dimValue, "svc"+dimValue)
+	m.now = func() time.Time { return at }
+	dims := map[string]string{dimKey: dimValue, "Source": "generic", dimValue: dimKey, "level": "DEBUG"}
+	m.emit(name, value, "Count"+dimValue, dims)
+	m2 := &Metrics{namespace: m.namespace, service: m.service, level: m.level, now: m.now}
+	r := m2.record(name, value, "Count"+dimValue, dims)
+	want := marshalRecord(nil, &r)
+	if want == nil {
+		t.Fatalf("encoding/json refused %+v", r)
+	}
+	got, _ := appendRecord(nil, nil, &r)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("appendRecord differs from encoding/json:\n got %q\nwant %q", got, want)
+	}
+	if line := buf.String(); line != string(want)+"\n" {
+		t.Fatalf("Metrics wrote\n%q\nwant\n%q", line, string(want)+"\n")
+	}
+	if !json.Valid(got) {
+		t.Fatalf("not valid JSON: %q", got)
+	}
+}
+
+// The buffer a Metrics keeps for the next record is bounded: one record
+// with an outsized value does not pin its buffer.
+func TestMetricsBufferBounded(t *testing.T) {
+	m := NewMetrics(io.Discard, "ns", "svc")
+	m.Count("C", 1, map[string]string{"Kind": strings.Repeat("x", 2*maxKeptBuffer)})
+	if cap(m.buf) > maxKeptBuffer {
+		t.Fatalf("kept a %d-byte buffer", cap(m.buf))
+	}
+	m.Count("C", 1, map[string]string{"Kind": "a"})
+	if cap(m.buf) == 0 || cap(m.buf) > maxKeptBuffer {
+		t.Fatalf("kept a %d-byte buffer after a small record", cap(m.buf))
+	}
+}
+
+// A warm request emits a few records: the default encoder allocates
+// nothing for them once its buffers have grown.
+func TestMetricsEmitDoesNotAllocate(t *testing.T) {
+	if encodingJSON {
+		t.Skip("built with -tags obs_encodingjson: the baseline encoder allocates")
+	}
+	m := NewMetrics(io.Discard, "crmbridge", "source-inbound")
+	dims := map[string]string{"Source": "generic", "Outcome": "accepted"}
+	m.Count("InboundEvents", 1, dims)
+	if n := testing.AllocsPerRun(100, func() { m.Count("InboundEvents", 1, dims) }); n != 0 {
+		t.Fatalf("%v allocations a record", n)
+	}
+}
+
+// BenchmarkEmit is one record's cost with each encoder.
+func BenchmarkEmit(b *testing.B) {
+	m := NewMetrics(io.Discard, "crmbridge", "source-inbound")
+	dims := map[string]string{"Source": "generic", "Outcome": "accepted"}
+	m.Count("InboundEvents", 1, dims)
+	r := m.record("InboundEvents", 1, "Count", dims)
+	var buf []byte
+	var top []string
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			buf, top = appendRecord(buf[:0], top[:0], &r)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			buf = marshalRecord(buf[:0], &r)
+		}
+	})
 }

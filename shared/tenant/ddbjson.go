@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -38,8 +39,11 @@ func DecodeItemJSON(b []byte) (Item, error) {
 	return it, nil
 }
 
-// numberRE is the decimal number syntax DynamoDB takes for N values.
-var numberRE = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+// numberRE is the decimal number syntax DynamoDB takes for N values,
+// compiled on first use so that no function pays for it at start-up.
+var numberRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+})
 
 func decodeAV(b json.RawMessage) (types.AttributeValue, error) {
 	var m map[string]json.RawMessage
@@ -68,7 +72,7 @@ func decodeAV(b json.RawMessage) (types.AttributeValue, error) {
 			}
 			// strconv.ParseFloat would also take NaN, Inf, hex and
 			// underscores, which DynamoDB refuses.
-			if !numberRE.MatchString(s) {
+			if !numberRE().MatchString(s) {
 				//lint:ignore ST1005 the message starts with a DynamoDB type name
 				return nil, fmt.Errorf("N %q is not a number", s)
 			}

@@ -168,7 +168,7 @@ func attrJSON(av types.AttributeValue) (any, error) {
 // jsonNumber writes a DynamoDB number the way JSON can hold it: DynamoDB
 // also takes "+1", "1." and ".5".
 func jsonNumber(s string) (json.Number, error) {
-	if !numberRE.MatchString(s) {
+	if !numberRE().MatchString(s) {
 		return "", fmt.Errorf("type N: %q is not a number", s)
 	}
 	if json.Valid([]byte(s)) {

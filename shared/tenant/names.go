@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/crmbridge/crmbridge/shared/ascii"
 )
 
 // Secret names belong to their tenant: an agent's secret is exactly
@@ -58,7 +60,7 @@ func CheckActionSecret(agentID, name string) error {
 
 // validSecretSegment is one path segment of a secret name.
 func validSecretSegment(s string) bool {
-	return s != "." && s != ".." && charsIn(s, 128, "_.@+=-")
+	return s != "." && s != ".." && ascii.Token(s, 128, "_.@+=-")
 }
 
 // SecretKind is what a secret is for, by its name.

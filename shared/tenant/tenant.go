@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 )
 
@@ -166,7 +167,9 @@ func ValidSourceName(s string) bool {
 // separates key parts; the dot segments because account IDs go into
 // platform API paths (/v2/apps/{app}/..., /api/v1/account/{account}/...),
 // where servers would resolve them.
-func ValidAccount(s string) bool { return s != "." && s != ".." && charsIn(s, maxAccount, "._@+=-") }
+func ValidAccount(s string) bool {
+	return s != "." && s != ".." && ascii.Token(s, maxAccount, "._@+=-")
+}
 
 // ValidAgentID reports whether s can be an AI agent's ID: its bot ID, 24
 // lowercase hex characters (a MongoDB ObjectId, as in the dashboard URL).
@@ -188,32 +191,7 @@ func ValidActionName(s string) bool { return validToken(s) }
 
 // validToken is 1-64 of letters, digits and _ . - (action names, metadata
 // fields and session parameter keys).
-func validToken(s string) bool { return charsIn(s, maxToken, "_.-") }
-
-// charsIn reports whether s is 1 to maxLen ASCII letters, digits and
-// characters of punct.
-func charsIn(s string, maxLen int, punct string) bool {
-	if len(s) == 0 || len(s) > maxLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !alnum(s[i]) && !isAny(s[i], punct) {
-			return false
-		}
-	}
-	return true
-}
-
-func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-
-func isAny(c byte, set string) bool {
-	for i := 0; i < len(set); i++ {
-		if set[i] == c {
-			return true
-		}
-	}
-	return false
-}
+func validToken(s string) bool { return ascii.Token(s, maxToken, "_.-") }
 
 // Rules of the formats, for messages.
 const (

@@ -144,15 +144,8 @@ func (q *Queue) deliver(ctx context.Context, c Consumer) (handed, failed int, er
 			continue
 		}
 		m.inFlight = true
-		m.receives++
 		batch = append(batch, m)
-		ev.Records = append(ev.Records, events.SQSMessage{
-			MessageId: m.id, ReceiptHandle: "rh-" + m.id + "-" + strconv.Itoa(m.receives), Body: m.body, EventSource: "aws:sqs",
-			Attributes: map[string]string{
-				"MessageGroupId": m.group, "MessageDeduplicationId": m.dedupe,
-				"ApproximateReceiveCount": strconv.Itoa(m.receives), "SentTimestamp": strconv.FormatInt(m.sent, 10),
-			},
-		})
+		ev.Records = append(ev.Records, m.receive())
 	}
 	q.mu.Unlock()
 	if len(batch) == 0 {
@@ -200,5 +193,40 @@ func (q *Queue) Drain(ctx context.Context, c Consumer) (left int, err error) {
 		if err != nil || failed > 0 || handed == 0 {
 			return q.Len(), err
 		}
+	}
+}
+
+// Take removes every waiting message and returns them as the SQS events of
+// at most size records each that Lambda would hand the function, each
+// record on its first receive: for benchmarks, which time the consumer
+// alone.
+func (q *Queue) Take(size int) []events.SQSEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []events.SQSEvent
+	for i, m := range q.msgs {
+		if i%size == 0 {
+			out = append(out, events.SQSEvent{})
+		}
+		ev := &out[len(out)-1]
+		ev.Records = append(ev.Records, m.receive())
+	}
+	q.msgs = nil
+	return out
+}
+
+// receive counts a receive of m and returns its record as Lambda hands it
+// over (under q.mu).
+func (m *message) receive() events.SQSMessage {
+	m.receives++
+	sent := strconv.FormatInt(m.sent, 10)
+	return events.SQSMessage{
+		MessageId: m.id, ReceiptHandle: "rh-" + m.id + "-" + strconv.Itoa(m.receives), Body: m.body, EventSource: "aws:sqs",
+		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:queuetest.fifo", AWSRegion: "us-east-1",
+		Attributes: map[string]string{
+			"MessageGroupId": m.group, "MessageDeduplicationId": m.dedupe, "SenderId": "AROAEXAMPLE",
+			"ApproximateReceiveCount": strconv.Itoa(m.receives), "SentTimestamp": sent,
+			"ApproximateFirstReceiveTimestamp": sent, "SequenceNumber": fmt.Sprintf("%020d", m.sent),
+		},
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
@@ -124,8 +124,6 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 // answerLimit bounds a tenant's answer (team.status, action results).
 const answerLimit = 64 << 10
 
-var safeIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
-
 // webhookID derives an event's webhook-id from the ID the bridge keeps for
 // it across retries and replays (a message's messageId, a handover's ID, a
 // team query's or an action call's ID), so a redelivery gets the same id and
@@ -137,13 +135,16 @@ func webhookID(id string) string {
 	switch {
 	case id == "":
 		return randomID()
-	case safeIDRE.MatchString(id):
+	case plainID(id):
 		return "msg_" + id
 	default:
 		sum := sha256.Sum256([]byte(id))
 		return "msg_" + hex.EncodeToString(sum[:16])
 	}
 }
+
+// plainID is 1-100 of letters, digits, _ and -.
+func plainID(s string) bool { return ascii.Token(s, 100, "_-") }
 
 func randomID() string {
 	var b [16]byte

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -32,7 +33,11 @@ const (
 	maxExternalID  = 256
 )
 
-var suffixRE = regexp.MustCompile(`^(.*\S) \(([1-9][0-9]?)/([1-9][0-9]?)\)$`)
+// suffixRE is compiled on first use so that no function pays for it at
+// start-up.
+var suffixRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(.*\S) \(([1-9][0-9]?)/([1-9][0-9]?)\)$`)
+})
 
 // clickID is the ExternalId for a button; card < 0 means not a carousel.
 func clickID(card int, text string) string {
@@ -92,7 +97,7 @@ func decodeClick(published string, ids []string) (click, bool) {
 			return c, true
 		}
 	}
-	if m := suffixRE.FindStringSubmatch(published); m != nil {
+	if m := suffixRE().FindStringSubmatch(published); m != nil {
 		n, _ := strconv.Atoi(m[2])
 		total, _ := strconv.Atoi(m[3])
 		if n <= total {
@@ -104,7 +109,7 @@ func decodeClick(published string, ids []string) (click, bool) {
 }
 
 func stripSuffix(s string) string {
-	if m := suffixRE.FindStringSubmatch(s); m != nil {
+	if m := suffixRE().FindStringSubmatch(s); m != nil {
 		return m[1]
 	}
 	return s

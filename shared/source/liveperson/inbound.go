@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/source"
 )
 
@@ -147,7 +147,8 @@ type lpEvent struct {
 	LastConsumerMessage json.RawMessage `json:"lastConsumerMessage"`
 }
 
-var seqRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// validSequence is the shape of a sequence number kept in a dedupe key.
+func validSequence(s string) bool { return ascii.Token(s, 64, "._-") }
 
 // parseEvent handles POST events. The conversation must have been created
 // (PUT) first: an event for one the bridge has no record of is answered 404
@@ -312,7 +313,7 @@ func clip(s string) string {
 // hash of the body stands in: LivePerson resends the same body on a retry.
 func eventID(convID, typ string, seq json.RawMessage, body []byte) string {
 	s := scalar(seq)
-	if s == "" || !seqRE.MatchString(s) {
+	if !validSequence(s) {
 		s = "h" + bodyHash(body)
 	}
 	if typ == EventText || typ == EventRichContent {

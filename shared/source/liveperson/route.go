@@ -2,10 +2,10 @@ package liveperson
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
+	"github.com/crmbridge/crmbridge/shared/ascii"
 )
 
 // op is one of the Custom Endpoint operations.
@@ -29,9 +29,9 @@ type target struct {
 // APIVersion is the Custom Endpoint API version in the paths.
 const APIVersion = "v1"
 
-// LivePerson conversation IDs are UUIDs; the stricter pattern keeps the ID
+// LivePerson conversation IDs are UUIDs; the stricter format keeps the ID
 // safe in our keys and in Public API paths.
-var convIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+func validConvID(s string) bool { return ascii.Token(s, 128, "._-") }
 
 // Route implements source.Router: it answers paths
 // and methods that are not part of the Custom Endpoint API before the
@@ -59,7 +59,7 @@ func parsePath(method, proxy string) (target, error) {
 		return target{}, notFound("route_not_found", "no Custom Endpoint route %s", p)
 	}
 	t := target{botID: seg[2]}
-	if !botIDRE.MatchString(t.botID) {
+	if !validBotID(t.botID) {
 		return target{}, notFound("unknown_bot", "botId must be 1-36 letters, digits and -")
 	}
 	var allowed string
@@ -77,13 +77,13 @@ func parsePath(method, proxy string) (target, error) {
 	}
 	if len(seg) > 4 {
 		t.env = seg[4]
-		if !envRE.MatchString(t.env) {
+		if !validEnv(t.env) {
 			return target{}, notFound("unknown_environment", "environment must be letters, digits, _ and -")
 		}
 	}
 	if len(seg) > 6 {
 		t.convID = seg[6]
-		if !convIDRE.MatchString(t.convID) {
+		if !validConvID(t.convID) {
 			return target{}, apigw.Errorf(http.StatusBadRequest, "invalid_conversation_id", "convId must be 1-128 letters, digits, . _ and -")
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
@@ -104,10 +104,10 @@ const (
 	channelChat         = "chat"
 )
 
-var (
-	botIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,36}$`)
-	envRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-)
+// The formats of the IDs in settings and paths (shared/ascii says why not
+// regexps).
+func validBotID(s string) bool { return ascii.Token(s, 36, "-") }
+func validEnv(s string) bool   { return ascii.Token(s, 64, "_-") }
 
 // settings is the validated, defaulted form the adapter works with.
 type settings struct {
@@ -139,7 +139,7 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*settings, error) 
 		return nil, err
 	}
 	out := &settings{Settings: s}
-	if !botIDRE.MatchString(s.BotID) {
+	if !validBotID(s.BotID) {
 		return nil, errors.New("botId: required, 1-36 letters, digits and - (the Bot ID of the Custom Endpoint vendor settings)")
 	}
 	if len(s.Environments) > maxEnvironments {
@@ -147,7 +147,7 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*settings, error) 
 	}
 	out.envs = []string{DefaultEnvironment}
 	for i, e := range s.Environments {
-		if !envRE.MatchString(e) {
+		if !validEnv(e) {
 			return nil, fmt.Errorf("environments[%d]: letters, digits, _ and - (max 64)", i)
 		}
 		if e != DefaultEnvironment && !out.hasEnv(e) {

@@ -4,6 +4,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // A message may carry htmlText or markdownText instead of text (the spec's
@@ -99,12 +100,17 @@ func startsTag(s string) bool {
 	return c == '/' || c == '!' || c == '?' || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }
 
-var hrefRE = regexp.MustCompile(`(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+// The patterns compile on first use, not at every function's start
+// (shared/ascii says what a pattern costs there): only a rich-text
+// message needs them.
+var hrefRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+})
 
 // href reads a tag's href ("a href=..."), decoded; "" unless it is an
 // absolute URL.
 func href(tag string) string {
-	m := hrefRE.FindStringSubmatch(tag)
+	m := hrefRE().FindStringSubmatch(tag)
 	if m == nil {
 		return ""
 	}
@@ -117,13 +123,17 @@ func href(tag string) string {
 
 // Markdown: headings, quotes and list markers at line starts; emphasis,
 // code and strike marks; [text](url) links and ![alt](url) images.
-var (
-	mdImage  = regexp.MustCompile(`!\[([^\]]*)\]\([^)]*\)`)
-	mdLink   = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
-	mdLead   = regexp.MustCompile(`(?m)^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+)`)
-	mdMarks  = regexp.MustCompile("\\*\\*|__|~~|`+")
-	mdFenced = regexp.MustCompile("(?m)^[ \t]*```[^\n]*$")
-)
+type markdownPatterns struct{ image, link, lead, marks, fenced *regexp.Regexp }
+
+var markdown = sync.OnceValue(func() markdownPatterns {
+	return markdownPatterns{
+		image:  regexp.MustCompile(`!\[([^\]]*)\]\([^)]*\)`),
+		link:   regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)`),
+		lead:   regexp.MustCompile(`(?m)^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+)`),
+		marks:  regexp.MustCompile("\\*\\*|__|~~|`+"),
+		fenced: regexp.MustCompile("(?m)^[ \t]*```[^\n]*$"),
+	}
+})
 
 // plainMarkdown renders Markdown as plain text. Single * and _ are kept:
 // they are as often part of words (snake_case, 2*3) as emphasis.
@@ -131,11 +141,12 @@ func plainMarkdown(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = mdFenced.ReplaceAllString(s, "")
-	s = mdImage.ReplaceAllString(s, "$1")
-	s = mdLink.ReplaceAllString(s, "$1 ($2)")
-	s = mdLead.ReplaceAllString(s, "")
-	s = mdMarks.ReplaceAllString(s, "")
+	md := markdown()
+	s = md.fenced.ReplaceAllString(s, "")
+	s = md.image.ReplaceAllString(s, "$1")
+	s = md.link.ReplaceAllString(s, "$1 ($2)")
+	s = md.lead.ReplaceAllString(s, "")
+	s = md.marks.ReplaceAllString(s, "")
 	return foldBlank(s)
 }
 

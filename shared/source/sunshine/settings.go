@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
@@ -67,11 +67,10 @@ const (
 	AttachmentsPublic  = "public"
 )
 
-var (
-	idRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	targetRE = regexp.MustCompile(`^[A-Za-z0-9_:.-]{1,128}$`)
-	sepRE    = regexp.MustCompile(`^[ ,;|]{1,3}$`)
-)
+// The formats of the settings (shared/ascii says why not regexps).
+func validID(s string) bool        { return ascii.Token(s, 64, "_-") }
+func validTarget(s string) bool    { return ascii.Token(s, 128, "_:.-") }
+func validSeparator(s string) bool { return ascii.Of(s, 3, " ,;|") }
 
 // ParseSettings implements source.Adapter: the account's *Settings, with its
 // URLs checked in the adapter's mode.
@@ -95,17 +94,17 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) 
 	if s.IntegrationID == "" {
 		return nil, errors.New("integrationId: required (the id of the custom integration whose webhook calls the bridge)")
 	}
-	if !idRE.MatchString(s.IntegrationID) {
+	if !validID(s.IntegrationID) {
 		return nil, errors.New("integrationId: 1-64 letters, digits, _ or -")
 	}
 	if s.HandoverTarget == "" {
 		s.HandoverTarget = DefaultHandoverTarget
 	}
-	if !targetRE.MatchString(s.HandoverTarget) {
+	if !validTarget(s.HandoverTarget) {
 		return nil, errors.New("handoverTarget: a switchboard integration id, name or type, or next (1-128 of letters, digits, _ : . -)")
 	}
 	for name, target := range s.EscalationTargets {
-		if name == "" || !targetRE.MatchString(target) {
+		if name == "" || !validTarget(target) {
 			return nil, fmt.Errorf("escalationTargets.%s: a switchboard integration id, name or type, or next", name)
 		}
 	}
@@ -135,7 +134,7 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*Settings, error) 
 		sep := DefaultTagSeparator
 		s.TagSeparator = &sep
 	}
-	if !sepRE.MatchString(*s.TagSeparator) {
+	if !validSeparator(*s.TagSeparator) {
 		return nil, errors.New(`tagSeparator: 1-3 of space , ; | (e.g. " " or ",")`)
 	}
 	return &s, nil

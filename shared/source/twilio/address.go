@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strings"
 )
 
@@ -22,11 +21,6 @@ type address struct {
 	Number  string // E.164 (+…), or an SMS short code
 }
 
-var (
-	e164RE      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	shortCodeRE = regexp.MustCompile(`^[0-9]{3,8}$`)
-)
-
 var errAddress = errors.New("must be an E.164 number (+…) or whatsapp:+…")
 
 // parseAddress reads Twilio's form of an address: +E164 for SMS,
@@ -34,12 +28,12 @@ var errAddress = errors.New("must be an E.164 number (+…) or whatsapp:+…")
 // channels (rcs:, messenger:) are not served.
 func parseAddress(s string) (address, error) {
 	if n, ok := strings.CutPrefix(s, "whatsapp:"); ok {
-		if !e164RE.MatchString(n) {
+		if !e164(n) {
 			return address{}, errAddress
 		}
 		return address{Channel: ChannelWhatsApp, Number: n}, nil
 	}
-	if e164RE.MatchString(s) || shortCodeRE.MatchString(s) {
+	if e164(s) || shortCode(s) {
 		return address{Channel: ChannelSMS, Number: s}, nil
 	}
 	return address{}, errAddress

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
@@ -31,8 +30,6 @@ type Credentials struct {
 	DeskSecret              string `json:"deskSecret,omitempty"`
 	PreviousDeskSecret      string `json:"previousDeskSecret,omitempty"`
 }
-
-var apiKeySidRE = regexp.MustCompile(`^SK[0-9a-f]{32}$`)
 
 // creds is a validated secret.
 type creds struct {
@@ -74,7 +71,7 @@ func parseCredentials(raw []byte) (*creds, error) {
 	if c.PreviousAuthToken != "" && c.AuthToken == "" {
 		return nil, errors.New("credentials previousAuthToken: only beside authToken")
 	}
-	if !apiKeySidRE.MatchString(c.APIKeySid) {
+	if !validSid(c.APIKeySid, "SK") {
 		return nil, errors.New("credentials apiKeySid: required, SK followed by 32 hex digits (a Twilio API key)")
 	}
 	if c.APIKeySecret == "" {

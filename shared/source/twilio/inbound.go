@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -54,8 +53,6 @@ const (
 	UserName     = "name" // the WhatsApp profile name: personal, sent with sanitize
 )
 
-var sidRE = regexp.MustCompile(`^(SM|MM)[0-9a-f]{32}$`)
-
 // Limits of what reaches the AI agent.
 const (
 	maxText    = 4096
@@ -91,7 +88,7 @@ func readMessage(req *apigw.Request, acct *source.Account, st *settings) (inboun
 	if m.sid == "" {
 		m.sid = p.Get("SmsMessageSid")
 	}
-	if !sidRE.MatchString(m.sid) {
+	if !messageSid(m.sid) {
 		return inboundMessage{}, bad("MessageSid", "required, SM or MM followed by 32 hex digits")
 	}
 	if m.ends.Visitor, err = parseAddress(p.Get("From")); err != nil {

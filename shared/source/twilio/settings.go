@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -124,12 +123,6 @@ const (
 	maxKeywords             = 30
 )
 
-var (
-	accountSidRE = regexp.MustCompile(`^AC[0-9a-f]{32}$`)
-	serviceSidRE = regexp.MustCompile(`^MG[0-9a-f]{32}$`)
-	contentSidRE = regexp.MustCompile(`^HX[0-9a-f]{32}$`)
-)
-
 // settings is the validated, defaulted form the adapter works with.
 type settings struct {
 	Settings
@@ -164,7 +157,7 @@ func parseSettings(raw json.RawMessage, urls *egress.Client) (*settings, error) 
 }
 
 func (s *settings) senders(*egress.Client) error {
-	if s.MessagingServiceSid != "" && !serviceSidRE.MatchString(s.MessagingServiceSid) {
+	if s.MessagingServiceSid != "" && !validSid(s.MessagingServiceSid, "MG") {
 		return errors.New("messagingServiceSid: must be MG followed by 32 hex digits")
 	}
 	if s.From != "" {
@@ -228,7 +221,7 @@ func (s *settings) rendering(*egress.Client) error {
 		return errors.New("whatsapp.quickReplyContentSids: three Content SIDs, for one, two and three buttons")
 	}
 	for i, sid := range s.WhatsApp.QuickReplyContentSids {
-		if !contentSidRE.MatchString(sid) {
+		if !validSid(sid, "HX") {
 			return fmt.Errorf("whatsapp.quickReplyContentSids[%d]: must be HX followed by 32 hex digits", i)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
@@ -24,11 +23,6 @@ import (
 // silently. Its text is read back from Twilio (the bridge does not keep
 // what it sent), so a dead letter of an account whose Twilio content
 // retention is off names the failure without the text.
-
-var (
-	errorCodeRE  = regexp.MustCompile(`^[0-9]{1,6}$`)
-	sendingKeyRE = regexp.MustCompile(`^[mr][0-9a-f]{24}$`)
-)
 
 // Delivery statuses that end a message without it reaching the visitor.
 const (
@@ -53,7 +47,7 @@ func (a *Adapter) parseStatus(ctx context.Context, req *apigw.Request, acct *sou
 	if p.Get("AccountSid") != acct.Account {
 		return nil, apigw.Errorf(http.StatusForbidden, "account_mismatch", "AccountSid is not the account of this URL")
 	}
-	if !sidRE.MatchString(sid) {
+	if !messageSid(sid) {
 		return nil, apigw.Errorf(http.StatusBadRequest, "invalid_status", "MessageSid: required, SM or MM followed by 32 hex digits")
 	}
 	req.Log.Set("messageSid", sid)
@@ -64,13 +58,13 @@ func (a *Adapter) parseStatus(ctx context.Context, req *apigw.Request, acct *sou
 	}
 	convID, key, partStr := req.QueryValue("c"), req.QueryValue("m"), req.QueryValue("p")
 	part, perr := strconv.Atoi(partStr)
-	if ids.Conversation("c", convID) != nil || !sendingKeyRE.MatchString(key) || perr != nil || part < 0 || part > 100 {
+	if ids.Conversation("c", convID) != nil || !validSendingKey(key) || perr != nil || part < 0 || part > 100 {
 		// Not one of the bridge's callbacks (a Messaging Service's own
 		// status URL pointed here): nothing of ours failed.
 		a.log().InfoContext(ctx, "twilio status callback for a message the bridge did not send", "messageSid", sid, "status", status)
 		return batch, nil
 	}
-	if code != "" && !errorCodeRE.MatchString(code) {
+	if code != "" && !validErrorCode(code) {
 		code = ""
 	}
 	conv := acct.Conversation(convID)

@@ -100,7 +100,7 @@ const (
 // Route implements source.Router: POST only, to the three routes, for an
 // Account SID-shaped account, before the account is looked up.
 func (a *Adapter) Route(req *apigw.Request) error {
-	if !accountSidRE.MatchString(req.Params["account"]) {
+	if !validSid(req.Params["account"], "AC") {
 		return apigw.Errorf(http.StatusNotFound, "unknown_account", "a Twilio account is its Account SID: AC followed by 32 hex digits")
 	}
 	switch req.Params["proxy"] {

@@ -9,7 +9,8 @@ import (
 // The format checks that replaced regular expressions, held equal to them
 // (shared/ascii says why they were replaced).
 var formats = []asciitest.Check{
-	{Name: "ValidAccount", Regex: `^[A-Za-z0-9._@+=-]{1,128}$`, Fn: ValidAccount, Max: 128},
+	// The old pattern, less the dot segments "." and ".." (a path's).
+	{Name: "ValidAccount", Regex: `^(?:[A-Za-z0-9_@+=-]|[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]|\.[A-Za-z0-9_@+=-]|[A-Za-z0-9._@+=-]{3,128})$`, Fn: ValidAccount, Max: 128},
 	{Name: "validToken", Regex: `^[A-Za-z0-9_.-]{1,64}$`, Fn: validToken, Max: 64},
 }
 

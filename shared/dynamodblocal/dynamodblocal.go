@@ -21,6 +21,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -64,20 +65,25 @@ var listening = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`Started .*ServerConnector@.*\{[0-9.:]*:(\d+)\}`)
 })
 
+// ErrNoJava means no Java runtime was found: DynamoDB Local cannot run
+// here (its tests then say so and are skipped, as the browser test is
+// without Chromium).
+var ErrNoJava = errors.New("java not found (DynamoDB Local needs Java 17 or later; `make deps` installs Debian's openjdk-17-jre-headless)")
+
 // Start runs DynamoDB Local in memory with java (on PATH, or in JAVA) and
 // returns once it listens.
 func Start(ctx context.Context) (*Server, error) {
-	home, err := jarDir()
-	if err != nil {
-		return nil, err
-	}
 	bin := os.Getenv("JAVA")
 	if bin == "" {
 		bin = "java"
 	}
 	java, err := exec.LookPath(bin)
 	if err != nil {
-		return nil, fmt.Errorf("java not found (DynamoDB Local needs Java 17 or later; `make deps` installs Debian's openjdk-17-jre-headless): %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrNoJava, err)
+	}
+	home, err := jarDir()
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "dynamodb-local-")
 	if err != nil {

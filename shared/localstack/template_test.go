@@ -472,28 +472,9 @@ func TestTemplateGrantsExactlyTheActionsUsed(t *testing.T) {
 			// The queue side: what the HTTP side queued, delivered by the
 			// function's event source mapping (Lambda's calls are made
 			// with the function's role too).
-			p, err := stack.Run(d, localstack.RunOptions{SQS: recSQS, Functions: []string{fn}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			// What the samples queued for another function (a handover's
-			// barrier on the outbound queue, …) is that function's work,
-			// done under its own role: delivered by handlers that record
-			// nothing, so the queues drain.
-			other := app.Build(c, stack.Serial, stack.SM, app.Options{Out: os.Stderr, Service: "iam-other", Retry: &fast, SQS: stack.QueueClient(), Delivery: &fastDelivery})
-			var rest []string
-			for _, f := range []string{route.SourceInbound, route.WebhookMessage} {
-				if f != fn {
-					rest = append(rest, f)
-				}
-			}
-			p2, err := stack.Run(other, localstack.RunOptions{Functions: rest})
-			if err != nil {
-				t.Fatal(err)
-			}
+			stop := consumeUnder(t, d, c, fn, localstack.RunOptions{SQS: recSQS})
 			drain(t)
-			p.Stop()
-			p2.Stop()
+			stop()
 			for _, q := range []string{"InboundQueue", "OutboundQueue"} {
 				used := recSQS.used(q)
 				granted := sqsGrants(tpl, logical, q)
@@ -535,6 +516,33 @@ func TestTemplateGrantsExactlyTheActionsUsed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// consumeUnder starts d's consumer of fn's queue, if fn has one (its calls
+// made with d's clients, which the test records), and for what fn queued
+// for another function (a handover's barrier on the outbound queue, …)
+// that function's consumer, over clients that record nothing: that work
+// is done under the other function's role. stop ends both.
+func consumeUnder(t *testing.T, d *app.Deps, c app.Config, fn string, o localstack.RunOptions) (stop func()) {
+	t.Helper()
+	other := app.Build(c, stack.Serial, stack.SM, app.Options{Out: io.Discard, Service: "iam-other", Retry: &fast, SQS: stack.QueueClient(), Delivery: &fastDelivery})
+	var rest []string
+	for _, f := range []string{route.SourceInbound, route.WebhookMessage} {
+		if f != fn {
+			rest = append(rest, f)
+		}
+	}
+	o.Functions = []string{fn}
+	own, err := stack.Run(d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others, err := stack.Run(other, localstack.RunOptions{Functions: rest})
+	if err != nil {
+		own.Stop()
+		t.Fatal(err)
+	}
+	return func() { own.Stop(); others.Stop() }
 }
 
 // neededOffSamples are actions on paths the samples do not reach.

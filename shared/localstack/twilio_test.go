@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
@@ -200,13 +201,25 @@ func TestTwilioPathsStayWithinTheirGrants(t *testing.T) {
 		{route.WebhookEscalation, "/webhooks/escalation", map[string]any{"botId": agent, "data": map[string]any{"eventType": "escalate", "platformConversationId": pc}}},
 		{route.WebhookAction, "/webhooks/action", map[string]any{"botId": agent, "platformConversationId": pc, "name": "closeConversation", "data": []any{}}},
 	}
-	for _, c := range calls {
+	for i, c := range calls {
 		rec := &recordingDB{DynamoDB: stack.Serial}
-		d := app.Build(stack.Deps.Config, rec, stack.SM, app.Options{Out: io.Discard, Service: "iam", Retry: &fast})
+		queues, err := stack.NewQueues(context.Background(), fmt.Sprintf("twg%d-%d", time.Now().UnixNano()%1e9, i), 6*stack.Opts.FunctionTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := stack.Deps.Config
+		cfg.InboundQueueURL, cfg.OutboundQueueURL = queues.Inbound, queues.Outbound
+		d := app.Build(cfg, rec, stack.SM, app.Options{Out: io.Discard, Service: "iam", Retry: &fast, SQS: stack.QueueClient(), Delivery: &fastDelivery})
+		// The queue side too: what the call queued is delivered by the
+		// function's own consumer, under the same recording.
+		stop := consumeUnder(t, d, cfg, c.fn, localstack.RunOptions{})
 		resp, err := d.Handlers(nil)[c.fn](context.Background(), webhookEvent(c.path, c.body, nil))
 		if err != nil || resp.StatusCode != 200 {
+			stop()
 			t.Fatalf("%s: %d %s %v", c.fn, resp.StatusCode, resp.Body, err)
 		}
+		drain(t)
+		stop()
 		for table, lt := range map[string]string{stack.Opts.TenantsTable: "TenantsTable", stack.Opts.StateTable: "StateTable"} {
 			granted := grants(t, tpl, logical[c.fn], lt)
 			for op := range rec.ops[table] {

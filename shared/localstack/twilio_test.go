@@ -13,6 +13,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/route"
+	"github.com/crmbridge/crmbridge/shared/source/twilio/twiliotest"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/ultimate/ultimatetest"
 )
@@ -228,5 +229,34 @@ func TestTwilioPathsStayWithinTheirGrants(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Twilio retries a webhook it got no answer to with the same MessageSid:
+// the AI agent gets the message once.
+func TestTwilioRetryReachesTheAgentOnce(t *testing.T) {
+	number := fmt.Sprintf("+1500557%04d", convSeq.Add(1)%10000)
+	text := "only once " + number
+	sid := fmt.Sprintf("SM%032x", convSeq.Add(1)+0x5eed0000)
+	v := twiliotest.Visitor{From: number, To: localstack.DemoTwilioNumber, Body: text, Extra: map[string]string{"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid}}
+	url := stack.API + "/sources/twilio/" + localstack.DemoTwilioAccount
+	for i := range 3 {
+		// The fake makes a MessageSid of its own; Extra replaces it in
+		// what it posts, as Twilio's retry carries the first one.
+		_, status, body, err := stack.Twilio.Inbound(context.Background(), localstack.DemoTwilioAccount, url, v)
+		if err != nil || status != 200 {
+			t.Fatalf("delivery %d: %d %s %v", i, status, body, err)
+		}
+	}
+	drain(t)
+	pc := pcidOfText(t, text)
+	n := 0
+	for _, r := range chats(pc) {
+		if r.Chat != nil && r.Chat.Text == text {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the AI agent got the message %d times, want once", n)
 	}
 }

@@ -29,3 +29,17 @@ var (
 	// wrong size, or not configured at all.
 	ErrBadSecret = errors.New("stdwebhook: bad secret")
 )
+
+// Code names a Verify failure for an error answer: missing_signature (a
+// header is absent), bad_timestamp (outside the tolerance or unreadable),
+// else bad_signature.
+func Code(err error) string {
+	switch {
+	case errors.Is(err, ErrMissingHeader):
+		return "missing_signature"
+	case errors.Is(err, ErrTooOld), errors.Is(err, ErrTooNew), errors.Is(err, ErrBadTimestamp):
+		return "bad_timestamp"
+	default:
+		return "bad_signature"
+	}
+}

@@ -3,7 +3,6 @@ package generic
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -63,14 +62,7 @@ func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now tim
 	if err == nil {
 		return nil
 	}
-	code := "bad_signature"
-	switch {
-	case errors.Is(err, stdwebhook.ErrMissingHeader):
-		code = "missing_signature"
-	case errors.Is(err, stdwebhook.ErrTooOld), errors.Is(err, stdwebhook.ErrTooNew), errors.Is(err, stdwebhook.ErrBadTimestamp):
-		code = "bad_timestamp"
-	}
-	return apigw.Wrap(err, http.StatusUnauthorized, code, err.Error())
+	return apigw.Wrap(err, http.StatusUnauthorized, stdwebhook.Code(err), err.Error())
 }
 
 // envelope holds type as raw JSON so a wrong type is reported on that field

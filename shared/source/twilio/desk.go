@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/ids"
 	"github.com/crmbridge/crmbridge/shared/source"
+	"github.com/crmbridge/crmbridge/shared/source/generic"
 	"github.com/crmbridge/crmbridge/shared/state"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/ultimate"
@@ -61,10 +63,12 @@ type ConversationRef struct {
 // fields, with what a desk needs to take an SMS or WhatsApp conversation.
 type Escalation struct {
 	ConversationRef
-	EscalateTo string          `json:"escalateTo,omitempty"`
-	Channel    string          `json:"channel"`
-	Visitor    Visitor         `json:"visitor"`
-	Context    HandoverContext `json:"context"`
+	EscalateTo string `json:"escalateTo,omitempty"`
+	// Reason and Context are the generic source's, field for field.
+	Reason  string                  `json:"reason"`
+	Context generic.HandoverContext `json:"context"`
+	Channel string                  `json:"channel"`
+	Visitor Visitor                 `json:"visitor"`
 	// ReplyURL is where the desk posts agent.message and
 	// conversation.handedBack (when the account has a publicBaseUrl).
 	ReplyURL string `json:"replyUrl,omitempty"`
@@ -75,14 +79,6 @@ type Visitor struct {
 	Name    string `json:"name,omitempty"`
 	Country string `json:"country,omitempty"`
 	Number  string `json:"number,omitempty"` // only with settings shareVisitorNumber
-}
-
-// HandoverContext is source.HandoverContext for the desk.
-type HandoverContext struct {
-	Reason            string            `json:"reason"`
-	SessionParameters map[string]string `json:"sessionParameters,omitempty"`
-	Transcript        []source.Turn     `json:"transcript,omitempty"`
-	Held              []string          `json:"held,omitempty"`
 }
 
 // VisitorMessage is the data of visitor.message.
@@ -110,10 +106,8 @@ func (a *Adapter) Escalate(ctx context.Context, acct *source.Account, conv sourc
 	data := Escalation{
 		ConversationRef: ref(conv), EscalateTo: req.EscalateTo, Channel: e.Visitor.Channel,
 		Visitor: Visitor{Country: countryOf(e.Visitor.Number, "")},
-		Context: HandoverContext{Reason: req.Context.Reason, SessionParameters: req.Context.Params, Transcript: req.Context.Transcript, Held: req.Context.Held},
-	}
-	if data.Context.Reason == "" {
-		data.Context.Reason = source.ReasonEscalate
+		Reason:  cmp.Or(req.Context.Reason, source.ReasonEscalate),
+		Context: generic.HandoverContext{Parameters: req.Context.Params, Transcript: req.Context.Transcript, Held: req.Context.Held},
 	}
 	if conv, err := a.State.Conversation(ctx, conv.PCID()); err == nil {
 		data.Visitor.Name = conv.Attrs[AttrName]

@@ -123,7 +123,7 @@ func TestHandoverToTheDeskAndBack(t *testing.T) {
 	}
 	if esc.ConversationID != conv.ID || esc.PlatformConversationID != conv.PCID() || esc.EscalateTo != "billing" || esc.Channel != "whatsapp" ||
 		esc.Visitor.Name != "Ada" || esc.Visitor.Country != "NL" || esc.Visitor.Number != "" ||
-		esc.Context.Reason != "escalate" || esc.Context.SessionParameters["plan"] != "pro" || len(esc.Context.Transcript) != 1 ||
+		esc.Reason != "escalate" || esc.Context.Parameters["plan"] != "pro" || len(esc.Context.Transcript) != 1 ||
 		esc.ReplyURL != e.webhook()+"/desk" {
 		t.Fatalf("escalation %+v", esc)
 	}

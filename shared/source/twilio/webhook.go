@@ -194,12 +194,5 @@ func verifyDesk(req *apigw.Request, st *settings, cr *creds, now time.Time) erro
 	if err == nil {
 		return nil
 	}
-	code := "bad_signature"
-	switch {
-	case errors.Is(err, stdwebhook.ErrMissingHeader):
-		code = "missing_signature"
-	case errors.Is(err, stdwebhook.ErrTooOld), errors.Is(err, stdwebhook.ErrTooNew), errors.Is(err, stdwebhook.ErrBadTimestamp):
-		code = "bad_timestamp"
-	}
-	return apigw.Wrap(err, http.StatusUnauthorized, code, err.Error())
+	return apigw.Wrap(err, http.StatusUnauthorized, stdwebhook.Code(err), err.Error())
 }

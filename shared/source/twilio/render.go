@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -136,10 +137,9 @@ func buttonLines(bs []ultimate.Button, card *int, opts *[]option) []string {
 		label := strings.TrimSpace(b.Text)
 		switch {
 		case b.IsLink():
-			if label == "" && b.Target() == "" {
-				continue
+			if line := linkLine(b); line != "" {
+				lines = append(lines, line)
 			}
-			lines = append(lines, linkLine(b))
 		case label == "":
 			// Nothing to show and nothing a click could send back.
 		case len(*opts) >= maxOptions:
@@ -152,8 +152,15 @@ func buttonLines(bs []ultimate.Button, card *int, opts *[]option) []string {
 	return lines
 }
 
+// linkLine is a link as text: "Label: URL". A URL a phone cannot open
+// from a message (relative, another scheme, malformed) is left out, as the
+// other adapters' shared rule does (ultimate.Message.UnlinkDead): the
+// label alone.
 func linkLine(b ultimate.Button) string {
 	label, u := strings.TrimSpace(b.Text), strings.TrimSpace(b.Target())
+	if u != "" && !openable(u) {
+		u = ""
+	}
 	switch {
 	case u == "":
 		return label
@@ -218,8 +225,8 @@ func (r renderer) quickReply(text string, bs []ultimate.Button) (part, []option,
 		label := strings.TrimSpace(b.Text)
 		switch {
 		case b.IsLink():
-			if label != "" || b.Target() != "" {
-				body = append(body, linkLine(b))
+			if line := linkLine(b); line != "" {
+				body = append(body, line)
 			}
 		case label == "":
 		case utf8.RuneCountInString(label) > maxQuickTitle || seen[strings.ToLower(label)]:
@@ -248,4 +255,14 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
+}
+
+// openable reports an absolute http or https URL with a host: what SMS and
+// WhatsApp turn into a link.
+func openable(s string) bool {
+	if strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

@@ -15,7 +15,7 @@ var (
 	yesNo = ultimate.Message{Type: "text", Text: "Did that help?", MessageID: "m-yn",
 		Buttons: []ultimate.Button{{Text: "Yes", Type: "button"}, {Text: "No", Type: "button"}}}
 	withLinks = ultimate.Message{Type: "text", Text: "Your order shipped.", MessageID: "m-link",
-		Buttons: []ultimate.Button{{Text: "Track it", Type: "link", URL: "https://example.com/t/123"}, {Text: "Talk to us", Type: "button"}, {Text: "FAQ", Type: "link"}}}
+		Buttons: []ultimate.Button{{Text: "Track it", Type: "link", URL: "https://example.com/t/123"}, {Text: "Talk to us", Type: "button"}, {Text: "FAQ", Type: "link", URL: "/faq"}, {Type: "link", Link: "javascript:alert(1)"}}}
 	plans = ultimate.Message{Type: "carousel", Text: "Pick a plan:", MessageID: "m-car", CarouselCards: []ultimate.Card{
 		{Title: "Starter", Description: "9 €/month", ImageURL: "https://example.com/s.png", Buttons: []ultimate.Button{{Text: "Choose Starter", Type: "button"}}},
 		{Title: "Pro", Description: "29 €/month", Buttons: []ultimate.Button{{Text: "Choose Pro", Type: "button"}, {Text: "Details", Type: "link", URL: "https://example.com/pro"}}},

@@ -1,7 +1,9 @@
 package twilio_test
 
 import (
+	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,7 +42,7 @@ func TestRenderMatrix(t *testing.T) {
 	}{
 		{name: "SMS text", msg: textMsg("t1", "Hi! How can I help?"), want: []string{"Hi! How can I help?"}},
 		{name: "SMS buttons as a numbered list", msg: yesNo, want: []string{"Did that help?\n1) Yes\n2) No"},
-			answers: map[string]answerWant{"2": {"No", nil}, "1)": {"Yes", nil}, " no ": {"No", nil}, "3": {"3", nil}, "maybe": {"maybe", nil}}},
+			answers: map[string]answerWant{"2": {"No", nil}, "1)": {"Yes", nil}, "#2": {"No", nil}, "(1)": {"Yes", nil}, " no ": {"No", nil}, "3": {"3", nil}, "maybe": {"maybe", nil}}},
 		{name: "SMS links as text, a link without URL as its label", msg: withLinks,
 			want:    []string{"Your order shipped.\nTrack it: https://example.com/t/123\n1) Talk to us\nFAQ"},
 			answers: map[string]answerWant{"1": {"Talk to us", nil}, "Track it": {"Track it", nil}}},
@@ -63,6 +65,9 @@ func TestRenderMatrix(t *testing.T) {
 		{name: "WhatsApp carousel", whatsapp: true, msg: plans,
 			want:    []string{"Pick a plan:\n1) Starter – 9 €/month: Choose Starter\n2) Pro – 29 €/month: Choose Pro\nDetails: https://example.com/pro\nTeam\n3) Choose\n4) Call me"},
 			answers: map[string]answerWant{"1": {"Choose Starter", card(0)}}},
+		{name: "past 50 options: the rest as plain lines", whatsapp: true, settings: "-", msg: many(52),
+			want:    []string{manyWant(52)},
+			answers: map[string]answerWant{"50": {"Option 50", nil}, "51": {"51", nil}, "Option 52": {"Option 52", nil}}},
 		{name: "nothing to show", msg: ultimate.Message{MessageID: "m0", Buttons: []ultimate.Button{{Text: " "}}}},
 	}
 	for _, tc := range tests {
@@ -104,6 +109,28 @@ func TestRenderMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// many is a message with n buttons, "Option 1" to "Option n".
+func many(n int) ultimate.Message {
+	m := ultimate.Message{Text: "Pick:", MessageID: fmt.Sprintf("m-many-%d", n)}
+	for i := 1; i <= n; i++ {
+		m.Buttons = append(m.Buttons, ultimate.Button{Text: fmt.Sprintf("Option %d", i), Type: "button"})
+	}
+	return m
+}
+
+// manyWant is many(n) as text: 50 numbered options, the rest plain lines.
+func manyWant(n int) string {
+	lines := []string{"Pick:"}
+	for i := 1; i <= n; i++ {
+		if i <= 50 {
+			lines = append(lines, fmt.Sprintf("%d) Option %d", i, i))
+		} else {
+			lines = append(lines, fmt.Sprintf("Option %d", i))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 type answerWant struct {
@@ -220,4 +247,31 @@ func gsmLen(s string) int {
 		n++
 	}
 	return n
+}
+
+// A long list on SMS is split between lines, never inside an item.
+func TestSMSSplitKeepsListItemsWhole(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	conv := e.conversation(e.visitor(twiliotest.Visitor{Body: "hi"}))
+	if err := e.send(conv, many(52)); err != nil {
+		t.Fatal(err)
+	}
+	sent := e.twilio.Sent(visitorNumber)
+	if len(sent) < 2 {
+		t.Fatalf("%d parts, want a split", len(sent))
+	}
+	item := regexp.MustCompile(`^(Pick:|\d+\) Option \d+|Option \d+)$`)
+	for i, m := range sent {
+		body := m.Body
+		if p := fmt.Sprintf("(%d/%d) ", i+1, len(sent)); !strings.HasPrefix(body, p) {
+			t.Fatalf("part %d lacks %q: %q", i, p, body)
+		} else {
+			body = strings.TrimPrefix(body, p)
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if !item.MatchString(line) {
+				t.Errorf("part %d has a cut line %q", i, line)
+			}
+		}
+	}
 }

@@ -144,7 +144,7 @@ func greedy(text string, n int, fits func(string) bool) []string {
 		}
 		cur = ""
 	}
-	for _, tok := range tokens(text) {
+	word := func(tok string) {
 		switch {
 		case ok(cur + tok):
 			cur += tok
@@ -171,8 +171,37 @@ func greedy(text string, n int, fits func(string) bool) []string {
 			}
 		}
 	}
+	// Whole lines first, so a list item stays in one part; a line too long
+	// for any part is packed word by word.
+	for _, line := range lines(text) {
+		switch {
+		case ok(cur + line):
+			cur += line
+		case cur != "" && ok(strings.TrimLeft(line, " \n")):
+			flush()
+			cur = strings.TrimLeft(line, " \n")
+		default:
+			for _, tok := range tokens(line) {
+				word(tok)
+			}
+		}
+	}
 	flush()
 	return parts
+}
+
+// lines splits text into lines, each with the line break before it, so
+// joining them restores the text.
+func lines(text string) []string {
+	var out []string
+	start := 0
+	for i, r := range text {
+		if r == '\n' && i > start {
+			out = append(out, text[start:i])
+			start = i
+		}
+	}
+	return append(out, text[start:])
 }
 
 // tokens splits text into words, each with the separator before it (a

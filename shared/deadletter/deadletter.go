@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
@@ -52,7 +53,8 @@ func (k *Keeper) Bury(ctx context.Context, r queue.Record, cause error) error {
 		// No claim, or a key that names another item: kept apart.
 		key = state.DeadKey(k.Kind, r.MessageID)
 	}
-	ref := map[string]string{"messageId": r.MessageID, "pcid": r.PCID}
+	// receives: how many deliveries were tried before the bridge gave up.
+	ref := map[string]string{"messageId": r.MessageID, "pcid": r.PCID, "receives": strconv.Itoa(max(r.Receives, 1))}
 	if conv, err := source.ParsePCID(r.PCID); err == nil {
 		ref["source"], ref["account"] = conv.Source, conv.Account
 	}

@@ -48,7 +48,7 @@ func TestKeeperBury(t *testing.T) {
 	}
 	dl, err := s.DeadLetter(ctx, "EVENT#generic#demo#e1")
 	if err != nil || dl.Payload != body || dl.Reason != "gave up after 25h0m0s (the account's maximum age): AI agent /converse/chat: HTTP 503" ||
-		dl.Ref["source"] != "generic" || dl.Ref["account"] != "demo" || dl.Ref["pcid"] != "generic:demo:c1" || dl.Ref["messageId"] != "m-1" {
+		dl.Ref["source"] != "generic" || dl.Ref["account"] != "demo" || dl.Ref["pcid"] != "generic:demo:c1" || dl.Ref["messageId"] != "m-1" || dl.Ref["receives"] != "3" {
 		t.Fatalf("dead letter %+v, %v", dl, err)
 	}
 	// Without a claim (or an envelope) it is kept under DEAD#kind#messageId.

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -591,7 +592,8 @@ type pgDead struct {
 	Key      string    `json:"key"`
 	Kind     string    `json:"kind"`
 	Reason   string    `json:"reason"`
-	Attempts int       `json:"attempts"`
+	Attempts int       `json:"attempts"` // times kept: the first, then each failed replay
+	Tries    int       `json:"tries"`    // deliveries tried before the last give-up
 	DeadAt   time.Time `json:"deadAt"`
 }
 
@@ -651,7 +653,8 @@ func (p *playground) view(ctx context.Context, st *Stack, conv string) pgView {
 			}
 			for _, dl := range dls {
 				if dl.Ref["pcid"] == pcid {
-					v.DeadLetters = append(v.DeadLetters, pgDead{Key: dl.Key, Kind: dl.Kind, Reason: dl.Reason, Attempts: dl.Attempts, DeadAt: dl.DeadAt})
+					tries, _ := strconv.Atoi(dl.Ref["receives"])
+					v.DeadLetters = append(v.DeadLetters, pgDead{Key: dl.Key, Kind: dl.Kind, Reason: dl.Reason, Attempts: dl.Attempts, Tries: tries, DeadAt: dl.DeadAt})
 				}
 			}
 		}

@@ -540,7 +540,8 @@ function renderActivity(v) {
       h("span", {class: "status bad"}, dl.kind),
       h("span", {class: "item-title"}, dl.kind === "outbound" ? "A bot message did not reach the desk" : "A visitor event did not reach the AI agent"),
       h("span", {class: "item-sub"}, time(dl.deadAt))),
-    h("p", {}, dl.reason + " · " + dl.attempts + (dl.attempts === 1 ? " attempt" : " attempts")),
+    h("p", {}, dl.reason + " · " + (dl.tries ? dl.tries + (dl.tries === 1 ? " delivery tried" : " deliveries tried") : "") +
+      (dl.attempts > 1 ? " · kept " + dl.attempts + " times (failed replays)" : "")),
     command("go run ./cmd/crmbridge deadletters replay '" + dl.key + "'")));
   $("panel-dead").replaceChildren(...(dead.length ? dead : [empty("No dead letters", "Everything reached its destination. Turn on “Simulate a desk outage” to see one.")]));
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +69,9 @@ func NewClient(cfg aws.Config, getenv func(string) string) *Client {
 		Retry:       retry.Default,
 	}
 }
+
+// defaultHTTP serves a Client whose HTTP is nil.
+var defaultHTTP = sync.OnceValue(HTTPClient)
 
 // HTTPClient is the invoke's HTTP client: bounded connection set-up, no
 // proxy, no redirects, and an overall limit above the invoked functions'
@@ -185,7 +189,9 @@ func (c *Client) attempt(ctx context.Context, u string, payload []byte, hash str
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		// Not http.DefaultClient: it follows redirects and takes a proxy
+		// from the environment.
+		hc = defaultHTTP()
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

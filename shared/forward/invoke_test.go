@@ -258,15 +258,21 @@ func TestInvokeAnswers(t *testing.T) {
 }
 
 func TestInvokeRefusesRedirects(t *testing.T) {
-	elsewhere := newLambdaAPI(t)
-	api := newLambdaAPI(t, answer{302, map[string]string{"Location": elsewhere.URL + "/steal"}, ""})
-	_, err := testClient(api.URL, nil).Invoke(context.Background(), "stack-act", []byte(`{"k":"v"}`))
-	var got *APIError
-	if !errors.As(err, &got) || got.Status != 302 || got.Reason != "redirect not followed" || retry.IsRetryable(err) {
-		t.Fatalf("err = %v, want the 302, final", err)
-	}
-	if n := len(elsewhere.requests()); n != 0 {
-		t.Fatalf("the redirect target got %d requests", n)
+	for _, withHTTP := range []bool{true, false} {
+		elsewhere := newLambdaAPI(t)
+		api := newLambdaAPI(t, answer{302, map[string]string{"Location": elsewhere.URL + "/steal"}, ""})
+		c := testClient(api.URL, nil)
+		if !withHTTP {
+			c.HTTP = nil // the package's default client
+		}
+		_, err := c.Invoke(context.Background(), "stack-act", []byte(`{"k":"v"}`))
+		var got *APIError
+		if !errors.As(err, &got) || got.Status != 302 || got.Reason != "redirect not followed" || retry.IsRetryable(err) {
+			t.Fatalf("HTTP set %v: err = %v, want the 302, final", withHTTP, err)
+		}
+		if n := len(elsewhere.requests()); n != 0 {
+			t.Fatalf("HTTP set %v: the redirect target got %d requests", withHTTP, n)
+		}
 	}
 }
 

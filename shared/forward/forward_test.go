@@ -9,30 +9,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/crmbridge/crmbridge/shared/route"
 )
 
-// fakeLambda answers Invoke as the Lambda API does for a function that
-// echoes the forwarded event's path in its answer.
+// fakeLambda answers Invoke as Client does: the function's answer, or
+// the failure.
 type fakeLambda struct {
-	got     *lambda.InvokeInput
+	called  bool
+	name    string
+	sent    []byte
 	err     error
-	fnError string
 	payload []byte
 }
 
-func (f *fakeLambda) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
-	f.got = in
+func (f *fakeLambda) Invoke(_ context.Context, name string, payload []byte) ([]byte, error) {
+	f.called, f.name, f.sent = true, name, payload
 	if f.err != nil {
 		return nil, f.err
 	}
-	out := &lambda.InvokeOutput{StatusCode: 200, Payload: f.payload}
-	if f.fnError != "" {
-		out.FunctionError = aws.String(f.fnError)
-	}
-	return out, nil
+	return f.payload, nil
 }
 
 func TestLambdaForward(t *testing.T) {
@@ -49,7 +45,7 @@ func TestLambdaForward(t *testing.T) {
 		{"the owner's answer, unchanged", route.WebhookEscalation, &fakeLambda{payload: answer}, "", "stack-esc"},
 		{"a function with no deployed name", route.SourceInbound, &fakeLambda{payload: answer}, "no function configured for source-inbound", ""},
 		{"the invoke fails", route.WebhookAction, &fakeLambda{err: errors.New("throttled")}, "invoke stack-act: throttled", "stack-act"},
-		{"the function failed", route.WebhookAction, &fakeLambda{fnError: "Unhandled", payload: []byte(`{"errorMessage":"x"}`)}, "function error Unhandled", "stack-act"},
+		{"the function failed", route.WebhookAction, &fakeLambda{err: &FunctionError{Kind: "Unhandled"}}, "function error Unhandled", "stack-act"},
 		{"an answer that is not an HTTP response", route.WebhookAction, &fakeLambda{payload: []byte(`[1]`)}, "decode answer of stack-act", "stack-act"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,28 +59,30 @@ func TestLambdaForward(t *testing.T) {
 				t.Fatalf("%+v %v", resp, err)
 			}
 			if tc.wantName == "" {
-				if tc.api.got != nil {
+				if tc.api.called {
 					t.Fatal("invoked without a deployed name")
 				}
 				return
 			}
-			if aws.ToString(tc.api.got.FunctionName) != tc.wantName {
-				t.Fatalf("invoked %q, want %q", aws.ToString(tc.api.got.FunctionName), tc.wantName)
+			if tc.api.name != tc.wantName {
+				t.Fatalf("invoked %q, want %q", tc.api.name, tc.wantName)
 			}
 			var sent events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(tc.api.got.Payload, &sent); err != nil || sent.Body != ev.Body || sent.Headers["authorization"] != "Bearer s" {
-				t.Fatalf("forwarded %s (%v)", tc.api.got.Payload, err)
+			if err := json.Unmarshal(tc.api.sent, &sent); err != nil || sent.Body != ev.Body || sent.Headers["authorization"] != "Bearer s" {
+				t.Fatalf("forwarded %s (%v)", tc.api.sent, err)
 			}
 		})
 	}
 }
 
-func TestNewBuildsALambdaClient(t *testing.T) {
+func TestNewBuildsAnInvokeClient(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "")
 	f, ok := New(aws.Config{Region: "us-east-1"}, map[string]string{route.WebhookAction: "a"}).(*Lambda)
 	if !ok || f.Functions[route.WebhookAction] != "a" {
 		t.Fatalf("%#v", f)
 	}
-	if _, ok := f.API.(*lambda.Client); !ok {
-		t.Fatalf("API is %T", f.API)
+	c, ok := f.API.(*Client)
+	if !ok || c.Endpoint != "https://lambda.us-east-1.amazonaws.com" || c.Region != "us-east-1" || c.Retry.Attempts != 3 {
+		t.Fatalf("API is %#v", f.API)
 	}
 }

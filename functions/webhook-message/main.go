@@ -1,6 +1,6 @@
 // Command webhook-message delivers the AI agent's replies to the platforms
 // and serves the single webhook URL, forwarding escalation and action calls
-// to their functions (the only function that links the Lambda client). All
+// to their functions with a SigV4-signed Lambda invoke (shared/forward). All
 // logic lives in shared/message.
 package main
 

@@ -23,7 +23,8 @@ type mainParts struct{ newForwarder NewForwarder }
 
 // WithForwarder is webhook-message's option: the single URL forwards with
 // newForwarder. Taking it from the function's main, not building it here,
-// keeps the Lambda client out of the other three functions.
+// keeps the forwarding (and its SigV4 invoke) out of the other three
+// functions.
 func WithForwarder(newForwarder NewForwarder) MainOption {
 	return func(p *mainParts) { p.newForwarder = newForwarder }
 }

@@ -123,9 +123,12 @@ func (b *bench) do(req *http.Request) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// idle waits until the fake AI agent has delivered every webhook.
+// idle waits until everything accepted so far was delivered: the fake AI
+// agent has sent every webhook and both queues are empty (the agent's
+// answers are themselves queued on the way to the desk, so an idle agent
+// alone is not the end).
 func (b *bench) idle(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return b.st.Agent.WaitIdle(ctx)
+	return b.st.Drain(ctx)
 }

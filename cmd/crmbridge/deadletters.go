@@ -59,7 +59,13 @@ func deadLettersCommand() *command {
 								return explain(err, "list dead letters")
 							}
 							for _, dl := range dls {
-								fmt.Fprintf(c.stdout, "%s\t%s\t%s\tattempts=%d\treplays=%d\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Replays, dl.Reason)
+								// tries: deliveries before the last give-up (older
+								// dead letters did not record it).
+								tries := dl.Ref["receives"]
+								if tries == "" {
+									tries = "-"
+								}
+								fmt.Fprintf(c.stdout, "%s\t%s\t%s\tattempts=%d\treplays=%d\ttries=%s\t%s\n", dl.DeadAt.Format("2006-01-02T15:04:05Z"), dl.Kind, dl.Key, dl.Attempts, dl.Replays, tries, dl.Reason)
 							}
 						}
 						return nil

@@ -274,7 +274,7 @@ func TestDeadLetters(t *testing.T) {
 		if envelope {
 			payload = `{"v":1,"kind":"outbound","key":"` + key + `","pcid":"` + pcid + `","enqueued":1,"data":{"agentId":"` + agentID + `","event":` + event + `}}`
 		}
-		if err := e.Deps.State.Keep(ctx, state.DeadLetter{Key: key, Kind: state.DeadOutbound, Reason: "HTTP 500", Payload: payload, Ref: map[string]string{"pcid": pcid}}); err != nil {
+		if err := e.Deps.State.Keep(ctx, state.DeadLetter{Key: key, Kind: state.DeadOutbound, Reason: "HTTP 500", Payload: payload, Ref: map[string]string{"pcid": pcid, "receives": "7"}}); err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Add(time.Second)
@@ -285,7 +285,7 @@ func TestDeadLetters(t *testing.T) {
 	if err := c.run(ctx, []string{"deadletters", "list", "--kind", "outbound"}); err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 3 || !strings.Contains(lines[0], "BOTMSG#a#m1\tattempts=1\treplays=0") {
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 3 || !strings.Contains(lines[0], "BOTMSG#a#m1\tattempts=1\treplays=0\ttries=7\tHTTP 500") {
 		t.Fatalf("list printed %s (want oldest first)", out)
 	}
 	out.Reset()

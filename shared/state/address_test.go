@@ -7,17 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
 // The addressed-conversation items, on moto_server and on the in-memory
 // fake, like the rest of the store.
 func TestAddresses(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(*testing.T, *state.Store, *clock)
-	}{
+	tests := []storeCase{
 		{"OpenIsStable", testOpenIsStable},
 		{"ConcurrentOpensAgree", testConcurrentOpensAgree},
 		{"BotMessageAndVisitorNotes", testBotMessageAndVisitorNotes},
@@ -25,21 +21,7 @@ func TestAddresses(t *testing.T) {
 		{"OptOutOutlivesCloseNotExpiry", testOptOutOutlivesCloseNotExpiry},
 		{"MarkSeen", testMarkSeen},
 	}
-	backends := []struct {
-		name string
-		db   func() tables
-	}{
-		{"moto", func() tables { return motoDB }},
-		{"fake", func() tables { return dynamotest.New() }},
-	}
-	for _, b := range backends {
-		for _, tc := range tests {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
-				s, c := newStore(t, b.db())
-				tc.run(t, s, c)
-			})
-		}
-	}
+	onEveryBackend(t, tests)
 }
 
 func ids() func() string {

@@ -7,17 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/state"
 )
 
 // The handover claim and the transcript ring, on moto_server and on the
 // in-memory fake.
 func TestHandoverState(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(*testing.T, *state.Store, *clock)
-	}{
+	tests := []storeCase{
 		{"OneClaimThenEscalated", testOneClaimThenEscalated},
 		{"ConcurrentClaimsOneWins", testConcurrentHandoverClaims},
 		{"LapsedClaimIsTakenOver", testLapsedClaimIsTakenOver},
@@ -26,21 +22,7 @@ func TestHandoverState(t *testing.T) {
 		{"FreshClaimOnAnExpiredConversation", testFreshClaim},
 		{"TranscriptRing", testTranscriptRing},
 	}
-	backends := []struct {
-		name string
-		db   func() tables
-	}{
-		{"moto", func() tables { return motoDB }},
-		{"fake", func() tables { return dynamotest.New() }},
-	}
-	for _, b := range backends {
-		for _, tc := range tests {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
-				s, c := newStore(t, b.db())
-				tc.run(t, s, c)
-			})
-		}
-	}
+	onEveryBackend(t, tests)
 }
 
 const hoPCID = "generic:acme:c1"

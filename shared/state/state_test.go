@@ -85,10 +85,7 @@ func newStore(t *testing.T, db tables) (*state.Store, *clock) {
 }
 
 func TestStore(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(*testing.T, *state.Store, *clock)
-	}{
+	tests := []storeCase{
 		{"AcceptDuplicate", testAcceptDuplicate},
 		{"ReleaseLetsARetryAccept", testReleaseLetsARetryAccept},
 		{"FormerInProgressLeaseIsTakenOver", testFormerInProgressLeaseIsTakenOver},
@@ -103,6 +100,19 @@ func TestStore(t *testing.T) {
 		{"KeepAndDiscard", testKeepAndDiscard},
 		{"Progress", testProgress},
 	}
+	onEveryBackend(t, tests)
+}
+
+// storeCase is one test of the store, run on every backend.
+type storeCase struct {
+	name string
+	run  func(*testing.T, *state.Store, *clock)
+}
+
+// onEveryBackend runs each case on moto_server and on the in-memory fake,
+// each with a fresh store.
+func onEveryBackend(t *testing.T, tests []storeCase) {
+	t.Helper()
 	backends := []struct {
 		name string
 		db   func() tables

@@ -399,33 +399,28 @@ func (d *Deps) Entries(fwd message.Forwarder) map[string]Entry {
 // errNotAnEvent is a payload that is neither an HTTP API nor an SQS event.
 var errNotAnEvent = errors.New("the payload is neither an HTTP API (2.0) event nor an SQS event")
 
+// event is either event a function's entry is handed, decoded in one pass:
+// an HTTP API (2.0) request's fields at the top level, or an SQS event's
+// Records (the two shapes share no key).
+type event struct {
+	events.APIGatewayV2HTTPRequest
+	Records []queue.Message `json:"Records"`
+}
+
 func dispatch(function string, h apigw.LambdaHandler, c *queue.Consumer) Entry {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
-		var shape struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-			} `json:"Records"`
-			RouteKey string `json:"routeKey"`
-		}
-		if err := json.Unmarshal(payload, &shape); err != nil {
+		var ev event
+		if err := json.Unmarshal(payload, &ev); err != nil {
 			return nil, fmt.Errorf("%s: %w: %v", function, errNotAnEvent, err)
 		}
 		switch {
-		case len(shape.Records) > 0 && shape.Records[0].EventSource == "aws:sqs":
+		case len(ev.Records) > 0 && ev.Records[0].EventSource == "aws:sqs":
 			if c == nil {
 				return nil, fmt.Errorf("%s has no queue, but got an SQS event", function)
 			}
-			var ev events.SQSEvent
-			if err := json.Unmarshal(payload, &ev); err != nil {
-				return nil, fmt.Errorf("%s: SQS event: %w", function, err)
-			}
-			return c.Consume(ctx, ev)
-		case shape.RouteKey != "":
-			var ev events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(payload, &ev); err != nil {
-				return nil, fmt.Errorf("%s: HTTP API event: %w", function, err)
-			}
-			return h(ctx, ev)
+			return c.ConsumeMessages(ctx, ev.Records)
+		case ev.RouteKey != "":
+			return h(ctx, ev.APIGatewayV2HTTPRequest)
 		default:
 			return nil, fmt.Errorf("%s: %w", function, errNotAnEvent)
 		}

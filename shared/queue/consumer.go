@@ -199,16 +199,67 @@ type Consumer struct {
 	Observe func(r Record, o Outcome)
 }
 
-// Consume is the Lambda handler body for an SQS event.
+// Event is the part of Lambda's SQS event the consumer reads. Decoding a
+// payload into it skips what no consumer uses (message attributes,
+// digests, the queue's ARN and region) without allocating for them.
+type Event struct {
+	Records []Message `json:"Records"`
+}
+
+// Message is one record of an Event.
+type Message struct {
+	MessageID     string            `json:"messageId"`
+	ReceiptHandle string            `json:"receiptHandle"`
+	Body          string            `json:"body"`
+	Attributes    MessageAttributes `json:"attributes"`
+	EventSource   string            `json:"eventSource"`
+}
+
+// MessageAttributes are the SQS attributes of a record the consumer reads.
+type MessageAttributes struct {
+	ApproximateReceiveCount string `json:"ApproximateReceiveCount"`
+	SentTimestamp           string `json:"SentTimestamp"`
+	MessageGroupID          string `json:"MessageGroupId"`
+	MessageDeduplicationID  string `json:"MessageDeduplicationId"`
+}
+
+// Messages is ev's records in the consumer's form.
+func Messages(ev events.SQSEvent) []Message {
+	out := make([]Message, len(ev.Records))
+	for i, m := range ev.Records {
+		out[i] = Message{
+			MessageID: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body, EventSource: m.EventSource,
+			Attributes: MessageAttributes{
+				ApproximateReceiveCount: m.Attributes["ApproximateReceiveCount"], SentTimestamp: m.Attributes["SentTimestamp"],
+				MessageGroupID: m.Attributes["MessageGroupId"], MessageDeduplicationID: m.Attributes["MessageDeduplicationId"],
+			},
+		}
+	}
+	return out
+}
+
+// Consume is the Lambda handler body for an SQS event as aws-lambda-go
+// types it (the local pollers, the tests); ConsumeMessages is the same for
+// the consumer's own decoding of one.
 func (c *Consumer) Consume(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return c.ConsumeMessages(ctx, Messages(ev))
+}
+
+// ConsumeMessages processes the records of one SQS event.
+func (c *Consumer) ConsumeMessages(ctx context.Context, msgs []Message) (events.SQSEventResponse, error) {
 	groups := map[string][]Record{}
 	var order []string
-	for _, m := range ev.Records {
+	for _, m := range msgs {
 		r := c.record(m)
 		if _, ok := groups[r.Group]; !ok {
 			order = append(order, r.Group)
 		}
 		groups[r.Group] = append(groups[r.Group], r)
+	}
+	if len(order) == 1 {
+		// One conversation (every record of a small batch, often): no
+		// goroutine to start, nothing to wait for.
+		return events.SQSEventResponse{BatchItemFailures: failuresOf(c.group(ctx, groups[order[0]]))}, nil
 	}
 	limit := c.Concurrency
 	if limit <= 0 {
@@ -225,11 +276,9 @@ func (c *Consumer) Consume(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		slots <- struct{}{}
 		go func(recs []Record) {
 			defer func() { <-slots; wg.Done() }()
-			failed := c.group(ctx, recs)
+			failed := failuresOf(c.group(ctx, recs))
 			mu.Lock()
-			for _, r := range failed {
-				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageID})
-			}
+			failures = append(failures, failed...)
 			mu.Unlock()
 		}(groups[g])
 	}
@@ -237,15 +286,24 @@ func (c *Consumer) Consume(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
 
-func (c *Consumer) record(m events.SQSMessage) Record {
-	r := Record{
-		MessageID: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Receives: 1,
-		Group: m.Attributes["MessageGroupId"], Dedupe: m.Attributes["MessageDeduplicationId"],
+// failuresOf reports recs as the batch's failures.
+func failuresOf(recs []Record) []events.SQSBatchItemFailure {
+	var out []events.SQSBatchItemFailure
+	for _, r := range recs {
+		out = append(out, events.SQSBatchItemFailure{ItemIdentifier: r.MessageID})
 	}
-	if n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); err == nil && n > 0 {
+	return out
+}
+
+func (c *Consumer) record(m Message) Record {
+	r := Record{
+		MessageID: m.MessageID, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Receives: 1,
+		Group: m.Attributes.MessageGroupID, Dedupe: m.Attributes.MessageDeduplicationID,
+	}
+	if n, err := strconv.Atoi(m.Attributes.ApproximateReceiveCount); err == nil && n > 0 {
 		r.Receives = n
 	}
-	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
+	if ms, err := strconv.ParseInt(m.Attributes.SentTimestamp, 10, 64); err == nil {
 		r.Sent = time.UnixMilli(ms)
 	}
 	if env, err := Decode(m.Body); err == nil {
@@ -255,7 +313,7 @@ func (c *Consumer) record(m events.SQSMessage) Record {
 		}
 	}
 	if r.Group == "" {
-		r.Group = "message:" + m.MessageId // not FIFO, or unreadable: alone
+		r.Group = "message:" + m.MessageID // not FIFO, or unreadable: alone
 	}
 	return r
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,6 +30,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/escalation"
 	"github.com/crmbridge/crmbridge/shared/handover"
 	"github.com/crmbridge/crmbridge/shared/inbound"
+	"github.com/crmbridge/crmbridge/shared/lambdaevent"
 	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/queue"
@@ -399,18 +399,10 @@ func (d *Deps) Entries(fwd message.Forwarder) map[string]Entry {
 // errNotAnEvent is a payload that is neither an HTTP API nor an SQS event.
 var errNotAnEvent = errors.New("the payload is neither an HTTP API (2.0) event nor an SQS event")
 
-// event is either event a function's entry is handed, decoded in one pass:
-// an HTTP API (2.0) request's fields at the top level, or an SQS event's
-// Records (the two shapes share no key).
-type event struct {
-	events.APIGatewayV2HTTPRequest
-	Records []queue.Message `json:"Records"`
-}
-
 func dispatch(function string, h apigw.LambdaHandler, c *queue.Consumer) Entry {
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
-		var ev event
-		if err := json.Unmarshal(payload, &ev); err != nil {
+		var ev lambdaevent.Event
+		if err := lambdaevent.Decode(payload, &ev); err != nil {
 			return nil, fmt.Errorf("%s: %w: %v", function, errNotAnEvent, err)
 		}
 		switch {

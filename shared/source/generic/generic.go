@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
@@ -84,6 +85,9 @@ type keys struct {
 	inbound  []stdwebhook.Secret
 	callback stdwebhook.Secret
 }
+
+// parsedCredentials parses an account's credentials once per value.
+var parsedCredentials = source.NewCredentials(parseCredentials)
 
 func parseCredentials(raw []byte) (*keys, error) {
 	if len(raw) == 0 {

@@ -52,7 +52,7 @@ const (
 
 // Authenticate verifies the Standard Webhooks signature over the raw body.
 func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now time.Time) error {
-	k, err := parseCredentials(acct.Credentials)
+	k, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's credentials are missing or invalid; see logs")
 	}

@@ -98,7 +98,7 @@ func (a *Adapter) call(ctx context.Context, acct *source.Account, id, typ string
 	if err != nil {
 		return nil, err
 	}
-	k, err := parseCredentials(acct.Credentials)
+	k, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return nil, err
 	}

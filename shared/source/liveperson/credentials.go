@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+
+	"github.com/crmbridge/crmbridge/shared/source"
 )
 
 // Credentials is the account's secret: the dedicated Public API bot user.
@@ -38,6 +40,9 @@ type creds struct {
 	Credentials
 	fingerprint [32]byte
 }
+
+// parsedCredentials parses an account's credentials once per value.
+var parsedCredentials = source.NewCredentials(parseCredentials)
 
 func parseCredentials(raw []byte) (*creds, error) {
 	if len(raw) == 0 {

@@ -64,7 +64,7 @@ func (a *Adapter) Parse(req *apigw.Request, acct *source.Account) (*source.Batch
 		// A bot whose Public API user is not configured cannot answer, so
 		// LivePerson's Test Connection should fail rather than start it.
 		state := "online"
-		if _, err := parseCredentials(acct.Credentials); err != nil {
+		if _, err := parsedCredentials.Of(acct); err != nil {
 			state = "error"
 		}
 		return jsonReply(http.StatusOK, map[string]string{"state": state, "version": st.Version}), nil

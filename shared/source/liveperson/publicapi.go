@@ -65,7 +65,7 @@ func (a *Adapter) api(acct *source.Account) (*apiClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: settings: %w", errMisconfigured, err)
 	}
-	cr, err := parseCredentials(acct.Credentials)
+	cr, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMisconfigured, err)
 	}

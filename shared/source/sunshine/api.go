@@ -36,7 +36,7 @@ func (a *Adapter) apiFor(acct *source.Account) (*api, *Settings, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := parseCredentials(acct.Credentials)
+	c, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return nil, nil, err
 	}

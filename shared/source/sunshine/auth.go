@@ -47,7 +47,7 @@ func VerifyAPIKey(presented string, secrets []string) error {
 // Authenticate implements source.Inbound. SunCo does not retry a 401, so a
 // wrong secret shows up at once in SunCo's webhook logs.
 func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, _ time.Time) error {
-	c, err := parseCredentials(acct.Credentials)
+	c, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return apigw.Wrap(err, http.StatusInternalServerError, "account_misconfigured", "the account's credentials are missing or invalid; see logs")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/ascii"
 	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/strictjson"
 )
 
@@ -168,6 +169,9 @@ func (a *Adapter) ValidateCredentials(raw []byte) error {
 	_, err := parseCredentials(raw)
 	return err
 }
+
+// parsedCredentials parses an account's credentials once per value.
+var parsedCredentials = source.NewCredentials(parseCredentials)
 
 func parseCredentials(raw []byte) (*Credentials, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {

@@ -32,7 +32,7 @@ func (a *Adapter) api(acct *source.Account) (*api, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMisconfigured, err)
 	}
-	cr, err := parseCredentials(acct.Credentials)
+	cr, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMisconfigured, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
 
@@ -45,6 +46,9 @@ func (a *Adapter) ValidateCredentials(raw []byte) error {
 	_, err := parseCredentials(raw)
 	return err
 }
+
+// parsedCredentials parses an account's credentials once per value.
+var parsedCredentials = source.NewCredentials(parseCredentials)
 
 func parseCredentials(raw []byte) (*creds, error) {
 	if len(raw) == 0 {

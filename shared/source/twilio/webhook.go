@@ -23,7 +23,7 @@ func (a *Adapter) Authenticate(req *apigw.Request, acct *source.Account, now tim
 	if err != nil {
 		return misconfigured(err)
 	}
-	cr, err := parseCredentials(acct.Credentials)
+	cr, err := parsedCredentials.Of(acct)
 	if err != nil {
 		return misconfigured(err)
 	}

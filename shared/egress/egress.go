@@ -31,6 +31,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -194,11 +195,18 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid method %q", op, method)
 	}
+	// The caller's values are shared, not copied: nothing changes them
+	// while the request is sent.
+	h := make(http.Header, len(r.Header)+1)
 	for k, vs := range r.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		if prev, ok := h[k]; ok { // two spellings of one name
+			h[k] = append(prev[:len(prev):len(prev)], vs...)
+		} else {
+			h[k] = vs[:len(vs):len(vs)]
 		}
 	}
+	req.Header = h
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "crmbridge")
 	}

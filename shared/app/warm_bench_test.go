@@ -47,10 +47,12 @@ import (
 // serialisation, signing and the round trip take that place (the local
 // stack's invocation times in `make bench` include them).
 //
-// A message that goes through a queue has two halves, each its own
-// invocation on Lambda: accept (the HTTP request: verify, claim, enqueue,
-// answer) and deliver (the SQS event of one record, as Lambda hands it to
-// the function's entry point: JSON in, the record's delivery, JSON out).
+// Every request is timed from the function's entry point, as Lambda hands
+// it the payload: the event's JSON decoding is part of the figure. A
+// message that goes through a queue has two halves, each its own
+// invocation on Lambda: accept (the HTTP API request: verify, claim,
+// enqueue, answer) and deliver (the SQS event of one record: the record's
+// delivery, the batch response).
 func BenchmarkWarm(b *testing.B) {
 	w := newWarm(b)
 	read := func(name string) events.APIGatewayV2HTTPRequest {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,24 +33,16 @@ func (s *Store) Accept(ctx context.Context, k, hash string) (*Lease, error) {
 	}
 	now := s.Now()
 	l := &Lease{Key: k, token: newToken()}
-	names := map[string]string{
-		"#st": "status", "#token": "token", "#at": "at", "#exp": "exp", "#lease": "lease",
-		"#dlq": "dlq", "#payload": "payload", "#reason": "reason",
-	}
 	values := map[string]types.AttributeValue{
 		":queued": sv(StatusQueued), ":token": sv(l.token), ":at": nv(now.UnixMilli()),
 		":exp": nv(now.Add(s.doneTTL()).Unix()), ":now": nv(now.Unix()), ":nowms": nv(now.UnixMilli()),
 		":dead": sv(StatusDead), ":inp": sv(StatusInProgress),
 	}
-	expr := "SET #st = :queued, #token = :token, #at = :at, #exp = :exp"
+	names, expr := acceptNames, acceptExpr
 	if hash != "" {
-		expr += ", #hash = :hash"
-		names["#hash"] = "hash"
+		names, expr = acceptNamesHash, acceptExprHash
 		values[":hash"] = sv(hash)
 	}
-	// A dead letter taken up again loses its dead-letter attributes (the
-	// index entry with them); attempts stay, so the history is kept.
-	expr += " REMOVE #lease, #dlq, #payload, #reason"
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.Table),
 		Key:                                 key(k),
@@ -71,6 +64,28 @@ func (s *Store) Accept(ctx context.Context, k, hash string) (*Lease, error) {
 	}
 	return l, nil
 }
+
+// Accept's expression and names, fixed (the SDK only reads them). A dead
+// letter taken up again loses its dead-letter attributes (the index entry
+// with them); attempts stay, so the history is kept.
+const (
+	acceptSet      = "SET #st = :queued, #token = :token, #at = :at, #exp = :exp"
+	acceptRemove   = " REMOVE #lease, #dlq, #payload, #reason"
+	acceptExpr     = acceptSet + acceptRemove
+	acceptExprHash = acceptSet + ", #hash = :hash" + acceptRemove
+)
+
+var (
+	acceptNames = map[string]string{
+		"#st": "status", "#token": "token", "#at": "at", "#exp": "exp", "#lease": "lease",
+		"#dlq": "dlq", "#payload": "payload", "#reason": "reason",
+	}
+	acceptNamesHash = func() map[string]string {
+		m := maps.Clone(acceptNames)
+		m["#hash"] = "hash"
+		return m
+	}()
+)
 
 // ownRetry reports that the claim failed on the lease this very call
 // wrote: the SDK repeated a write whose answer was lost (a connection cut

@@ -32,7 +32,7 @@ type Event struct {
 // Decode reads payload into ev, as json.Unmarshal would.
 func Decode(payload []byte, ev *Event) error {
 	d := decoder{b: payload}
-	if d.event(ev) {
+	if fastPath && d.event(ev) {
 		return nil
 	}
 	*ev = Event{}

@@ -568,25 +568,67 @@ func (d *decoder) str() (string, bool) {
 }
 
 // common returns the string of b without allocating when it is one every
-// request repeats: API Gateway's fixed values and header names, SQS's.
+// request repeats: API Gateway's fixed values and header names, SQS's. (A
+// switch, not a map: nothing to build at start-up.)
 func common(b []byte) (string, bool) {
-	v, ok := commonStrings[string(b)] // indexing by string(b) does not allocate
-	return v, ok
-}
-
-var commonStrings = func() map[string]string {
-	m := map[string]string{}
-	for _, s := range []string{
-		"2.0", "$default", "HTTP/1.1", "HTTP/2.0", "POST", "GET", "aws:sqs", "1",
-		"application/json", "content-type", "content-length", "host", "user-agent", "accept",
-		"accept-encoding", "x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port",
-		"x-forwarded-proto", "webhook-id", "webhook-timestamp", "webhook-signature",
-		"x-twilio-signature", "x-api-key", "authorization", "source", "account",
-	} {
-		m[s] = s
+	switch string(b) {
+	case "2.0":
+		return "2.0", true
+	case "$default":
+		return "$default", true
+	case "HTTP/1.1":
+		return "HTTP/1.1", true
+	case "HTTP/2.0":
+		return "HTTP/2.0", true
+	case "POST":
+		return "POST", true
+	case "GET":
+		return "GET", true
+	case "aws:sqs":
+		return "aws:sqs", true
+	case "1":
+		return "1", true
+	case "application/json":
+		return "application/json", true
+	case "content-type":
+		return "content-type", true
+	case "content-length":
+		return "content-length", true
+	case "host":
+		return "host", true
+	case "user-agent":
+		return "user-agent", true
+	case "accept":
+		return "accept", true
+	case "accept-encoding":
+		return "accept-encoding", true
+	case "x-amzn-trace-id":
+		return "x-amzn-trace-id", true
+	case "x-forwarded-for":
+		return "x-forwarded-for", true
+	case "x-forwarded-port":
+		return "x-forwarded-port", true
+	case "x-forwarded-proto":
+		return "x-forwarded-proto", true
+	case "webhook-id":
+		return "webhook-id", true
+	case "webhook-timestamp":
+		return "webhook-timestamp", true
+	case "webhook-signature":
+		return "webhook-signature", true
+	case "x-twilio-signature":
+		return "x-twilio-signature", true
+	case "x-api-key":
+		return "x-api-key", true
+	case "authorization":
+		return "authorization", true
+	case "source":
+		return "source", true
+	case "account":
+		return "account", true
 	}
-	return m
-}()
+	return "", false
+}
 
 // skipStr passes over a valid string without decoding it.
 func (d *decoder) skipStr() bool {

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/crmbridge/crmbridge/shared/lru"
@@ -15,6 +16,7 @@ import (
 // a failed parse is not remembered. Safe for concurrent use.
 type Credentials[T any] struct {
 	parse func([]byte) (T, error)
+	once  sync.Once // the cache is made on first use: adapters are package variables, and start-up stays light
 	cache *lru.Cache[credKey, T]
 }
 
@@ -29,7 +31,7 @@ const credEntries = 512
 
 // NewCredentials returns a Credentials for one adapter's parse function.
 func NewCredentials[T any](parse func([]byte) (T, error)) *Credentials[T] {
-	return &Credentials[T]{parse: parse, cache: lru.New[credKey, T](credEntries, credEntries)}
+	return &Credentials[T]{parse: parse}
 }
 
 // Of returns acct's credentials, parsed.
@@ -42,6 +44,7 @@ func (c *Credentials[T]) Parse(raw []byte) (T, error) {
 	if len(raw) == 0 {
 		return c.parse(raw) // its error names what is missing
 	}
+	c.once.Do(func() { c.cache = lru.New[credKey, T](credEntries, credEntries) })
 	k := credKey{unsafe.SliceData(raw), len(raw)}
 	if v, ok := c.cache.Get(k); ok {
 		return v, nil

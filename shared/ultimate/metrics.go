@@ -17,22 +17,16 @@ import (
 // The template's alarms and dashboard read them (names and dimensions are
 // literals, so its test can read them here).
 func (c *Client) observe(path string, took time.Duration, err error) {
-	op, dims := "chat", chatDims
+	op := "chat"
 	if path != "/converse/chat" {
-		op, dims = "widget", widgetDims
+		op = "widget"
 	}
-	c.Metrics.Count("AgentRequests", 1, dims)
-	c.Metrics.Millis("AgentLatency", took, dims)
+	c.Metrics.Count("AgentRequests", 1, map[string]string{"Operation": op})
+	c.Metrics.Millis("AgentLatency", took, map[string]string{"Operation": op})
 	if err != nil {
 		c.Metrics.Count("AgentErrors", 1, map[string]string{"Operation": op, "Reason": errorReason(err)})
 	}
 }
-
-// The dimensions of every call, built once (Metrics only reads them).
-var (
-	chatDims   = map[string]string{"Operation": "chat"}
-	widgetDims = map[string]string{"Operation": "widget"}
-)
 
 // errorReason is a low-cardinality class of a failed attempt: the status
 // class (429 on its own), timeout, refused (the egress guard), or network.

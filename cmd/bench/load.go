@@ -21,6 +21,11 @@ type loadResult struct {
 	ackP50, ackP99                       time.Duration // the platform's wait for the bridge's answer
 	e2eP50, e2eP99                       time.Duration // send → the AI agent's echo at the desk
 	check                                loadCheck
+	// acks are the round trips of the visitor messages' HTTP requests;
+	// counts what the bridge did from the first send until every echo
+	// was delivered (the conversations' starts before it left out).
+	acks   []time.Duration
+	counts window
 }
 
 func (r loadResult) rate() float64 { return float64(r.messages) / r.elapsed.Seconds() }
@@ -51,6 +56,7 @@ func loadRun(ctx context.Context, b *bench, messages, conversations, concurrency
 	if err := b.idle(ctx); err != nil {
 		return r, err
 	}
+	m := b.mark()
 	perConv := make([]int, conversations) // messages of each conversation
 	for i := range messages {
 		perConv[i%conversations]++
@@ -111,6 +117,11 @@ func loadRun(ctx context.Context, b *bench, messages, conversations, concurrency
 	if err := b.idle(ctx); err != nil {
 		return r, fmt.Errorf("waiting for the AI agent's answers: %w", err)
 	}
+	var err error
+	if r.counts, err = b.since(m); err != nil {
+		return r, err
+	}
+	r.acks = acks
 	received := map[string][]time.Time{}
 	var order []string
 	last := start

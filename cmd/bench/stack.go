@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/crmbridge/crmbridge/shared/awscount"
 	"github.com/crmbridge/crmbridge/shared/localstack"
 	"github.com/crmbridge/crmbridge/shared/source/generic"
@@ -17,11 +19,15 @@ import (
 	"github.com/crmbridge/crmbridge/shared/tenant"
 )
 
-// bench is a local stack with its AWS calls counted, and a signer of the
-// demo generic account's visitor events.
+// bench is a local stack with its AWS calls counted by what made them
+// (attrib.go), the HTTP API it is sent to, and a signer of the demo
+// generic account's visitor events.
 type bench struct {
 	st     *localstack.Stack
+	attr   *attribution
 	count  *awscount.Counter
+	clock  *batchClock
+	front  *front
 	secret stdwebhook.Secret // the demo generic account's inbound secret
 	hook   string            // the demo agent's webhook secret
 	hc     *http.Client
@@ -30,47 +36,53 @@ type bench struct {
 // startStack runs the local stack (the demo tenant, the fake AI agent, the
 // demo desk) on free ports, its DynamoDB on the given emulator.
 func startStack(ctx context.Context, dynamo string) (*bench, error) {
-	b := &bench{count: awscount.New(), hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	if dynamo == "moto" {
-		dynamo = ""
-	}
-	st, err := localstack.Start(ctx, localstack.Options{
-		Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", LivePersonAddr: "127.0.0.1:0",
-		LogLevel: "WARN", DynamoDB: dynamo, AWSConfig: b.count.Instrument,
-	})
-	if err != nil {
-		return nil, err
-	}
-	b.st = st
+	b := &bench{attr: &attribution{}, hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	b.count, b.clock = awscount.NewScoped(b.attr.scope), newBatchClock(b.attr.scope)
 	raw, err := tenant.ReadSecretFile(filepath.Join("events", "tenant", "secret-source-generic-demo.json"))
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	var creds generic.Credentials
 	if err := json.Unmarshal([]byte(raw.SecretString), &creds); err != nil {
-		st.Close()
 		return nil, err
 	}
 	if b.secret, err = stdwebhook.ParseSecret(creds.InboundSecret); err != nil {
-		st.Close()
 		return nil, err
 	}
-	raw, err = tenant.ReadSecretFile(filepath.Join("events", "tenant", "secret-agent-demo.json"))
-	if err != nil {
-		st.Close()
+	if raw, err = tenant.ReadSecretFile(filepath.Join("events", "tenant", "secret-agent-demo.json")); err != nil {
 		return nil, err
 	}
 	var agent tenant.AgentSecret
 	if err := json.Unmarshal([]byte(raw.SecretString), &agent); err != nil {
-		st.Close()
 		return nil, err
 	}
 	b.hook = agent.WebhookSecret
+	if dynamo == "moto" {
+		dynamo = ""
+	}
+	b.st, err = localstack.Start(ctx, localstack.Options{
+		Addr: "127.0.0.1:0", AgentAddr: "127.0.0.1:0", SunshineAddr: "127.0.0.1:0", LivePersonAddr: "127.0.0.1:0",
+		LogLevel: "WARN", DynamoDB: dynamo,
+		AWSConfig: func(cfg *aws.Config) {
+			b.count.Instrument(cfg)
+			b.clock.instrument(cfg)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.attr.setQueues(b.st.Queues)
+	if b.front, err = startFront(b.st); err != nil {
+		b.st.Close()
+		return nil, err
+	}
 	return b, nil
 }
 
-func (b *bench) close() { b.st.Close() }
+func (b *bench) close() {
+	b.front.close()
+	b.st.Close()
+}
 
 // visitor sends a signed visitor event of the demo generic account through
 // the local HTTP API and returns the answer's status.
@@ -80,7 +92,7 @@ func (b *bench) visitor(ctx context.Context, typ, id, conv, text string) (int, e
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.st.API+"/sources/generic/"+localstack.DemoAccount, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.front.url+"/sources/generic/"+localstack.DemoAccount, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +113,7 @@ func (b *bench) botMessage(ctx context.Context, conv, messageID, text string) (i
 			"type": "text", "text": text, "buttons": []any{}, "carouselCards": []any{}, "messageId": messageID,
 		},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.st.API+"/webhooks/message", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.front.url+"/webhooks/message", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}

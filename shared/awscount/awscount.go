@@ -14,6 +14,11 @@
 //
 // DynamoDB's own figures need an emulator that computes them from item
 // sizes: DynamoDB Local does, moto_server answers fixed numbers.
+//
+// A counter made with NewScoped also keeps the counts apart by scope, a
+// name its Scope gives each call from the call's context and input
+// (cmd/bench: the function and event source that made it), so counts of
+// concurrent work are told apart exactly rather than subtracted.
 package awscount
 
 import (
@@ -41,19 +46,36 @@ const EmptyReceive = "SQS.ReceiveMessage(empty)"
 
 // Counter accumulates counts; safe for concurrent use.
 type Counter struct {
-	mu  sync.Mutex
-	now Counts
+	scope Scope
+	mu    sync.Mutex
+	now   Counts
+	by    map[string]*Counts
 }
 
 // Counts is a snapshot: calls by "Service.Operation", DynamoDB read and
-// write units.
+// write units, and the messages SQS receives returned.
 type Counts struct {
 	Calls    map[string]int
 	RRU, WRU float64
+	// Received is the number of messages the non-empty ReceiveMessage
+	// calls returned: with Calls["SQS.ReceiveMessage"], the records per
+	// batch an event source mapping's poller delivered.
+	Received int
 }
 
+// Scope names the part of a system a call belongs to, from the call's
+// context and its input (the SDK's *…Input); "" for none. It runs on the
+// caller's goroutine, concurrently.
+type Scope func(ctx context.Context, params any) string
+
 // New returns an empty counter.
-func New() *Counter { return &Counter{now: Counts{Calls: map[string]int{}}} }
+func New() *Counter { return NewScoped(nil) }
+
+// NewScoped returns an empty counter that also counts by scope (nil: every
+// call in scope "").
+func NewScoped(scope Scope) *Counter {
+	return &Counter{scope: scope, now: Counts{Calls: map[string]int{}}, by: map[string]*Counts{}}
+}
 
 // Instrument makes every client built from cfg count into c.
 func (c *Counter) Instrument(cfg *aws.Config) {
@@ -69,15 +91,60 @@ func (c *Counter) Instrument(cfg *aws.Config) {
 func (c *Counter) Snapshot() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Counts{Calls: maps.Clone(c.now.Calls), RRU: c.now.RRU, WRU: c.now.WRU}
+	return c.now.clone()
+}
+
+// Scopes returns the counts so far by scope, each scope's alone; their sum
+// is Snapshot.
+func (c *Counter) Scopes() map[string]Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]Counts, len(c.by))
+	for k, v := range c.by {
+		out[k] = v.clone()
+	}
+	return out
+}
+
+func (s Counts) clone() Counts {
+	s.Calls = maps.Clone(s.Calls)
+	if s.Calls == nil {
+		s.Calls = map[string]int{}
+	}
+	return s
 }
 
 // Sub is what happened between prev and s.
 func (s Counts) Sub(prev Counts) Counts {
-	out := Counts{Calls: map[string]int{}, RRU: s.RRU - prev.RRU, WRU: s.WRU - prev.WRU}
+	out := Counts{Calls: map[string]int{}, RRU: s.RRU - prev.RRU, WRU: s.WRU - prev.WRU, Received: s.Received - prev.Received}
 	for k, v := range s.Calls {
 		if d := v - prev.Calls[k]; d != 0 {
 			out.Calls[k] = d
+		}
+	}
+	return out
+}
+
+// Add is s and o together.
+func (s Counts) Add(o Counts) Counts {
+	out := Counts{Calls: maps.Clone(s.Calls), RRU: s.RRU + o.RRU, WRU: s.WRU + o.WRU, Received: s.Received + o.Received}
+	if out.Calls == nil {
+		out.Calls = map[string]int{}
+	}
+	for k, v := range o.Calls {
+		out.Calls[k] += v
+	}
+	return out
+}
+
+// SubScopes is what happened in each scope between prev and s; scopes
+// with nothing are left out.
+func SubScopes(s, prev map[string]Counts) map[string]Counts {
+	out := map[string]Counts{}
+	for k, v := range s {
+		d := v.Sub(prev[k])
+		if len(d.Calls) > 0 || d.RRU != 0 || d.WRU != 0 || d.Received != 0 {
+			out[k] = d
 		}
 	}
 	return out
@@ -115,14 +182,30 @@ func (s Counts) String() string {
 func (c *Counter) count(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 	out, md, err := next.HandleInitialize(ctx, in)
 	op := awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx)
-	if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && err == nil && len(r.Messages) == 0 {
-		op = EmptyReceive // a poller's idle long poll: no message's cost
+	received := 0
+	if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && err == nil {
+		received = len(r.Messages)
+		if received == 0 {
+			op = EmptyReceive // a poller's idle long poll: no message's cost
+		}
 	}
 	rru, wru := units(in.Parameters, out.Result, err)
+	scope := ""
+	if c.scope != nil {
+		scope = c.scope(ctx, in.Parameters)
+	}
 	c.mu.Lock()
-	c.now.Calls[op]++
-	c.now.RRU += rru
-	c.now.WRU += wru
+	by := c.by[scope]
+	if by == nil {
+		by = &Counts{Calls: map[string]int{}}
+		c.by[scope] = by
+	}
+	for _, n := range []*Counts{&c.now, by} {
+		n.Calls[op]++
+		n.RRU += rru
+		n.WRU += wru
+		n.Received += received
+	}
 	c.mu.Unlock()
 	return out, md, err
 }

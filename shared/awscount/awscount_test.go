@@ -3,15 +3,18 @@ package awscount_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/awscount"
 	"github.com/crmbridge/crmbridge/shared/dynamodblocal"
+	"github.com/crmbridge/crmbridge/shared/fauxqs"
 )
 
 // Against DynamoDB Local, which sizes the units it reports: each call and
@@ -99,5 +102,71 @@ func TestItemSize(t *testing.T) {
 	}
 	if got := awscount.ItemSize(it); got != 9+4+3+7 {
 		t.Fatalf("ItemSize = %d, want %d", got, 9+4+3+7)
+	}
+}
+
+type scopeKey struct{}
+
+// Against fauxqs: each call is counted in the scope its context names, an
+// empty receive apart, and the messages a receive returned are counted.
+func TestScopes(t *testing.T) {
+	ctx := context.Background()
+	srv, err := fauxqs.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	cfg, err := srv.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := awscount.NewScoped(func(ctx context.Context, params any) string {
+		if s, ok := ctx.Value(scopeKey{}).(string); ok {
+			return s
+		}
+		if _, ok := params.(*sqs.ReceiveMessageInput); ok {
+			return "poller"
+		}
+		return ""
+	})
+	c.Instrument(&cfg)
+	q := sqs.NewFromConfig(cfg)
+	created, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("scoped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := context.WithValue(ctx, scopeKey{}, "sender")
+	for i := range 3 {
+		if _, err := q.SendMessage(sender, &sqs.SendMessageInput{QueueUrl: created.QueueUrl, MessageBody: aws.String(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for got < 3 {
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: created.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += len(out.Messages)
+	}
+	if _, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: created.QueueUrl, WaitTimeSeconds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	by := c.Scopes()
+	if n := by["sender"].Calls["SQS.SendMessage"]; n != 3 || len(by["sender"].Calls) != 1 {
+		t.Errorf("sender: %v, want SQS.SendMessage×3 only", by["sender"])
+	}
+	p := by["poller"]
+	if p.Received != 3 || p.Calls[awscount.EmptyReceive] < 1 || p.Calls["SQS.ReceiveMessage"] < 1 || p.Calls["SQS.SendMessage"] != 0 {
+		t.Errorf("poller: %v, %d received; want the 3 messages received and an empty receive apart", p, p.Received)
+	}
+	if by[""].Calls["SQS.CreateQueue"] != 1 {
+		t.Errorf("no scope: %v, want SQS.CreateQueue×1", by[""])
+	}
+	if total, sum := c.Snapshot(), by[""].Add(by["sender"]).Add(p); total.String() != sum.String() || total.Received != sum.Received {
+		t.Errorf("the scopes add up to %v, the total is %v", sum, total)
+	}
+	if d := awscount.SubScopes(c.Scopes(), by); len(d) != 0 {
+		t.Errorf("SubScopes of a snapshot and itself: %v, want none", d)
 	}
 }

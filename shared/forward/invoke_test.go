@@ -21,7 +21,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/crmbridge/crmbridge/shared/egress"
+	"github.com/crmbridge/crmbridge/shared/awsapi"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
@@ -89,8 +89,8 @@ func (a *lambdaAPI) requests() []captured {
 // testClient is a Client at url with the test credentials, the fixed
 // signing time and retries that do not wait.
 func testClient(url string, sleeps *int) *Client {
-	return &Client{
-		Endpoint: url, Region: "eu-west-1", Credentials: staticCreds(), HTTP: HTTPClient(),
+	return &Client{awsapi.Client{
+		Service: "lambda", Endpoint: url, Region: "eu-west-1", Credentials: staticCreds(), HTTP: awsapi.HTTPClient(),
 		Now: func() time.Time { return signingTime },
 		Retry: retry.Policy{Attempts: 3, Base: time.Millisecond, Sleep: func(ctx context.Context, _ time.Duration) error {
 			if sleeps != nil {
@@ -98,7 +98,7 @@ func testClient(url string, sleeps *int) *Client {
 			}
 			return ctx.Err()
 		}},
-	}
+	}}
 }
 
 // fixedTimeSigner signs the SDK's request at signingTime, without the
@@ -207,16 +207,16 @@ func TestInvokeAnswers(t *testing.T) {
 		{"the function failed", []answer{{200, map[string]string{"X-Amz-Function-Error": "Unhandled"}, `{"errorMessage":"` + secret + `","errorType":"x"}`}},
 			"", &FunctionError{Kind: "Unhandled"}, 1},
 		{"not found, code in the header", []answer{{404, map[string]string{"X-Amzn-ErrorType": "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.lambda/"}, `{"Type":"User","message":"Function not found: ` + secret + `"}`}},
-			"", &APIError{Status: 404, Code: "ResourceNotFoundException"}, 1},
+			"", &awsapi.APIError{Op: "lambda Invoke", Status: 404, Code: "ResourceNotFoundException"}, 1},
 		{"a 4xx with __type", []answer{{400, nil, `{"__type":"com.amazonaws.lambda#InvalidRequestContentException","Type":"User","message":"Could not parse ` + secret + `"}`}},
-			"", &APIError{Status: 400, Code: "InvalidRequestContentException"}, 1},
+			"", &awsapi.APIError{Op: "lambda Invoke", Status: 400, Code: "InvalidRequestContentException"}, 1},
 		{"a throttle, then the answer", []answer{{429, map[string]string{"X-Amzn-ErrorType": "TooManyRequestsException"}, `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`}, ok},
 			ok.body, nil, 2},
 		{"5xx three times", []answer{{500, map[string]string{"X-Amzn-ErrorType": "ServiceException"}, `{"Type":"Service","message":"` + secret + `"}`}},
-			"", &APIError{Status: 500, Code: "ServiceException"}, 3},
+			"", &awsapi.APIError{Op: "lambda Invoke", Status: 500, Code: "ServiceException"}, 3},
 		{"a 502, then the answer", []answer{{502, nil, `<html>` + secret + `</html>`}, ok}, ok.body, nil, 2},
 		{"a code that is not an identifier", []answer{{403, map[string]string{"X-Amzn-ErrorType": secret + " @x"}, ``}},
-			"", &APIError{Status: 403}, 1},
+			"", &awsapi.APIError{Op: "lambda Invoke", Status: 403}, 1},
 		{"an answer over the limit", []answer{{200, nil, strings.Repeat("a", MaxAnswer+1)}}, "", nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -243,8 +243,8 @@ func TestInvokeAnswers(t *testing.T) {
 				if !errors.As(err, &got) || *got != *want {
 					t.Fatalf("err = %v, want %v", err, want)
 				}
-			case *APIError:
-				var got *APIError
+			case *awsapi.APIError:
+				var got *awsapi.APIError
 				if !errors.As(err, &got) || *got != *want {
 					t.Fatalf("err = %#v, want %#v", err, want)
 				}
@@ -266,7 +266,7 @@ func TestInvokeRefusesRedirects(t *testing.T) {
 			c.HTTP = nil // the package's default client
 		}
 		_, err := c.Invoke(context.Background(), "stack-act", []byte(`{"k":"v"}`))
-		var got *APIError
+		var got *awsapi.APIError
 		if !errors.As(err, &got) || got.Status != 302 || got.Reason != "redirect not followed" || retry.IsRetryable(err) {
 			t.Fatalf("HTTP set %v: err = %v, want the 302, final", withHTTP, err)
 		}
@@ -321,20 +321,20 @@ func TestInvokeRetriesRefusedConnections(t *testing.T) {
 }
 
 func TestInvokeRefusesBadSetups(t *testing.T) {
+	lambda := func(c awsapi.Client) *Client { c.Service = "lambda"; return &Client{c} }
 	for _, tc := range []struct {
 		name string
 		c    *Client
 		fn   string
 		want string
 	}{
-		{"no region", &Client{Endpoint: "https://x", Credentials: staticCreds()}, "f", "no AWS region"},
-		{"no credentials", &Client{Endpoint: "https://x", Region: "eu-west-1"}, "f", "no AWS credentials"},
-		{"no function", &Client{Endpoint: "https://x", Region: "eu-west-1", Credentials: staticCreds()}, "", "no function name"},
-		{"an endpoint that is not http(s)", &Client{Endpoint: "ftp://x", Region: "eu-west-1", Credentials: staticCreds()}, "f", "not an http(s) base URL"},
-		{"an endpoint with a query", &Client{Endpoint: "https://x/?a=b", Region: "eu-west-1", Credentials: staticCreds()}, "f", "not an http(s) base URL"},
-		{"credentials that fail", &Client{Endpoint: "https://x", Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		{"no region", lambda(awsapi.Client{Endpoint: "https://x", Credentials: staticCreds()}), "f", "lambda Invoke: no AWS region"},
+		{"no credentials", lambda(awsapi.Client{Endpoint: "https://x", Region: "eu-west-1"}), "f", "lambda Invoke: no AWS credentials"},
+		{"no function", lambda(awsapi.Client{Endpoint: "https://x", Region: "eu-west-1", Credentials: staticCreds()}), "", "no function name"},
+		{"an endpoint that is not http(s)", lambda(awsapi.Client{Endpoint: "ftp://x", Region: "eu-west-1", Credentials: staticCreds()}), "f", "not an http(s) base URL"},
+		{"credentials that fail", lambda(awsapi.Client{Endpoint: "https://x", Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{}, errors.New("no role")
-		})}, "f", "credentials: no role"},
+		})}), "f", "credentials: no role"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.c.Invoke(context.Background(), tc.fn, []byte(`{}`))
@@ -345,61 +345,14 @@ func TestInvokeRefusesBadSetups(t *testing.T) {
 	}
 }
 
-func TestEndpoint(t *testing.T) {
-	base := aws.String("http://127.0.0.1:4566")
-	for _, tc := range []struct {
-		name string
-		cfg  aws.Config
-		env  map[string]string
-		want string
-	}{
-		{"the region's endpoint", aws.Config{Region: "us-east-1"}, nil, "https://lambda.us-east-1.amazonaws.com"},
-		{"a China region", aws.Config{Region: "cn-north-1"}, nil, "https://lambda.cn-north-1.amazonaws.com.cn"},
-		{"the config's base endpoint", aws.Config{Region: "us-east-1", BaseEndpoint: base}, nil, *base},
-		{"the Lambda endpoint variable wins", aws.Config{Region: "us-east-1", BaseEndpoint: base}, map[string]string{"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001"}, "http://127.0.0.1:9001"},
-		{"configured endpoints ignored", aws.Config{Region: "us-east-1"}, map[string]string{"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, "https://lambda.us-east-1.amazonaws.com"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Endpoint(tc.cfg, func(k string) string { return tc.env[k] }); got != tc.want {
-				t.Fatalf("Endpoint = %q, want %q", got, tc.want)
-			}
-		})
+// The deployed client: the Lambda endpoint variable wins over the
+// config's base endpoint (awsapi.Endpoint has the cases), with cfg's
+// region and credentials.
+func TestNewClient(t *testing.T) {
+	cfg := aws.Config{Region: "eu-west-1", Credentials: staticCreds(), BaseEndpoint: aws.String("http://127.0.0.1:4566")}
+	env := map[string]string{"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9001", "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9002"}
+	c := NewClient(cfg, func(k string) string { return env[k] })
+	if c.Service != "lambda" || c.Endpoint != "http://127.0.0.1:9001" || c.Region != "eu-west-1" || c.Credentials == nil || c.Retry.Attempts != 3 {
+		t.Fatalf("NewClient = %+v", c.Client)
 	}
-	for endpoint, want := range map[string]string{
-		"https://lambda.eu-west-1.amazonaws.com":  "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/a%3Ab/invocations",
-		"http://127.0.0.1:4566/":                  "http://127.0.0.1:4566/2015-03-31/functions/a%3Ab/invocations",
-		"http://127.0.0.1:4566/prefix":            "http://127.0.0.1:4566/prefix/2015-03-31/functions/a%3Ab/invocations",
-		"https://lambda.eu-west-1.amazonaws.com/": "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/a%3Ab/invocations",
-	} {
-		if got, err := invokeURL(endpoint, "a:b"); err != nil || got != want {
-			t.Errorf("invokeURL(%q) = %q, %v; want %q", endpoint, got, err, want)
-		}
-	}
-}
-
-// FuzzAPIError feeds Lambda error answers to apiError: whatever the header
-// and body, the error names at most the status, an identifier code and an
-// identifier reason, never other text of the answer.
-func FuzzAPIError(f *testing.F) {
-	f.Fuzz(func(t *testing.T, status int, errType string, body []byte) {
-		status = 300 + (status%300+300)%300
-		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
-		if errType != "" {
-			resp.Header.Set("X-Amzn-ErrorType", errType)
-		}
-		err := (&Client{}).apiError(resp)
-		var e *APIError
-		if !errors.As(err, &e) || e.Status != status {
-			t.Fatalf("apiError = %v", err)
-		}
-		if e.Code != egress.SafeCode(e.Code) || (e.Reason != "redirect not followed" && e.Reason != egress.SafeCode(e.Reason)) {
-			t.Fatalf("unfiltered code %q or reason %q", e.Code, e.Reason)
-		}
-		if len(err.Error()) > 200 {
-			t.Fatalf("error of %d bytes: %q", len(err.Error()), err)
-		}
-		if retry.IsRetryable(err) != egress.RetryableStatus(status) {
-			t.Fatalf("status %d retryable %v", status, retry.IsRetryable(err))
-		}
-	})
 }

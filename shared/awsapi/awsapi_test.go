@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/crmbridge/crmbridge/shared/awsapi/awsapitest"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
@@ -214,17 +215,11 @@ func TestTransportFailures(t *testing.T) {
 
 // A cancelled call is never retried, idempotent or not.
 func TestCancelNotRetried(t *testing.T) {
-	arrived := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
-		close(arrived)
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
+	url, arrived := awsapitest.Hanging(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
 	var sleeps atomic.Int32
-	_, err := testClient(srv.URL, &sleeps).Call(ctx, Call{Op: "Test", Path: "/", Body: []byte(`{}`), MaxAnswer: 1 << 10, Idempotent: true})
+	_, err := testClient(url, &sleeps).Call(ctx, Call{Op: "Test", Path: "/", Body: []byte(`{}`), MaxAnswer: 1 << 10, Idempotent: true})
 	if !errors.Is(err, context.Canceled) || sleeps.Load() != 0 || retry.IsRetryable(err) {
 		t.Fatalf("err = %v after %d retries", err, sleeps.Load())
 	}

@@ -2,7 +2,6 @@ package awsapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -17,7 +16,9 @@ import (
 // its error code (ResourceNotFoundException, AWS.SimpleQueueService.
 // NonExistentQueue, …) and, where the service gives one (a Lambda
 // throttle), its reason. It never holds the answer's message, which may
-// quote the request.
+// quote the request. It is not an *egress.StatusError, whose statuses the
+// consumers read as a vendor's verdict on a delivery (a 4xx: a dead
+// letter); an AWS call's refusal is the bridge's own problem.
 type APIError struct {
 	Op     string // service and operation: "sqs SendMessage"
 	Status int
@@ -25,16 +26,9 @@ type APIError struct {
 	Reason string
 }
 
+// Error reads as egress's errors do.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: HTTP %d", e.Op, e.Status)
-	if e.Code != "" {
-		b.WriteString(" (code " + e.Code + ")")
-	}
-	if e.Reason != "" {
-		b.WriteString(": " + e.Reason)
-	}
-	return b.String()
+	return (&egress.StatusError{Op: e.Op, Status: e.Status, Code: e.Code, Reason: e.Reason}).Error()
 }
 
 // ErrorCode is the code, as the SDK's errors name theirs.

@@ -3,87 +3,31 @@ package forward
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"io"
-	"maps"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/crmbridge/crmbridge/shared/awsapi"
+	"github.com/crmbridge/crmbridge/shared/awsapi/awsapitest"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
-var (
-	signingTime = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
-	testCreds   = aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token"}
-)
-
-func staticCreds() aws.CredentialsProvider {
-	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return testCreds, nil })
-}
-
-// captured is one request as the server received it.
-type captured struct {
-	method, uri, host string
-	header            http.Header
-	body              []byte
-}
-
 // answer is one scripted Lambda API answer.
-type answer struct {
-	status int
-	header map[string]string
-	body   string
-}
+type answer awsapitest.Answer
 
-// lambdaAPI is a loopback server that records every request and answers
-// with the scripted answers in turn (the last one repeats).
-type lambdaAPI struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []captured
-	answers []answer
-}
+func staticCreds() aws.CredentialsProvider { return awsapitest.StaticCredentials() }
 
-func newLambdaAPI(t *testing.T, answers ...answer) *lambdaAPI {
-	t.Helper()
-	a := &lambdaAPI{answers: answers}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		a.mu.Lock()
-		n := len(a.got)
-		a.got = append(a.got, captured{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body})
-		ans := answer{status: 200, body: `{"statusCode":200}`}
-		if len(a.answers) > 0 {
-			ans = a.answers[min(n, len(a.answers)-1)]
-		}
-		a.mu.Unlock()
-		for k, v := range ans.header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(ans.status)
-		_, _ = io.WriteString(w, ans.body)
-	}))
-	t.Cleanup(a.Close)
-	return a
-}
-
-func (a *lambdaAPI) requests() []captured {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.got)
+func newLambdaAPI(t *testing.T, answers ...answer) *awsapitest.Server {
+	as := make([]awsapitest.Answer, len(answers))
+	for i, a := range answers {
+		as[i] = awsapitest.Answer(a)
+	}
+	return awsapitest.NewServer(t, nil, as...)
 }
 
 // testClient is a Client at url with the test credentials, the fixed
@@ -91,7 +35,7 @@ func (a *lambdaAPI) requests() []captured {
 func testClient(url string, sleeps *int) *Client {
 	return &Client{awsapi.Client{
 		Service: "lambda", Endpoint: url, Region: "eu-west-1", Credentials: staticCreds(), HTTP: awsapi.HTTPClient(),
-		Now: func() time.Time { return signingTime },
+		Now: func() time.Time { return awsapitest.SigningTime },
 		Retry: retry.Policy{Attempts: 3, Base: time.Millisecond, Sleep: func(ctx context.Context, _ time.Duration) error {
 			if sleeps != nil {
 				*sleeps++
@@ -99,17 +43,6 @@ func testClient(url string, sleeps *int) *Client {
 			return ctx.Err()
 		}},
 	}}
-}
-
-// fixedTimeSigner signs the SDK's request at signingTime, without the
-// SDK's own bookkeeping headers (an invocation id and the attempt count
-// that vary per call), so its Authorization can be compared byte for byte.
-type fixedTimeSigner struct{}
-
-func (fixedTimeSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, opts ...func(*v4.SignerOptions)) error {
-	r.Header.Del("Amz-Sdk-Invocation-Id")
-	r.Header.Del("Amz-Sdk-Request")
-	return v4.NewSigner().SignHTTP(ctx, creds, r, payloadHash, service, region, signingTime, opts...)
 }
 
 // TestInvokeMatchesTheSDK sends the same invoke through Client and
@@ -126,76 +59,32 @@ func TestInvokeMatchesTheSDK(t *testing.T) {
 		{"arn:aws:lambda:eu-west-1:123456789012:function:stack-act:live", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Astack-act%3Alive/invocations"},
 	} {
 		t.Run(tc.function, func(t *testing.T) {
-			api := newLambdaAPI(t, answer{status: 200, body: `{"statusCode":202}`})
+			api := newLambdaAPI(t, answer{Status: 200, Body: `{"statusCode":202}`})
 			out, err := testClient(api.URL, nil).Invoke(context.Background(), tc.function, payload)
 			if err != nil || string(out) != `{"statusCode":202}` {
 				t.Fatalf("Client.Invoke = %s, %v", out, err)
 			}
 			sdk := lambda.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: staticCreds(), BaseEndpoint: aws.String(api.URL)},
-				func(o *lambda.Options) { o.HTTPSignerV4 = fixedTimeSigner{} })
+				func(o *lambda.Options) { o.HTTPSignerV4 = awsapitest.FixedTimeSigner{} })
 			sout, err := sdk.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(tc.function), Payload: payload})
 			if err != nil || string(sout.Payload) != `{"statusCode":202}` {
 				t.Fatalf("lambda.Client.Invoke = %+v, %v", sout, err)
 			}
-			got := api.requests()
+			got := api.Requests()
 			if len(got) != 2 {
 				t.Fatalf("%d requests, want 2", len(got))
 			}
-			ours, theirs := got[0], got[1]
-			if ours.method != http.MethodPost || ours.method != theirs.method {
-				t.Errorf("method %s, SDK %s", ours.method, theirs.method)
+			if got[0].URI != tc.path || !bytes.Equal(got[0].Body, payload) {
+				t.Errorf("path %s, body %q; want %s", got[0].URI, got[0].Body, tc.path)
 			}
-			if ours.uri != tc.path || ours.uri != theirs.uri {
-				t.Errorf("path %s, SDK %s, want %s", ours.uri, theirs.uri, tc.path)
-			}
-			if !bytes.Equal(ours.body, payload) || !bytes.Equal(ours.body, theirs.body) {
-				t.Errorf("body %q, SDK %q", ours.body, theirs.body)
-			}
-			for _, h := range []string{"Content-Type", "Content-Length", "X-Amz-Date", "X-Amz-Security-Token", "Authorization"} {
-				if ours.header.Get(h) == "" || ours.header.Get(h) != theirs.header.Get(h) {
-					t.Errorf("%s: %q, SDK %q", h, ours.header.Get(h), theirs.header.Get(h))
-				}
-			}
-			if a, b := slices.Sorted(maps.Keys(ours.header)), slices.Sorted(maps.Keys(theirs.header)); !slices.Equal(a, b) {
-				t.Errorf("headers %v, SDK %v", a, b)
-			}
-			auth := ours.header.Get("Authorization")
-			for _, part := range []string{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260314/eu-west-1/lambda/aws4_request,", "SignedHeaders=content-length;content-type;host;x-amz-date;x-amz-security-token,"} {
-				if !strings.Contains(auth, part) {
-					t.Errorf("Authorization %q lacks %q", auth, part)
-				}
-			}
-			if want := resign(t, ours); auth != want {
-				t.Errorf("Authorization %q, the signer over the received request gives %q", auth, want)
-			}
+			awsapitest.Compare(t, got[0], got[1], "lambda", "eu-west-1", "content-length;content-type;host;x-amz-date;x-amz-security-token", "Content-Type")
 		})
 	}
 }
 
-// resign signs the received request again, independently of Client.
-func resign(t *testing.T, c captured) string {
-	t.Helper()
-	r, err := http.NewRequest(c.method, "http://"+c.host+c.uri, bytes.NewReader(c.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range []string{"Content-Type", "X-Amz-Date", "X-Amz-Security-Token"} {
-		r.Header.Set(h, c.header.Get(h))
-	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, r, v4Hash(c.body), "lambda", "eu-west-1", signingTime); err != nil {
-		t.Fatal(err)
-	}
-	return r.Header.Get("Authorization")
-}
-
-func v4Hash(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 func TestInvokeAnswers(t *testing.T) {
 	const secret = "visitor-text-Zq81"
-	ok := answer{status: 200, body: `{"statusCode":200,"body":"fine"}`}
+	ok := answer{Status: 200, Body: `{"statusCode":200,"body":"fine"}`}
 	for _, tc := range []struct {
 		name     string
 		answers  []answer
@@ -203,7 +92,7 @@ func TestInvokeAnswers(t *testing.T) {
 		wantErr  error  // matched by errors.As into a copy of its type, then compared
 		requests int
 	}{
-		{"the function's answer", []answer{ok}, ok.body, nil, 1},
+		{"the function's answer", []answer{ok}, ok.Body, nil, 1},
 		{"the function failed", []answer{{200, map[string]string{"X-Amz-Function-Error": "Unhandled"}, `{"errorMessage":"` + secret + `","errorType":"x"}`}},
 			"", &FunctionError{Kind: "Unhandled"}, 1},
 		{"not found, code in the header", []answer{{404, map[string]string{"X-Amzn-ErrorType": "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.lambda/"}, `{"Type":"User","message":"Function not found: ` + secret + `"}`}},
@@ -211,10 +100,10 @@ func TestInvokeAnswers(t *testing.T) {
 		{"a 4xx with __type", []answer{{400, nil, `{"__type":"com.amazonaws.lambda#InvalidRequestContentException","Type":"User","message":"Could not parse ` + secret + `"}`}},
 			"", &awsapi.APIError{Op: "lambda Invoke", Status: 400, Code: "InvalidRequestContentException"}, 1},
 		{"a throttle, then the answer", []answer{{429, map[string]string{"X-Amzn-ErrorType": "TooManyRequestsException"}, `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`}, ok},
-			ok.body, nil, 2},
+			ok.Body, nil, 2},
 		{"5xx three times", []answer{{500, map[string]string{"X-Amzn-ErrorType": "ServiceException"}, `{"Type":"Service","message":"` + secret + `"}`}},
 			"", &awsapi.APIError{Op: "lambda Invoke", Status: 500, Code: "ServiceException"}, 3},
-		{"a 502, then the answer", []answer{{502, nil, `<html>` + secret + `</html>`}, ok}, ok.body, nil, 2},
+		{"a 502, then the answer", []answer{{502, nil, `<html>` + secret + `</html>`}, ok}, ok.Body, nil, 2},
 		{"a code that is not an identifier", []answer{{403, map[string]string{"X-Amzn-ErrorType": secret + " @x"}, ``}},
 			"", &awsapi.APIError{Op: "lambda Invoke", Status: 403}, 1},
 		{"an answer over the limit", []answer{{200, nil, strings.Repeat("a", MaxAnswer+1)}}, "", nil, 1},
@@ -222,7 +111,7 @@ func TestInvokeAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newLambdaAPI(t, tc.answers...)
 			out, err := testClient(api.URL, nil).Invoke(context.Background(), "stack-act:live", []byte(`{}`))
-			if n := len(api.requests()); n != tc.requests {
+			if n := len(api.Requests()); n != tc.requests {
 				t.Errorf("%d requests, want %d", n, tc.requests)
 			}
 			if tc.want != "" {
@@ -270,7 +159,7 @@ func TestInvokeRefusesRedirects(t *testing.T) {
 		if !errors.As(err, &got) || got.Status != 302 || got.Reason != "redirect not followed" || retry.IsRetryable(err) {
 			t.Fatalf("HTTP set %v: err = %v, want the 302, final", withHTTP, err)
 		}
-		if n := len(elsewhere.requests()); n != 0 {
+		if n := len(elsewhere.Requests()); n != 0 {
 			t.Fatalf("HTTP set %v: the redirect target got %d requests", withHTTP, n)
 		}
 	}
@@ -282,23 +171,16 @@ func TestInvokeContextCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := testClient(api.URL, nil).Invoke(ctx, "stack-act", []byte(`{}`))
-		if !errors.Is(err, context.Canceled) || len(api.requests()) != 0 {
-			t.Fatalf("err = %v after %d requests", err, len(api.requests()))
+		if !errors.Is(err, context.Canceled) || len(api.Requests()) != 0 {
+			t.Fatalf("err = %v after %d requests", err, len(api.Requests()))
 		}
 	})
 	t.Run("while the function runs", func(t *testing.T) {
-		arrived := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// The server notices the client's hang-up once the body is read.
-			_, _ = io.ReadAll(r.Body)
-			close(arrived)
-			<-r.Context().Done()
-		}))
-		t.Cleanup(srv.Close)
+		url, arrived := awsapitest.Hanging(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { <-arrived; cancel() }()
 		sleeps := 0
-		_, err := testClient(srv.URL, &sleeps).Invoke(ctx, "stack-act", []byte(`{}`))
+		_, err := testClient(url, &sleeps).Invoke(ctx, "stack-act", []byte(`{}`))
 		if !errors.Is(err, context.Canceled) || sleeps != 0 {
 			t.Fatalf("err = %v after %d retries", err, sleeps)
 		}

@@ -4,90 +4,49 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
 	"github.com/crmbridge/crmbridge/shared/awsapi"
+	"github.com/crmbridge/crmbridge/shared/awsapi/awsapitest"
 	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/retry"
 )
 
-var (
-	signingTime = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
-	testCreds   = aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token"}
-)
-
 const queueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/crmbridge-inbound.fifo"
 
-func staticCreds() aws.CredentialsProvider {
-	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return testCreds, nil })
-}
+func staticCreds() aws.CredentialsProvider { return awsapitest.StaticCredentials() }
 
-// captured is one request as the server received it.
-type captured struct {
-	method, uri, host string
-	header            http.Header
-	body              []byte
-}
+// answer is one scripted SQS answer; a body "md5" is SQS's answer to a
+// successful call, for SendMessage with the MD5 of the MessageBody
+// received.
+type answer awsapitest.Answer
 
-// answer is one scripted SQS answer; a SendMessage answer with body "md5"
-// is a real one: the MD5 of the MessageBody received.
-type answer struct {
-	status int
-	header map[string]string
-	body   string
-}
-
-// sqsAPI is a loopback server that records every request and answers
-// with the scripted answers in turn (the last one repeats).
-type sqsAPI struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []captured
-	answers []answer
-}
-
-func newSQSAPI(t *testing.T, answers ...answer) *sqsAPI {
-	t.Helper()
-	a := &sqsAPI{answers: answers}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		a.mu.Lock()
-		n := len(a.got)
-		a.got = append(a.got, captured{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body})
-		ans := answer{status: 200, body: "md5"}
-		if len(a.answers) > 0 {
-			ans = a.answers[min(n, len(a.answers)-1)]
+func newSQSAPI(t *testing.T, answers ...answer) *awsapitest.Server {
+	as := make([]awsapitest.Answer, len(answers))
+	for i, a := range answers {
+		as[i] = awsapitest.Answer(a)
+	}
+	if len(as) == 0 {
+		as = []awsapitest.Answer{{Status: 200, Body: "md5"}}
+	}
+	return awsapitest.NewServer(t, func(r awsapitest.Request, a awsapitest.Answer) awsapitest.Answer {
+		if a.Body == "md5" {
+			a.Body = realAnswer(r.Header.Get("X-Amz-Target"), r.Body)
 		}
-		a.mu.Unlock()
-		if ans.body == "md5" {
-			ans.body = realAnswer(r.Header.Get("X-Amz-Target"), body)
-		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		for k, v := range ans.header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(ans.status)
-		_, _ = io.WriteString(w, ans.body)
-	}))
-	t.Cleanup(a.Close)
-	return a
+		return a
+	}, as...)
 }
 
 // realAnswer is SQS's answer to a successful call.
@@ -101,17 +60,11 @@ func realAnswer(target string, body []byte) string {
 	return `{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"5fea7756-0ea4-451a-a703-a558b933e274","SequenceNumber":"18849496460467696128"}`
 }
 
-func (a *sqsAPI) requests() []captured {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.got)
-}
-
 // testClient is a Client at url with the test credentials, the fixed
 // signing time and retries that do not wait; sleeps counts them.
 func testClient(url string, sleeps *int) *Client {
 	c := New(aws.Config{Region: "eu-west-1", Credentials: staticCreds(), BaseEndpoint: aws.String(url)}, func(string) string { return "" })
-	c.Now = func() time.Time { return signingTime }
+	c.Now = func() time.Time { return awsapitest.SigningTime }
 	c.Retry = retry.Policy{Attempts: 3, Base: time.Millisecond, Sleep: func(ctx context.Context, _ time.Duration) error {
 		if sleeps != nil {
 			*sleeps++
@@ -121,20 +74,9 @@ func testClient(url string, sleeps *int) *Client {
 	return c
 }
 
-// fixedTimeSigner signs the SDK's request at signingTime, without the
-// SDK's own bookkeeping headers (an invocation id and the attempt count
-// that vary per call), so its Authorization can be compared byte for byte.
-type fixedTimeSigner struct{}
-
-func (fixedTimeSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, opts ...func(*v4.SignerOptions)) error {
-	r.Header.Del("Amz-Sdk-Invocation-Id")
-	r.Header.Del("Amz-Sdk-Request")
-	return v4.NewSigner().SignHTTP(ctx, creds, r, payloadHash, service, region, signingTime, opts...)
-}
-
 func sdkClient(cfg aws.Config, hc aws.HTTPClient) *sqs.Client {
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		o.HTTPSignerV4 = fixedTimeSigner{}
+		o.HTTPSignerV4 = awsapitest.FixedTimeSigner{}
 		if hc != nil {
 			o.HTTPClient = hc
 		}
@@ -217,56 +159,17 @@ func TestMatchesTheSDK(t *testing.T) {
 			if ourErr != nil && !errors.Is(ourErr, ErrChecksum) {
 				t.Errorf("Client: %v", ourErr)
 			}
-			got := api.requests()
+			got := api.Requests()
 			if len(got) != 2 {
 				t.Fatalf("%d requests, want 2", len(got))
 			}
-			ours, theirs := got[0], got[1]
-			if ours.method != http.MethodPost || ours.method != theirs.method || ours.uri != "/" || ours.uri != theirs.uri {
-				t.Errorf("%s %s, SDK %s %s", ours.method, ours.uri, theirs.method, theirs.uri)
+			if got[0].URI != "/" || !json.Valid(got[0].Body) {
+				t.Errorf("path %s, body %q", got[0].URI, got[0].Body)
 			}
-			if !bytes.Equal(ours.body, theirs.body) {
-				t.Errorf("body\n%q\nSDK\n%q", ours.body, theirs.body)
-			}
-			if !json.Valid(ours.body) {
-				t.Errorf("body %q is not JSON", ours.body)
-			}
-			for _, h := range []string{"Content-Type", "Content-Length", "X-Amz-Target", "X-Amzn-Query-Mode", "X-Amz-Date", "X-Amz-Security-Token", "Authorization"} {
-				if ours.header.Get(h) == "" || ours.header.Get(h) != theirs.header.Get(h) {
-					t.Errorf("%s: %q, SDK %q", h, ours.header.Get(h), theirs.header.Get(h))
-				}
-			}
-			if a, b := slices.Sorted(maps.Keys(ours.header)), slices.Sorted(maps.Keys(theirs.header)); !slices.Equal(a, b) {
-				t.Errorf("headers %v, SDK %v", a, b)
-			}
-			auth := ours.header.Get("Authorization")
-			for _, part := range []string{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260314/eu-west-1/sqs/aws4_request,", "SignedHeaders=content-length;content-type;host;x-amz-date;x-amz-security-token;x-amz-target;x-amzn-query-mode,"} {
-				if !strings.Contains(auth, part) {
-					t.Errorf("Authorization %q lacks %q", auth, part)
-				}
-			}
-			if want := resign(t, ours); auth != want {
-				t.Errorf("Authorization %q, the signer over the received request gives %q", auth, want)
-			}
+			awsapitest.Compare(t, got[0], got[1], "sqs", "eu-west-1", "content-length;content-type;host;x-amz-date;x-amz-security-token;x-amz-target;x-amzn-query-mode",
+				"Content-Type", "X-Amz-Target", "X-Amzn-Query-Mode")
 		})
 	}
-}
-
-// resign signs the received request again, independently of Client.
-func resign(t *testing.T, c captured) string {
-	t.Helper()
-	r, err := http.NewRequest(c.method, "http://"+c.host+c.uri, bytes.NewReader(c.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range []string{"Content-Type", "X-Amz-Target", "X-Amzn-Query-Mode", "X-Amz-Date", "X-Amz-Security-Token"} {
-		r.Header.Set(h, c.header.Get(h))
-	}
-	sum := sha256Hex(c.body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, r, sum, "sqs", "eu-west-1", signingTime); err != nil {
-		t.Fatal(err)
-	}
-	return r.Header.Get("Authorization")
 }
 
 func TestAnswers(t *testing.T) {
@@ -311,7 +214,7 @@ func TestAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newSQSAPI(t, tc.answers...)
 			err := tc.call(context.Background(), testClient(api.URL, nil))
-			if n := len(api.requests()); n != tc.requests {
+			if n := len(api.Requests()); n != tc.requests {
 				t.Errorf("%d requests, want %d", n, tc.requests)
 			}
 			if tc.wantErr == nil {
@@ -359,7 +262,7 @@ func TestRefusesRedirects(t *testing.T) {
 		if !errors.As(err, &got) || got.Status != 307 || got.Reason != "redirect not followed" || retry.IsRetryable(err) {
 			t.Fatalf("HTTP set %v: err = %v, want the 307, final", withHTTP, err)
 		}
-		if n := len(elsewhere.requests()); n != 0 {
+		if n := len(elsewhere.Requests()); n != 0 {
 			t.Fatalf("HTTP set %v: the redirect target got %d requests", withHTTP, n)
 		}
 	}
@@ -372,22 +275,16 @@ func TestContextCancelled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		err := testClient(api.URL, nil).SendMessage(ctx, in)
-		if !errors.Is(err, context.Canceled) || len(api.requests()) != 0 {
-			t.Fatalf("err = %v after %d requests", err, len(api.requests()))
+		if !errors.Is(err, context.Canceled) || len(api.Requests()) != 0 {
+			t.Fatalf("err = %v after %d requests", err, len(api.Requests()))
 		}
 	})
 	t.Run("while SQS answers", func(t *testing.T) {
-		arrived := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.ReadAll(r.Body)
-			close(arrived)
-			<-r.Context().Done()
-		}))
-		t.Cleanup(srv.Close)
+		url, arrived := awsapitest.Hanging(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { <-arrived; cancel() }()
 		sleeps := 0
-		err := testClient(srv.URL, &sleeps).SendMessage(ctx, in)
+		err := testClient(url, &sleeps).SendMessage(ctx, in)
 		if !errors.Is(err, context.Canceled) || sleeps != 0 {
 			t.Fatalf("err = %v after %d retries", err, sleeps)
 		}
@@ -399,8 +296,8 @@ func TestContextCancelled(t *testing.T) {
 		// The first retry's wait is where the caller gives up.
 		c.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() }
 		err := c.SendMessage(ctx, in)
-		if !errors.Is(err, context.Canceled) || len(api.requests()) != 1 {
-			t.Fatalf("err = %v after %d requests", err, len(api.requests()))
+		if !errors.Is(err, context.Canceled) || len(api.Requests()) != 1 {
+			t.Fatalf("err = %v after %d requests", err, len(api.Requests()))
 		}
 	})
 }
@@ -535,9 +432,4 @@ func FuzzSendAnswer(f *testing.F) {
 			t.Fatalf("Client refused %q (%v), the SDK accepted it", answer, err)
 		}
 	})
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

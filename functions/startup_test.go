@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,9 +20,19 @@ import (
 // timed, so this holds on a loaded machine: the bridge's own packages may
 // allocate at most initBudget at package init (one package-level regexp
 // with a counted repeat such as {1,64} costs 30-120 KB), and no function
-// links the SDK's Lambda client (its package init allocates ~0.7 MB):
-// webhook-message invokes with shared/forward's signed POST.
+// links the SDK's Lambda client (its package init allocates ~0.7 MB) or its
+// SQS client (its schemas and endpoints inits cost ~0.35 ms, and ~1 MB of
+// binary): webhook-message invokes with shared/forward's signed POST, and
+// the queues are called with shared/queue/sqsapi's.
 const initBudget = 16 << 10
+
+// sdkClients are the SDK clients no function may link, by the package
+// path they and their subpackages (types, schemas, internal/endpoints)
+// start with.
+var sdkClients = map[string]string{
+	"Lambda": "github.com/aws/aws-sdk-go-v2/service/lambda",
+	"SQS":    "github.com/aws/aws-sdk-go-v2/service/sqs",
+}
 
 func TestStartUpWeight(t *testing.T) {
 	if testing.Short() {
@@ -36,9 +45,12 @@ func TestStartUpWeight(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			deps := strings.Fields(string(out))
-			if slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/lambda") {
-				t.Error("links the SDK's Lambda client")
+			for _, dep := range strings.Fields(string(out)) {
+				for client, prefix := range sdkClients {
+					if dep == prefix || strings.HasPrefix(dep, prefix+"/") {
+						t.Errorf("links the SDK's %s client (%s)", client, dep)
+					}
+				}
 			}
 
 			bin := filepath.Join(dir, fn)

@@ -14,10 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
 	"github.com/crmbridge/crmbridge/shared/app"
+	"github.com/crmbridge/crmbridge/shared/awsapi"
 	"github.com/crmbridge/crmbridge/shared/doctor"
 )
 
@@ -132,7 +132,7 @@ func connectAWS(ctx context.Context, stderr io.Writer) (*backend, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	opts := app.Options{Out: stderr, MetricsOut: io.Discard, Service: "cli"}
 	if cfg.InboundQueueURL != "" || cfg.OutboundQueueURL != "" {
-		opts.SQS = sqs.NewFromConfig(awsCfg)
+		opts.SQS = app.NewSQS(awsCfg) // the functions' client: a replay sends as they do
 	}
 	d := app.Build(cfg, db, sm, opts)
 	return &backend{Deps: d, DB: db, SM: sm, Tables: db}, nil
@@ -141,19 +141,27 @@ func connectAWS(ctx context.Context, stderr io.Writer) (*backend, error) {
 var errNoCredentials = errors.New("no AWS credentials: set AWS_PROFILE (after `aws sso login` or `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the local stack: " + localEnvHint)
 
 // explain turns the AWS errors an operator meets into what to do; others
-// pass as they are.
+// pass as they are. The SDK's errors carry AWS's message; the bridge's own
+// calls' (SQS, shared/awsapi) keep only the operation and code.
 func explain(err error, what string) error {
+	var code, detail string
 	var ae smithy.APIError
-	if !errors.As(err, &ae) {
+	var own *awsapi.APIError
+	switch {
+	case errors.As(err, &ae):
+		code, detail = ae.ErrorCode(), ae.ErrorMessage()
+	case errors.As(err, &own):
+		code, detail = own.Code, own.Op
+	default:
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	switch ae.ErrorCode() {
+	switch code {
 	case "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken", "InvalidSignatureException":
-		return fmt.Errorf("%s: AWS refused the credentials (%s): %w", what, ae.ErrorCode(), errNoCredentials)
+		return fmt.Errorf("%s: AWS refused the credentials (%s): %w", what, code, errNoCredentials)
 	case "AccessDeniedException", "AccessDenied":
-		return fmt.Errorf("%s: access denied: the credentials' policy does not allow it (%s)", what, ae.ErrorMessage())
+		return fmt.Errorf("%s: access denied: the credentials' policy does not allow it (%s)", what, detail)
 	case "ResourceNotFoundException":
-		return fmt.Errorf("%s: not found (%s): check the table and secret names (TENANTS_TABLE, STATE_TABLE) and the region", what, ae.ErrorMessage())
+		return fmt.Errorf("%s: not found (%s): check the table and secret names (TENANTS_TABLE, STATE_TABLE) and the region", what, detail)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

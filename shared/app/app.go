@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/accounts"
 	"github.com/crmbridge/crmbridge/shared/action"
@@ -34,6 +33,7 @@ import (
 	"github.com/crmbridge/crmbridge/shared/message"
 	"github.com/crmbridge/crmbridge/shared/obs"
 	"github.com/crmbridge/crmbridge/shared/queue"
+	"github.com/crmbridge/crmbridge/shared/queue/sqsapi"
 	"github.com/crmbridge/crmbridge/shared/retry"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets"
@@ -55,13 +55,18 @@ type DynamoDB interface {
 
 // SQS is every SQS call the functions make themselves; receiving and
 // deleting are the event source mapping's (Lambda's, or the local stack's
-// poller).
+// poller). The functions make them with sqsapi's Client, not the SDK's
+// (NewSQS).
 type SQS interface {
 	queue.SendAPI
 	queue.VisibilityAPI
 }
 
-var _ SQS = (*sqs.Client)(nil)
+var _ SQS = (*sqsapi.Client)(nil)
+
+// NewSQS is the functions' SQS client over cfg and the environment
+// (AWS_ENDPOINT_URL_SQS, then AWS_ENDPOINT_URL: fauxqs locally).
+func NewSQS(cfg aws.Config) SQS { return sqsapi.New(cfg, os.Getenv) }
 
 // Delivery is how the queue consumers retry.
 type Delivery struct {
@@ -447,7 +452,7 @@ func Main(function string, opts ...MainOption) {
 	}
 	buildOpts := Options{Service: function}
 	if cfg.InboundQueueURL != "" || cfg.OutboundQueueURL != "" {
-		buildOpts.SQS = sqs.NewFromConfig(awsCfg)
+		buildOpts.SQS = NewSQS(awsCfg)
 	}
 	d := Build(cfg, dynamodb.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg), buildOpts)
 	var fwd message.Forwarder

@@ -14,15 +14,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
 	"github.com/crmbridge/crmbridge/shared/dynamotest"
 	"github.com/crmbridge/crmbridge/shared/egress"
 	"github.com/crmbridge/crmbridge/shared/localstack"
+	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/queue/queuetest"
 	"github.com/crmbridge/crmbridge/shared/route"
 	"github.com/crmbridge/crmbridge/shared/secrets/secretstest"
@@ -303,16 +302,16 @@ func (d *benchDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, 
 // benchQueues routes SQS calls to in-memory queues by queue URL.
 type benchQueues map[string]*queuetest.Queue
 
-func (q benchQueues) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	mq, ok := q[aws.ToString(in.QueueUrl)]
+func (q benchQueues) SendMessage(ctx context.Context, in queue.SendRequest) error {
+	mq, ok := q[in.QueueURL]
 	if !ok {
-		return nil, fmt.Errorf("no queue %s", aws.ToString(in.QueueUrl))
+		return fmt.Errorf("no queue %s", in.QueueURL)
 	}
-	return mq.SendMessage(ctx, in, o...)
+	return mq.SendMessage(ctx, in)
 }
 
-func (q benchQueues) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+func (q benchQueues) ChangeMessageVisibility(context.Context, queue.VisibilityRequest) error {
+	return nil
 }
 
 // vendors answers every outbound call in memory, as the vendors would: the

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/crmbridge/crmbridge/shared/app/apptest"
 	"github.com/crmbridge/crmbridge/shared/queue"
 	"github.com/crmbridge/crmbridge/shared/queue/queuetest"
@@ -139,9 +136,9 @@ func TestAttackQueueRecords(t *testing.T) {
 				b, _ := json.Marshal(m)
 				body = string(b)
 			}
-			_, err := q.SendMessage(context.Background(), &sqs.SendMessageInput{
-				QueueUrl: aws.String(url), MessageBody: aws.String(body),
-				MessageGroupId: aws.String(fmt.Sprintf("g-tampered-%d", i)), MessageDeduplicationId: aws.String(fmt.Sprintf("d-tampered-%d", i)),
+			err := q.SendMessage(context.Background(), queue.SendRequest{
+				QueueURL: url, Body: body,
+				GroupID: fmt.Sprintf("g-tampered-%d", i), DedupeID: fmt.Sprintf("d-tampered-%d", i),
 			})
 			if err != nil {
 				t.Fatal(err)

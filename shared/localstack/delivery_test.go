@@ -222,18 +222,18 @@ type killSwitch struct {
 
 var errKilled = errors.New("the bridge was killed")
 
-func (k *killSwitch) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+func (k *killSwitch) SendMessage(ctx context.Context, in queue.SendRequest) error {
 	if k.dead.Load() {
-		return nil, errKilled
+		return errKilled
 	}
-	return k.notify.SendMessage(ctx, in, o...)
+	return k.notify.SendMessage(ctx, in)
 }
 
-func (k *killSwitch) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (k *killSwitch) ChangeMessageVisibility(ctx context.Context, in queue.VisibilityRequest) error {
 	if k.dead.Load() {
-		return nil, errKilled
+		return errKilled
 	}
-	return k.QueueAPI.ChangeMessageVisibility(ctx, in, o...)
+	return k.notify.ChangeMessageVisibility(ctx, in)
 }
 
 func (k *killSwitch) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, o ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
@@ -553,14 +552,14 @@ type countingSQS struct {
 	sends, visibility atomic.Int64
 }
 
-func (c *countingSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+func (c *countingSQS) SendMessage(ctx context.Context, in queue.SendRequest) error {
 	c.sends.Add(1)
-	return c.SQS.SendMessage(ctx, in, o...)
+	return c.SQS.SendMessage(ctx, in)
 }
 
-func (c *countingSQS) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (c *countingSQS) ChangeMessageVisibility(ctx context.Context, in queue.VisibilityRequest) error {
 	c.visibility.Add(1)
-	return c.SQS.ChangeMessageVisibility(ctx, in, o...)
+	return c.SQS.ChangeMessageVisibility(ctx, in)
 }
 
 // inboundEvent is the HTTP API event for a signed generic event.

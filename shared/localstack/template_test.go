@@ -574,13 +574,13 @@ type recordingSQS struct {
 	ops     map[string]map[string]bool
 }
 
-func (r *recordingSQS) note(url *string, action string) {
+func (r *recordingSQS) note(url string, action string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ops == nil {
 		r.ops = map[string]map[string]bool{}
 	}
-	q := r.logical[aws.ToString(url)]
+	q := r.logical[url]
 	if r.ops[q] == nil {
 		r.ops[q] = map[string]bool{}
 	}
@@ -604,28 +604,28 @@ func (r *recordingSQS) used(queue string) []string {
 	return out
 }
 
-func (r *recordingSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	r.note(in.QueueUrl, "SendMessage")
-	return r.notify.SendMessage(ctx, in, o...)
+func (r *recordingSQS) SendMessage(ctx context.Context, in queue.SendRequest) error {
+	r.note(in.QueueURL, "SendMessage")
+	return r.notify.SendMessage(ctx, in)
 }
 
-func (r *recordingSQS) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	r.note(in.QueueUrl, "ChangeMessageVisibility")
-	return r.QueueAPI.ChangeMessageVisibility(ctx, in, o...)
+func (r *recordingSQS) ChangeMessageVisibility(ctx context.Context, in queue.VisibilityRequest) error {
+	r.note(in.QueueURL, "ChangeMessageVisibility")
+	return r.notify.ChangeMessageVisibility(ctx, in)
 }
 
 func (r *recordingSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, o ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	r.note(in.QueueUrl, "ReceiveMessage")
+	r.note(aws.ToString(in.QueueUrl), "ReceiveMessage")
 	return r.QueueAPI.ReceiveMessage(ctx, in, o...)
 }
 
 func (r *recordingSQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, o ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
-	r.note(in.QueueUrl, "DeleteMessage")
+	r.note(aws.ToString(in.QueueUrl), "DeleteMessage")
 	return r.QueueAPI.DeleteMessageBatch(ctx, in, o...)
 }
 
 func (r *recordingSQS) GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, o ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
-	r.note(in.QueueUrl, "GetQueueAttributes")
+	r.note(aws.ToString(in.QueueUrl), "GetQueueAttributes")
 	return r.QueueAPI.GetQueueAttributes(ctx, in, o...)
 }
 

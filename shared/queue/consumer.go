@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Record is one queue message handed to a consumer.
@@ -90,13 +88,6 @@ func (o Outcome) Label() string { return o.label }
 func (o Outcome) IsDone() bool  { return o.kind == kindDone }
 func (o Outcome) IsRetry() bool { return o.kind == kindRetry }
 func (o Outcome) IsDead() bool  { return o.kind == kindDead }
-
-// VisibilityAPI is the SQS call that delays a failed record's next delivery.
-type VisibilityAPI interface {
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-}
-
-var _ VisibilityAPI = (*sqs.Client)(nil)
 
 // Backoff is the retry schedule. FIFO queues have no per-message delay, so
 // a failed record is made invisible for the delay instead. The delay grows
@@ -399,8 +390,8 @@ func (c *Consumer) delay(ctx context.Context, recs []Record, d time.Duration) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	for _, r := range recs {
-		_, err := c.Visibility.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: aws.String(c.URL), ReceiptHandle: aws.String(r.ReceiptHandle), VisibilityTimeout: secs,
+		err := c.Visibility.ChangeMessageVisibility(cctx, VisibilityRequest{
+			QueueURL: c.URL, ReceiptHandle: r.ReceiptHandle, Seconds: secs,
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			c.log().WarnContext(ctx, "could not set a failed record's retry delay; the queue's visibility timeout applies",

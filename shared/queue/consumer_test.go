@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -47,11 +45,11 @@ type fakeVis struct {
 	calls []visCall
 }
 
-func (f *fakeVis) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (f *fakeVis) ChangeMessageVisibility(_ context.Context, in VisibilityRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, visCall{aws.ToString(in.ReceiptHandle), in.VisibilityTimeout})
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+	f.calls = append(f.calls, visCall{in.ReceiptHandle, in.Seconds})
+	return nil
 }
 
 func (f *fakeVis) sorted() []visCall {
@@ -306,14 +304,14 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-type sendSpy struct{ in *sqs.SendMessageInput }
+type sendSpy struct{ in SendRequest }
 
-func (s *sendSpy) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+func (s *sendSpy) SendMessage(_ context.Context, in SendRequest) error {
 	s.in = in
-	if aws.ToString(in.MessageBody) == "" {
-		return nil, fmt.Errorf("empty body")
+	if in.Body == "" {
+		return fmt.Errorf("empty body")
 	}
-	return &sqs.SendMessageOutput{}, nil
+	return nil
 }
 
 func TestProducerSend(t *testing.T) {
@@ -322,11 +320,11 @@ func TestProducerSend(t *testing.T) {
 	if err := p.Send(context.Background(), Envelope{Kind: KindInbound, Key: "EVENT#generic#a#e1", PCID: "generic:a:c1"}, "EVENT#generic#a#e1"); err != nil {
 		t.Fatal(err)
 	}
-	env, err := Decode(aws.ToString(spy.in.MessageBody))
+	env, err := Decode(spy.in.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Enqueued != t0.UnixMilli() || aws.ToString(spy.in.MessageGroupId) != GroupID("generic:a:c1") || aws.ToString(spy.in.MessageDeduplicationId) != DedupeID("EVENT#generic#a#e1") {
+	if env.Enqueued != t0.UnixMilli() || spy.in.QueueURL != p.URL || spy.in.GroupID != GroupID("generic:a:c1") || spy.in.DedupeID != DedupeID("EVENT#generic#a#e1") {
 		t.Fatalf("sent %+v with %+v", env, spy.in)
 	}
 }

@@ -17,9 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/crmbridge/crmbridge/shared/ids"
 )
 
@@ -88,13 +85,6 @@ func digest(s string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// SendAPI is the SQS call a producer makes.
-type SendAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-var _ SendAPI = (*sqs.Client)(nil)
-
 // Producer puts records on one FIFO queue.
 type Producer struct {
 	API SendAPI
@@ -121,11 +111,8 @@ func (p *Producer) Send(ctx context.Context, e Envelope, dedupe string) error {
 	if err != nil {
 		return fmt.Errorf("encode %s record: %w", e.Kind, err)
 	}
-	_, err = p.API.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               aws.String(p.URL),
-		MessageBody:            aws.String(string(body)),
-		MessageGroupId:         aws.String(GroupID(e.PCID)),
-		MessageDeduplicationId: aws.String(DedupeID(dedupe)),
+	err = p.API.SendMessage(ctx, SendRequest{
+		QueueURL: p.URL, Body: string(body), GroupID: GroupID(e.PCID), DedupeID: DedupeID(dedupe),
 	})
 	if err != nil {
 		return fmt.Errorf("enqueue %s record on %s: %w", e.Kind, queueName(p.URL), err)

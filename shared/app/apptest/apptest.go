@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/app"
@@ -98,27 +96,27 @@ type Env struct {
 // queues routes the SQS calls by queue URL.
 type queues map[string]*queuetest.Queue
 
-func (q queues) queue(url *string) (*queuetest.Queue, error) {
-	if qq, ok := q[aws.ToString(url)]; ok {
+func (q queues) queue(url string) (*queuetest.Queue, error) {
+	if qq, ok := q[url]; ok {
 		return qq, nil
 	}
-	return nil, fmt.Errorf("apptest: no queue %s", aws.ToString(url))
+	return nil, fmt.Errorf("apptest: no queue %s", url)
 }
 
-func (q queues) SendMessage(ctx context.Context, in *sqs.SendMessageInput, o ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	qq, err := q.queue(in.QueueUrl)
+func (q queues) SendMessage(ctx context.Context, in queue.SendRequest) error {
+	qq, err := q.queue(in.QueueURL)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return qq.SendMessage(ctx, in, o...)
+	return qq.SendMessage(ctx, in)
 }
 
-func (q queues) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, o ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	qq, err := q.queue(in.QueueUrl)
+func (q queues) ChangeMessageVisibility(ctx context.Context, in queue.VisibilityRequest) error {
+	qq, err := q.queue(in.QueueURL)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return qq.ChangeMessageVisibility(ctx, in, o...)
+	return qq.ChangeMessageVisibility(ctx, in)
 }
 
 // Fast is the retry policy of the environment: real backoff shapes, tiny

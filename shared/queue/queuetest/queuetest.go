@@ -20,8 +20,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/crmbridge/crmbridge/shared/queue"
 )
 
 // Queue is safe for concurrent use.
@@ -53,40 +53,37 @@ type message struct {
 func New() *Queue { return &Queue{dedupe: map[string]bool{}} }
 
 // SendMessage stores a message unless its deduplication ID was seen.
-func (q *Queue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+func (q *Queue) SendMessage(_ context.Context, in queue.SendRequest) error {
 	if q.Fail != nil {
 		if err := q.Fail(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if aws.ToString(in.MessageGroupId) == "" || aws.ToString(in.MessageDeduplicationId) == "" {
-		return nil, errors.New("queuetest: a FIFO message needs MessageGroupId and MessageDeduplicationId")
+	if in.GroupID == "" || in.DedupeID == "" {
+		return errors.New("queuetest: a FIFO message needs MessageGroupId and MessageDeduplicationId")
 	}
 	q.mu.Lock()
 	q.sends++
 	q.seq++
-	id := "msg-" + strconv.Itoa(q.seq)
-	d := aws.ToString(in.MessageDeduplicationId)
-	if q.dedupe[d] {
+	if q.dedupe[in.DedupeID] {
 		q.mu.Unlock()
-		return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
+		return nil
 	}
-	q.dedupe[d] = true
-	body := aws.ToString(in.MessageBody)
-	q.msgs = append(q.msgs, &message{id: id, body: body, group: aws.ToString(in.MessageGroupId), dedupe: d, sent: int64(q.seq)})
+	q.dedupe[in.DedupeID] = true
+	q.msgs = append(q.msgs, &message{id: "msg-" + strconv.Itoa(q.seq), body: in.Body, group: in.GroupID, dedupe: in.DedupeID, sent: int64(q.seq)})
 	q.mu.Unlock()
 	if q.OnSend != nil {
-		q.OnSend(body)
+		q.OnSend(in.Body)
 	}
-	return &sqs.SendMessageOutput{MessageId: aws.String(id)}, nil
+	return nil
 }
 
 // ChangeMessageVisibility is accepted and counted; the queue has no clock.
-func (q *Queue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (q *Queue) ChangeMessageVisibility(context.Context, queue.VisibilityRequest) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.visCalls++
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+	return nil
 }
 
 // Len is the number of messages waiting.

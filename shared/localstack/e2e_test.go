@@ -34,7 +34,7 @@ func TestConversationEndToEnd(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("started: %d %s", status, body)
 	}
-	words := []string{"one", "two", "three", "four", "five"}
+	words := []string{"one", "two 👍🏽", "three \uFFFE", "four", "five"} // emoji and a noncharacter: SQS (or fauxqs) refuses them raw
 	for i, w := range words {
 		if status, body := send(t, fmt.Sprintf("evt-%s-%d", conv, i), generic.TypeMessage, generic.InboundData{ConversationID: conv, Text: w}); status != 200 {
 			t.Fatalf("message %s: %d %s", w, status, body)

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/ids"
 )
@@ -112,12 +114,54 @@ func (p *Producer) Send(ctx context.Context, e Envelope, dedupe string) error {
 		return fmt.Errorf("encode %s record: %w", e.Kind, err)
 	}
 	err = p.API.SendMessage(ctx, SendRequest{
-		QueueURL: p.URL, Body: string(body), GroupID: GroupID(e.PCID), DedupeID: DedupeID(dedupe),
+		QueueURL: p.URL, Body: sqsSafe(body), GroupID: GroupID(e.PCID), DedupeID: DedupeID(dedupe),
 	})
 	if err != nil {
 		return fmt.Errorf("enqueue %s record on %s: %w", e.Kind, queueName(p.URL), err)
 	}
 	return nil
+}
+
+// sqsSafe is an envelope's JSON with every character SQS may refuse
+// written as a JSON escape: U+FFFE and U+FFFF, which SQS never accepts
+// (its message bodies are XML characters), and those above U+FFFF, which
+// SQS accepts but some emulators (fauxqs) do not. Such characters can only
+// stand inside the envelope's strings, where the escape decodes to the
+// same text; a visitor's emoji then never makes a send fail.
+func sqsSafe(body []byte) string {
+	i := 0
+	for i < len(body) && body[i] < 0xEF {
+		i++
+	}
+	if i == len(body) {
+		return string(body)
+	}
+	const hex = "0123456789abcdef"
+	out := make([]byte, 0, len(body)+64)
+	out = append(out, body[:i]...)
+	esc := func(r rune) {
+		out = append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	for i < len(body) {
+		if body[i] < utf8.RuneSelf {
+			out = append(out, body[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(body[i:])
+		switch {
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			esc(r1)
+			esc(r2)
+		case r == 0xFFFE || r == 0xFFFF:
+			esc(r)
+		default:
+			out = append(out, body[i:i+size]...)
+		}
+		i += size
+	}
+	return string(out)
 }
 
 // queueName is the last path segment of a queue URL, for errors and logs.

@@ -95,10 +95,11 @@ func TestHandler(t *testing.T) {
 func TestFieldsAreCutAndReplaced(t *testing.T) {
 	var f Fields
 	f.Set("id", "a")
-	f.Set("n", 3)
+	f.SetValue("n", slog.IntValue(3))
 	f.Set("id", strings.Repeat("x", 10_000))
+	f.SetValue("s", slog.StringValue(strings.Repeat("y", 10_000)))
 	attrs := f.Attrs()
-	if len(attrs) != 2 || attrs[0].Key != "id" || attrs[1].Value.Int64() != 3 {
+	if len(attrs) != 3 || attrs[0].Key != "id" || attrs[1].Value.Int64() != 3 || len(attrs[2].Value.String()) > maxFieldLen {
 		t.Fatalf("%v", attrs)
 	}
 	if s := attrs[0].Value.String(); len(s) > maxFieldLen || !strings.Contains(s, "(10000 bytes)") {

@@ -160,7 +160,7 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 	if skipped := len(batch.Events) - len(evs) + batch.Skipped; skipped > 0 {
 		outcomes[OutcomeInvalid] = skipped
 	}
-	defer req.Log.Set("events", outcomes)
+	defer func() { req.Log.SetValue("events", slog.AnyValue(outcomes)) }()
 	a := acceptor{h: h, acct: acct, requestID: req.RequestID}
 	for i, ev := range evs {
 		outcome, err := a.accept(ctx, i, ev)

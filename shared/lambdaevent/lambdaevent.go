@@ -48,7 +48,14 @@ const maxDepth = 64
 type decoder struct {
 	b []byte
 	i int
+	// seen strings, to share one string where a request repeats a value
+	// (routeKey, path, user agent, domain in the request context)
+	recent [24]string
+	slot   int
 }
+
+// maxShared bounds the strings compared with the recent ones.
+const maxShared = 128
 
 func (d *decoder) ws() {
 	for d.i < len(d.b) {
@@ -497,10 +504,7 @@ func (d *decoder) str() (string, bool) {
 		c := d.b[i]
 		if c == '"' {
 			d.i = i + 1
-			if v, ok := common(d.b[start:i]); ok {
-				return v, true
-			}
-			return string(d.b[start:i]), true
+			return d.share(d.b[start:i]), true
 		}
 		if c == '\\' || c < ' ' || c >= utf8.RuneSelf {
 			break
@@ -565,6 +569,26 @@ func (d *decoder) str() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// share returns b as a string, allocating only when it is neither common
+// nor one the request has already given.
+func (d *decoder) share(b []byte) string {
+	if v, ok := common(b); ok {
+		return v
+	}
+	if len(b) > maxShared {
+		return string(b)
+	}
+	for _, r := range d.recent {
+		if r == string(b) && r != "" {
+			return r
+		}
+	}
+	v := string(b)
+	d.recent[d.slot%len(d.recent)] = v
+	d.slot++
+	return v
 }
 
 // common returns the string of b without allocating when it is one every

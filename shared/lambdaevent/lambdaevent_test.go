@@ -43,9 +43,9 @@ func TestSamplesTakeTheFastPath(t *testing.T) {
 			if err := json.Unmarshal(raw, &want); err != nil {
 				t.Fatal(err)
 			}
-			d := decoder{b: raw}
+			d := newDecoder(raw)
 			if !d.event(&got) {
-				t.Fatalf("fast path refused the sample (at byte %d)", d.i)
+				t.Fatalf("fast path refused the sample (at byte %d)", d.Offset())
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("fast decode differs:\n got %+v\nwant %+v", got, want)
@@ -103,7 +103,7 @@ func TestDecode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var fast Event
-			d := decoder{b: []byte(tc.in)}
+			d := newDecoder([]byte(tc.in))
 			if took := d.event(&fast); took != tc.fast {
 				t.Fatalf("fast path took it: %v, want %v", took, tc.fast)
 			}
@@ -148,7 +148,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"messageId":"m","attributes":{"ApproximateReceiveCount":"2"},"messageAttributes":{"k":{"stringValue":"v","dataType":"String"}}}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var fast Event
-		d := decoder{b: raw}
+		d := newDecoder(raw)
 		if !d.event(&fast) {
 			return
 		}

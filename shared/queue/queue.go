@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmbridge/crmbridge/shared/ids"
+	"github.com/crmbridge/crmbridge/shared/jsonread"
 )
 
 // Version is the Envelope format this code writes and reads.
@@ -55,8 +56,11 @@ var ErrBadEnvelope = errors.New("not a crmbridge queue envelope")
 // Decode reads an Envelope, checking the fields every consumer relies on.
 func Decode(body string) (Envelope, error) {
 	var e Envelope
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
-		return Envelope{}, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+	if b := []byte(body); !decodeFast(b, &e) {
+		e = Envelope{}
+		if err := json.Unmarshal(b, &e); err != nil {
+			return Envelope{}, fmt.Errorf("%w: %v", ErrBadEnvelope, err)
+		}
 	}
 	switch {
 	case e.V != Version:
@@ -71,6 +75,57 @@ func Decode(body string) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("%w: pcid longer than %d bytes (%d)", ErrBadEnvelope, ids.MaxPCID, len(e.PCID))
 	}
 	return e, nil
+}
+
+// decodeFast reads an envelope as this code writes it without reflection
+// (a third of a delivery's decoding work); anything else (a null, a
+// repeated or case-folded key, a number that is not an integer, invalid
+// JSON) is left to encoding/json, which decodes it the same
+// (FuzzDecodeFast). Data is part of b, not a copy.
+func decodeFast(b []byte, e *Envelope) bool {
+	var (
+		d  = jsonread.New(b, envelopeCommon)
+		s  jsonread.Seen
+		o  jsonread.Members
+		ok = true
+	)
+	for key, more := d.Member(&o); more && ok; key, more = d.Member(&o) {
+		switch string(key) {
+		case "v":
+			var v int64
+			ok = s.First(0) && d.Int(&v)
+			e.V = int(v)
+		case "kind":
+			ok = s.First(1) && d.Into(&e.Kind)
+		case "key":
+			ok = s.First(2) && d.Into(&e.Key)
+		case "pcid":
+			ok = s.First(3) && d.Into(&e.PCID)
+		case "enqueued":
+			ok = s.First(4) && d.Int(&e.Enqueued)
+		case "data":
+			if ok = s.First(5); ok {
+				e.Data, ok = d.Raw()
+				ok = ok && e.Data[0] != 'n' // null: encoding/json's
+			}
+		default:
+			ok = !jsonread.FoldsTo(key, "v", "kind", "key", "pcid", "enqueued", "data") && d.Skip()
+		}
+	}
+	return ok && !o.Bad() && d.End()
+}
+
+// envelopeCommon gives the kinds without allocating.
+func envelopeCommon(b []byte) (string, bool) {
+	switch string(b) {
+	case KindInbound:
+		return KindInbound, true
+	case KindOutbound:
+		return KindOutbound, true
+	case KindBarrier:
+		return KindBarrier, true
+	}
+	return "", false
 }
 
 // GroupID is the MessageGroupId of a conversation: a hash, because a

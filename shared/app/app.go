@@ -317,6 +317,7 @@ func (d *Deps) Consumer(function string) *queue.Consumer {
 	if d.SQS != nil {
 		c.Visibility = d.SQS
 	}
+	logMsg := function + " record"
 	c.Observe = func(r queue.Record, o queue.Outcome) {
 		d.Metrics.Count("QueueRecords", 1, map[string]string{"Function": function, "Outcome": o.Label()})
 		if o.IsDone() {
@@ -327,7 +328,7 @@ func (d *Deps) Consumer(function string) *queue.Consumer {
 			slog.String("pcid", r.PCID), slog.Int("receives", r.Receives), slog.String("outcome", o.Label()),
 			slog.Int64("ageMs", r.Elapsed().Milliseconds()),
 		}
-		apigw.LogLine(context.Background(), d.Log, function+" record", attrs, o.Err(), d.Delivery.Now().Sub(r.At))
+		apigw.LogLine(context.Background(), d.Log, logMsg, attrs, o.Err(), d.Delivery.Now().Sub(r.At))
 		if d.Delivery.Observe != nil {
 			d.Delivery.Observe(function, r, o)
 		}

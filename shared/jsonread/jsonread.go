@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // New returns a Reader of b. common, if not nil, gives the strings that
@@ -283,15 +284,25 @@ func (d *Reader) Str() (string, bool) {
 		}
 		i++
 	}
-	// The slow half: escapes or non-ASCII.
-	buf := make([]byte, 0, i-start+64)
+	// The slow half: escapes or non-ASCII. The string's bytes are written
+	// once, into a buffer of about its size (the raw length: escapes only
+	// shrink; invalid UTF-8, which grows, makes append grow it).
+	end := i
+	for end < len(d.b) && d.b[end] != '"' {
+		if d.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	buf := make([]byte, 0, min(end, len(d.b))-start+8)
 	buf = append(buf, d.b[start:i]...)
 	for i < len(d.b) {
 		c := d.b[i]
 		switch {
 		case c == '"':
 			d.i = i + 1
-			return string(buf), true
+			// buf is this string's alone and never written again.
+			return unsafe.String(unsafe.SliceData(buf), len(buf)), true
 		case c < ' ':
 			return "", false
 		case c == '\\':

@@ -74,10 +74,10 @@ type Loader struct {
 	Hooks      Hooks
 
 	once    sync.Once
-	found   *lru.Cache[string, cached]
-	missing *lru.Cache[string, time.Time]
+	found   *lru.Cache[itemKey, cached]
+	missing *lru.Cache[itemKey, time.Time]
 	mu      sync.Mutex
-	flights map[string]*flight
+	flights map[itemKey]*flight
 	onWait  func() // tests: called when a caller waits for another's read
 }
 
@@ -98,10 +98,10 @@ const missCost = 96
 
 func (l *Loader) init() {
 	l.once.Do(func() {
-		l.found = lru.New[string, cached](orDefault(l.MaxEntries, DefaultMaxEntries), orDefault(l.MaxBytes, DefaultMaxBytes))
+		l.found = lru.New[itemKey, cached](orDefault(l.MaxEntries, DefaultMaxEntries), orDefault(l.MaxBytes, DefaultMaxBytes))
 		n := orDefault(l.MaxMisses, DefaultMaxMisses)
-		l.missing = lru.New[string, time.Time](n, n*(missCost+maxKeyLen))
-		l.flights = map[string]*flight{}
+		l.missing = lru.New[itemKey, time.Time](n, n*(missCost+maxKeyLen))
+		l.flights = map[itemKey]*flight{}
 	})
 }
 
@@ -163,9 +163,15 @@ func (l *Loader) Action(ctx context.Context, agentID, name string) (*Action, err
 	return v.(*Action), nil
 }
 
+// itemKey is an item's key in the caches: a struct, so a lookup builds no
+// string.
+type itemKey struct{ pk, sk string }
+
+func (k itemKey) size() int { return len(k.pk) + len(k.sk) + 1 }
+
 func (l *Loader) load(ctx context.Context, pk, sk string, parse func(Item) (any, error)) (any, error) {
 	l.init()
-	key := pk + "\x00" + sk
+	key := itemKey{pk, sk}
 	now := l.now()
 	if c, ok := l.found.Get(key); ok && now.Before(c.expires) {
 		return c.val, c.err
@@ -205,7 +211,7 @@ func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func (l *Loader) read(ctx context.Context, key, pk, sk string, parse func(Item) (any, error), now time.Time) (any, error) {
+func (l *Loader) read(ctx context.Context, key itemKey, pk, sk string, parse func(Item) (any, error), now time.Time) (any, error) {
 	out, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(l.Table),
 		Key: map[string]types.AttributeValue{
@@ -222,7 +228,7 @@ func (l *Loader) read(ctx context.Context, key, pk, sk string, parse func(Item) 
 		if missTTL <= 0 {
 			missTTL = DefaultMissTTL
 		}
-		l.missing.Add(key, now.Add(missTTL), len(key)+missCost)
+		l.missing.Add(key, now.Add(missTTL), key.size()+missCost)
 		return nil, notFound(pk, sk)
 	}
 	// An invalid item is cached like a valid one: it is the operator's,
@@ -233,7 +239,7 @@ func (l *Loader) read(ctx context.Context, key, pk, sk string, parse func(Item) 
 		ttl = DefaultTTL
 	}
 	l.missing.Remove(key)
-	l.found.Add(key, cached{val: val, err: err, expires: now.Add(ttl)}, len(key)+itemCost(out.Item))
+	l.found.Add(key, cached{val: val, err: err, expires: now.Add(ttl)}, key.size()+itemCost(out.Item))
 	return val, err
 }
 

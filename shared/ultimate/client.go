@@ -130,9 +130,9 @@ func (c *Client) once(ctx context.Context, path, url, agentID, key string, paylo
 	}
 	start := time.Now()
 	_, err := c.HTTP.Do(ctx, &egress.Request{
-		Op: "AI agent " + path, Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
+		Op: opName(path), Method: http.MethodPost, URL: url, Body: payload, Timeout: timeout, MaxBody: answerLimit,
 		// The documented scheme: the raw key, no "Bearer".
-		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": {"application/json"}},
+		Header: http.Header{"Authorization": {key}, "Botid": {agentID}, "Content-Type": jsonContentType},
 	})
 	c.observe(path, time.Since(start), err)
 	if err == nil {
@@ -169,6 +169,21 @@ func (c *Client) once(ctx context.Context, path, url, agentID, key string, paylo
 		return e
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// jsonContentType is every request's Content-Type value, shared (egress
+// only reads a request's header values).
+var jsonContentType = []string{"application/json"}
+
+// opName names a call in errors, without building the name per call.
+func opName(path string) string {
+	switch path {
+	case "/converse/chat":
+		return "AI agent /converse/chat"
+	case "/agent/converse/send-message-to-widget":
+		return "AI agent /agent/converse/send-message-to-widget"
+	}
+	return "AI agent " + path
 }
 
 // notProcessed is an answer saying the request was not taken: 429, or a

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,8 @@ func TestRedirectTargetRechecked(t *testing.T) {
 	if _, err := c.Do(context.Background(), &Request{Op: "hop", URL: origin.URL + "/a", Redirect: SameOrigin}); err != nil {
 		t.Fatalf("allowed hop: %v", err)
 	}
-	st := &reqState{redirect: SameOrigin, origin: "http://127.0.0.1:" + itoa(origin.Addr().Port())}
+	from, _ := url.Parse("http://127.0.0.1:" + itoa(origin.Addr().Port()) + "/a")
+	st := &reqState{redirect: SameOrigin, from: from}
 	req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), stateKey{}, st), http.MethodGet, origin.URL+"/b", nil)
 	strict := New(Options{})
 	if err := strict.checkRedirect(req, []*http.Request{req}); err != http.ErrUseLastResponse || !strings.Contains(st.refused, "redirect target refused") {

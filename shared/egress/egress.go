@@ -152,11 +152,14 @@ type Response struct {
 
 type stateKey struct{}
 
+// userAgent is the requests' User-Agent, shared (net/http only reads it).
+var userAgent = []string{"crmbridge"}
+
 // reqState carries a request's redirect policy to CheckRedirect and brings
 // back why a redirect was not followed.
 type reqState struct {
 	redirect Redirect
-	origin   string
+	from     *url.URL // the request's own URL, whose origin a redirect must keep
 	refused  string
 }
 
@@ -186,7 +189,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
-	st := &reqState{redirect: r.Redirect, origin: origin(u)}
+	st := &reqState{redirect: r.Redirect, from: u}
 	var body io.Reader
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
@@ -208,7 +211,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 	req.Header = h
 	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "crmbridge")
+		req.Header["User-Agent"] = userAgent
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -275,7 +278,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		st.refused = "redirect not followed"
 	case len(via) > maxRedirects:
 		st.refused = "too many redirects"
-	case origin(req.URL) != st.origin:
+	case origin(req.URL) != origin(st.from):
 		st.refused = "redirect to another origin not followed"
 	default:
 		if _, err := checkURL(req.URL.String(), c.local, c.allow); err != nil {

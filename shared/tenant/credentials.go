@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // AgentSecret is the JSON stored in an agent's secret.
@@ -64,8 +65,10 @@ func (c *Credentials) AgentSecret(ctx context.Context, agentID string) (*AgentSe
 	if err != nil {
 		return nil, err
 	}
-	name := AgentSecretName(agentID)
-	if a.Secret != name {
+	// a.Secret must be AgentSecretName(agentID); compared in place, so a
+	// warm call builds no name.
+	name := a.Secret
+	if !strings.HasPrefix(name, AgentSecrets) || name[len(AgentSecrets):] != agentID {
 		return nil, fmt.Errorf("agent %s names secret %s: %w", agentID, a.Secret, ErrForeignSecret)
 	}
 	v, err := c.Secrets.Parsed(ctx, name, func(raw []byte) (any, error) { return ParseAgentSecret(name, raw) })

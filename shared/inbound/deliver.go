@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,7 +40,7 @@ func (h *Handler) Deliver(ctx context.Context, r queue.Record) queue.Outcome {
 		return queue.Dead(fmt.Errorf("a %s record on the inbound queue", r.Kind))
 	}
 	var d Delivery
-	if err := json.Unmarshal(r.Data, &d); err != nil {
+	if err := decodeDelivery(r.Data, &d); err != nil {
 		return queue.Dead(fmt.Errorf("%w: data: %v", queue.ErrBadEnvelope, err))
 	}
 	conv, err := source.ParsePCID(r.PCID)
@@ -168,7 +167,7 @@ func (h *Handler) fallback(ctx context.Context, acct *source.Account, conv sourc
 	held := []source.Event{ev}
 	for _, e := range r.Later {
 		var d Delivery
-		if e.Kind == queue.KindInbound && json.Unmarshal(e.Data, &d) == nil && fromVisitor(d.Event.Kind) {
+		if e.Kind == queue.KindInbound && decodeDelivery(e.Data, &d) == nil && fromVisitor(d.Event.Kind) {
 			held = append(held, d.Event)
 		}
 	}

@@ -25,6 +25,16 @@ func New(b []byte, common func([]byte) (string, bool)) Reader {
 	return Reader{b: b, common: common}
 }
 
+// Null consumes a null if one is next (encoding/json leaves a field its
+// zero value for it, or makes a map or pointer nil).
+func (d *Reader) Null() bool {
+	if bytes.HasPrefix(d.b[d.i:], []byte("null")) {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
 // Offset is how far the Reader has read.
 func (d *Reader) Offset() int { return d.i }
 

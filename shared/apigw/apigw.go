@@ -68,6 +68,41 @@ func (r *Request) HeaderValue(name string) string { return r.Header.Get(name) }
 // QueryValue returns the first value of a query parameter.
 func (r *Request) QueryValue(name string) string { return r.Query.Get(name) }
 
+// canonicalKey is textproto.CanonicalMIMEHeaderKey without its
+// allocation for the names API Gateway sends on most requests here,
+// lower-cased, that its own table lacks.
+func canonicalKey(k string) string {
+	switch k {
+	case "webhook-id":
+		return "Webhook-Id"
+	case "webhook-timestamp":
+		return "Webhook-Timestamp"
+	case "webhook-signature":
+		return "Webhook-Signature"
+	case "x-amzn-trace-id":
+		return "X-Amzn-Trace-Id"
+	case "x-forwarded-port":
+		return "X-Forwarded-Port"
+	case "x-forwarded-proto":
+		return "X-Forwarded-Proto"
+	case "x-api-key":
+		return "X-Api-Key"
+	case "x-twilio-signature":
+		return "X-Twilio-Signature"
+	case "x-twilio-webhooks-signature-settings":
+		return "X-Twilio-Webhooks-Signature-Settings"
+	case "authorization":
+		return "Authorization"
+	case "x-signature":
+		return "X-Signature"
+	case "x-hub-signature-256":
+		return "X-Hub-Signature-256"
+	case "x-request-id":
+		return "X-Request-Id"
+	}
+	return textproto.CanonicalMIMEHeaderKey(k)
+}
+
 // FromEvent decodes ev within lim: a body over the limit is a 413, headers
 // over it a 431, a path and query over it a 414.
 func FromEvent(ev events.APIGatewayV2HTTPRequest, lim Limits) (*Request, error) {
@@ -107,7 +142,7 @@ func FromEvent(ev events.APIGatewayV2HTTPRequest, lim Limits) (*Request, error) 
 	vals := make([]string, 0, len(ev.Headers))
 	for k, v := range ev.Headers {
 		vals = append(vals, v)
-		req.Header[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
+		req.Header[canonicalKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	req.Query = url.Values{}
 	if ev.RawQueryString != "" {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,5 +188,15 @@ func TestRequireMethod(t *testing.T) {
 				t.Fatalf("response %d Allow %q", resp.StatusCode, resp.Headers["Allow"])
 			}
 		})
+	}
+}
+
+func TestCanonicalKey(t *testing.T) {
+	for _, k := range []string{"webhook-id", "webhook-timestamp", "webhook-signature", "x-amzn-trace-id", "x-forwarded-port", "x-forwarded-proto",
+		"x-api-key", "x-twilio-signature", "x-twilio-webhooks-signature-settings", "authorization", "x-signature", "x-hub-signature-256", "x-request-id",
+		"content-type", "X-Mixed-case", "weird key"} {
+		if got, want := canonicalKey(k), textproto.CanonicalMIMEHeaderKey(k); got != want {
+			t.Errorf("canonicalKey(%q) = %q, want %q", k, got, want)
+		}
 	}
 }

@@ -10,6 +10,8 @@ package jsonread
 
 import (
 	"bytes"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -526,4 +528,39 @@ func (d *Reader) number() bool {
 		}
 	}
 	return true
+}
+
+// Fields reads b as an object and sets out[i] to the raw value of the
+// member named names[i] (part of b, not a copy), skipping the others, as
+// json.Unmarshal does into a struct of json.RawMessage fields. It returns
+// false, for the caller to use encoding/json, when b is anything else: not
+// one valid object, a name given twice, or a key encoding/json would match
+// to a name only in another case.
+func Fields(b []byte, names []string, out []json.RawMessage) bool {
+	var (
+		d    = New(b, nil)
+		seen Seen
+		o    Members
+		ok   = true
+	)
+	for key, more := d.Member(&o); more && ok; key, more = d.Member(&o) {
+		i := slices.Index(names, string(key))
+		switch {
+		case i >= 0:
+			out[i], ok = d.Raw()
+			ok = ok && seen.First(i)
+		default:
+			ok = !FoldsTo(key, names...) && d.Skip()
+		}
+	}
+	return ok && !o.Bad() && d.End()
+}
+
+// String decodes raw, a JSON string with nothing around it but white
+// space, as json.Unmarshal into a string would; false for anything else.
+func String(raw []byte) (string, bool) {
+	d := New(raw, nil)
+	d.WS()
+	s, ok := d.Str()
+	return s, ok && d.End()
 }

@@ -57,3 +57,26 @@ func FuzzStr(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFields holds Fields to json.Unmarshal into json.RawMessage fields.
+func FuzzFields(f *testing.F) {
+	for _, s := range []string{`{"type":"message","data":{"a":1}}`, `{"data" : null , "x":[1,2]}`, `{"Type":"x"}`, `{"type":1,"type":2}`, ` {} `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var raw [2]json.RawMessage
+		if !Fields([]byte(in), []string{"type", "data"}, raw[:]) {
+			return
+		}
+		var want struct {
+			Type json.RawMessage `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatalf("%q: Fields accepted what encoding/json refuses: %v", in, err)
+		}
+		if !bytes.Equal(raw[0], want.Type) || !bytes.Equal(raw[1], want.Data) {
+			t.Fatalf("%q: Fields %q %q, encoding/json %q %q", in, raw[0], raw[1], want.Type, want.Data)
+		}
+	})
+}

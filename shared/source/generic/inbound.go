@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmbridge/crmbridge/shared/apigw"
 	"github.com/crmbridge/crmbridge/shared/ids"
+	"github.com/crmbridge/crmbridge/shared/jsonread"
 	"github.com/crmbridge/crmbridge/shared/source"
 	"github.com/crmbridge/crmbridge/shared/stdwebhook"
 )
@@ -73,6 +74,35 @@ type envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
+var envelopeFields = []string{"type", "data"}
+
+// decodeEnvelope is json.Unmarshal into an envelope; the raw fields are
+// parts of b.
+func decodeEnvelope(b []byte) (envelope, error) {
+	var raw [2]json.RawMessage
+	if jsonread.Fields(b, envelopeFields, raw[:]) {
+		return envelope{Type: raw[0], Data: raw[1]}, nil
+	}
+	var env envelope
+	err := json.Unmarshal(b, &env)
+	return env, err
+}
+
+var eventDataFields = []string{"conversationId", "text", "cardIndex", "user", "parameters", "agent", "queuePosition", "waitMinutes"}
+
+// decodeEventData is json.Unmarshal into an eventData; the raw fields are
+// parts of b.
+func decodeEventData(b []byte) (eventData, error) {
+	var raw [8]json.RawMessage
+	if jsonread.Fields(b, eventDataFields, raw[:]) {
+		return eventData{ConversationID: raw[0], Text: raw[1], CardIndex: raw[2], User: raw[3], Parameters: raw[4],
+			Agent: raw[5], QueuePosition: raw[6], WaitMinutes: raw[7]}, nil
+	}
+	var d eventData
+	err := json.Unmarshal(b, &d)
+	return d, err
+}
+
 type eventData struct {
 	ConversationID json.RawMessage `json:"conversationId"`
 	Text           json.RawMessage `json:"text"`
@@ -86,8 +116,8 @@ type eventData struct {
 
 // Parse implements source.Inbound. The webhook-id header is the event ID.
 func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, error) {
-	var env envelope
-	if err := json.Unmarshal(req.Body, &env); err != nil {
+	env, err := decodeEnvelope(req.Body)
+	if err != nil {
 		return nil, bad("body", "must be a JSON object: "+apigw.JSONProblem(err))
 	}
 	typ, err := optString("type", env.Type, 64)
@@ -104,8 +134,8 @@ func (a *Adapter) Parse(req *apigw.Request, _ *source.Account) (*source.Batch, e
 	if len(bytes.TrimSpace(env.Data)) == 0 || env.Data[0] != '{' {
 		return nil, bad("data", "required, must be an object")
 	}
-	var d eventData
-	if err := json.Unmarshal(env.Data, &d); err != nil {
+	d, err := decodeEventData(env.Data)
+	if err != nil {
 		return nil, bad("data", "must be an object: "+apigw.JSONProblem(err))
 	}
 	ev := source.Event{ID: req.HeaderValue(stdwebhook.HeaderID), Kind: kind}
@@ -187,9 +217,11 @@ func optString(field string, raw json.RawMessage, maxLen int) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", bad(field, "must be a string")
+	s, ok := jsonread.String(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", bad(field, "must be a string")
+		}
 	}
 	if utf8.RuneCountInString(s) > maxLen {
 		return "", bad(field, fmt.Sprintf("longer than %d characters", maxLen))

@@ -9,6 +9,7 @@ package apigw
 import (
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -60,6 +61,8 @@ type Request struct {
 	Event events.APIGatewayV2HTTPRequest
 	// Log collects what the handler did, for the request's one log line.
 	Log Fields
+	// logAttrs holds Log's first fields: no allocation per field.
+	logAttrs [8]slog.Attr
 }
 
 // HeaderValue returns a header by case-insensitive name.
@@ -121,6 +124,7 @@ func FromEvent(ev events.APIGatewayV2HTTPRequest, lim Limits) (*Request, error) 
 		Stage:     ev.RequestContext.Stage,
 		Event:     ev,
 	}
+	req.Log.attrs = req.logAttrs[:0]
 	if req.Path == "" {
 		req.Path = ev.RequestContext.HTTP.Path
 	}

@@ -14,10 +14,13 @@ package inbound
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -177,7 +180,43 @@ func (h *Handler) Serve(ctx context.Context, req *apigw.Request) (events.APIGate
 		}
 		return apigw.Raw(batch.Reply.Status, ct, batch.Reply.Body), nil
 	}
-	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "events": outcomes}), nil
+	return apigw.Raw(http.StatusOK, "application/json", acceptedBody(outcomes)), nil
+}
+
+// acceptedBody is json.Marshal(map[string]any{"status": "ok", "events":
+// outcomes}) written without reflection: keys sorted, each outcome name
+// one that needs no escaping (encoding/json writes any other).
+func acceptedBody(outcomes map[string]int) []byte {
+	keys := make([]string, 0, len(outcomes))
+	for k := range outcomes {
+		if !plainKey(k) {
+			b, _ := json.Marshal(map[string]any{"status": "ok", "events": outcomes})
+			return b
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 32+24*len(keys))
+	b = append(b, `{"events":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, int64(outcomes[k]), 10)
+	}
+	return append(b, `},"status":"ok"}`...)
+}
+
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // mustExist answers 404 for a conversation the platform should have created

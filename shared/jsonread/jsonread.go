@@ -148,6 +148,38 @@ func (d *Reader) Member(o *Members) ([]byte, bool) {
 	return key, true
 }
 
+// Elements walks an array's elements: each call to Element reports that
+// another value is next; false at the end, or on bad input (then Bad).
+type Elements struct {
+	started, bad bool
+}
+
+// Bad reports that the array ended in bad input, not at its ']'.
+func (o *Elements) Bad() bool { return o.bad }
+
+// Element moves to the next element of the array, reporting whether there is one.
+func (d *Reader) Element(o *Elements) bool {
+	switch {
+	case !o.started:
+		o.started = true
+		if !d.Next('[') {
+			o.bad = true
+			return false
+		}
+		if d.Next(']') {
+			return false
+		}
+	case d.Next(','):
+	case d.Next(']'):
+		return false
+	default:
+		o.bad = true
+		return false
+	}
+	d.WS()
+	return true
+}
+
 // key reads a member's key: the input's own bytes when it holds no escape
 // or non-ASCII byte, else its decoded form.
 func (d *Reader) key() ([]byte, bool) {
@@ -196,33 +228,23 @@ func (d *Reader) Into(s *string) bool {
 	return ok
 }
 
+// Strings reads an array of strings.
 func (d *Reader) Strings(out *[]string) bool {
-	if !d.Next('[') {
-		return false
-	}
-	ss := []string{}
-	if !d.Next(']') {
-		for {
-			d.WS()
-			v, ok := d.Str()
-			if !ok {
-				return false
-			}
-			ss = append(ss, v)
-			if d.Next(',') {
-				continue
-			}
-			if !d.Next(']') {
-				return false
-			}
-			break
-		}
+	var (
+		o  Elements
+		ok = true
+		ss = []string{}
+	)
+	for more := d.Element(&o); more && ok; more = d.Element(&o) {
+		var v string
+		v, ok = d.Str()
+		ss = append(ss, v)
 	}
 	*out = ss
-	return true
+	return ok && !o.Bad()
 }
 
-// strMap reads an object of strings. A repeated key keeps its last value,
+// StrMap reads an object of strings. A repeated key keeps its last value,
 // as in encoding/json.
 func (d *Reader) StrMap(out *map[string]string) bool {
 	var (
@@ -255,7 +277,7 @@ func (d *Reader) Bool(b *bool) bool {
 	return true
 }
 
-// integer reads a JSON number that is an int64 (encoding/json refuses a
+// Int reads a JSON number that is an int64 (encoding/json refuses a
 // fraction or an exponent there; that error is left to it).
 func (d *Reader) Int(n *int64) bool {
 	start := d.i
@@ -277,7 +299,7 @@ func (d *Reader) Int(n *int64) bool {
 	return err == nil
 }
 
-// str reads a string at d.i, decoding it as encoding/json does: escapes,
+// Str reads a string at the current position, decoding it as encoding/json does: escapes,
 // invalid UTF-8 as U+FFFD, a lone surrogate as U+FFFD.
 func (d *Reader) Str() (string, bool) {
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
@@ -461,19 +483,14 @@ func (d *Reader) skip(depth int) bool {
 		}
 		return ok && !o.bad
 	case c == '[':
-		d.i++
-		if d.Next(']') {
-			return true
+		var (
+			o  Elements
+			ok = true
+		)
+		for more := d.Element(&o); more && ok; more = d.Element(&o) {
+			ok = d.skip(depth + 1)
 		}
-		for {
-			if !d.skip(depth + 1) {
-				return false
-			}
-			if d.Next(',') {
-				continue
-			}
-			return d.Next(']')
-		}
+		return ok && !o.Bad()
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':

@@ -210,28 +210,17 @@ func (d *decoder) validity(v *events.APIGatewayV2HTTPRequestContextAuthenticatio
 }
 
 func (d *decoder) records(out *[]queue.Message) bool {
-	if !d.Next('[') {
-		return false
-	}
-	recs := make([]queue.Message, 0, 1)
-	if !d.Next(']') {
-		for {
-			d.WS()
-			recs = append(recs, queue.Message{})
-			if !d.message(&recs[len(recs)-1]) {
-				return false
-			}
-			if d.Next(',') {
-				continue
-			}
-			if !d.Next(']') {
-				return false
-			}
-			break
-		}
+	var (
+		o    jsonread.Elements
+		ok   = true
+		recs = make([]queue.Message, 0, 1)
+	)
+	for more := d.Element(&o); more && ok; more = d.Element(&o) {
+		recs = append(recs, queue.Message{})
+		ok = d.message(&recs[len(recs)-1])
 	}
 	*out = recs
-	return true
+	return ok && !o.Bad()
 }
 
 // message reads one SQS record. The fields queue.Message has no place for

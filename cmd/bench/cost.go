@@ -69,6 +69,18 @@ func recordsForGoal(goal float64) float64 {
 	return perBatch / (goal - fixed)
 }
 
+// measuredRecordsForGoal is the mean records per batch from which m's
+// cost is within goal: m's lines with what a batch costs (its invocation,
+// duration, receive and delete) shared by x records instead of m's.
+func measuredRecordsForGoal(m perMessage, goal float64) float64 {
+	perBatch := 1e6*(perBatchInvocations*price("Lambda requests")+perBatchSQS*price("SQS FIFO")) + billedMS(m.batchTook)*perMillionMS()
+	fixed := total(costPerMillion(m)) - m.batches*perBatch
+	if goal <= fixed {
+		return math.Inf(1)
+	}
+	return perBatch / (goal - fixed)
+}
+
 // costLine is one line of the cost table per 1 M messages.
 type costLine struct {
 	name, basis string
@@ -133,7 +145,13 @@ func costTable(cols []perMessage, loadConcurrency int) string {
 	for i := range cols {
 		fmt.Fprintf(&b, " **$%.2f** |", total(tables[i]))
 	}
-	fmt.Fprintf(&b, "\n\n%s\n", floorSentence())
+	fmt.Fprintf(&b, "\n\n%s", floorSentence())
+	for _, c := range cols {
+		if strings.HasPrefix(c.kind, "visitor") && c.batches > 0 && c.records > 1 {
+			fmt.Fprintf(&b, " With this run's reads and durations (%s, %s), the goal needs %.2f records per batch.", c.kind, c.traffic, measuredRecordsForGoal(c, costGoal))
+		}
+	}
+	b.WriteString("\n")
 	b.WriteString("\nPrices:\n\n| item | unit | $ | source (date) |\n|---|---|---|---|\n")
 	for _, p := range prices {
 		fmt.Fprintf(&b, "| %s | %s | %.10g | %s |\n", p.name, p.unit, p.usd, p.source)

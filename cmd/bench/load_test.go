@@ -239,3 +239,17 @@ func TestWebhookRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestMeasuredRecordsForGoal(t *testing.T) {
+	at := func(records float64) perMessage {
+		return perMessage{http: 1, batches: 1 / records, records: records, wru: 1, rru: 1, sqs: 1 + 2/records,
+			httpTook: 8 * time.Millisecond, batchTook: 5 * time.Millisecond}
+	}
+	x := measuredRecordsForGoal(at(1.5), 3)
+	if got := total(costPerMillion(at(x))); math.Abs(got-3) > 1e-9 {
+		t.Fatalf("at %v records per batch the cost is $%v, want $3", x, got)
+	}
+	if !math.IsInf(measuredRecordsForGoal(at(1.5), 2), 1) {
+		t.Fatal("a goal under the fixed part is met by no batch")
+	}
+}

@@ -88,9 +88,21 @@ func Run(ctx context.Context, t Target, warm int) (Sample, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	exited := make(chan struct{})
 
-	api.cpu = func() time.Duration { return cpuTime(cmd.Process.Pid) }
+	// The process can ask for its first event before Start has returned
+	// (and set cmd.Process): its CPU time is read once its pid is known.
+	var pid int
+	started := make(chan struct{})
+	api.cpu = func() time.Duration {
+		<-started
+		return cpuTime(pid)
+	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if err == nil {
+		pid = cmd.Process.Pid
+	}
+	close(started)
+	if err != nil {
 		return Sample{}, fmt.Errorf("start %s: %w", t.Name, err)
 	}
 	go func() { _ = cmd.Wait(); close(exited) }()
